@@ -1,0 +1,1 @@
+//! Placeholder: the syslog prefix parser is being written.

@@ -1,0 +1,1 @@
+//! Placeholder: the TFTP log line parser is being written.
