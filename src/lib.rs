@@ -1,9 +1,23 @@
 //! cisco-autoprov: a sidecar that provisions used Cisco IP phones for an Asterisk/FreePBX box.
 //!
 //! See ARCHITECTURE.md for the bird's-eye view and the code map.
+//!
+//! # Layout
+//! - Pure core (no IO): [`mac`], [`models`], [`oui`], [`event`], [`parse`], [`detect`],
+//!   [`render`], [`config`].
+//! - Edge (touches the disk): [`fsutil`], [`state`], [`writer`], [`sources`], [`provision`].
+//! - Process: [`daemon`] (the event loop), [`cli`], [`commands`].
 
 #![deny(unsafe_code)]
 
+pub mod config;
+pub mod detect;
 pub mod event;
+pub mod fsutil;
 pub mod mac;
+pub mod models;
+pub mod oui;
 pub mod parse;
+pub mod render;
+pub mod state;
+pub mod writer;

@@ -1,0 +1,594 @@
+//! The validated configuration.
+//!
+//! TOML text → [`wire::File`] (serde shapes, unknown keys rejected) → [`Config`] (checked
+//! values, defaults filled in, relative paths resolved against the config file's directory).
+//! Every problem is reported with the file and line it comes from, all of them at once, so
+//! `cisco-autoprov check` can list them one per line.
+//!
+//! This module does no IO: the caller reads the file and passes its text in.
+
+pub mod wire;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+
+use crate::mac::Mac;
+
+/// Where the config is read from when `-c` is not given.
+pub const DEFAULT_PATH: &str = "/etc/cisco-autoprov/config.toml";
+
+/// Longest SIP secret, user name and line label the 79xx firmware accepts
+/// (`authPassword`, `authName`, `featureLabel`: cisco-facts.md section 4b).
+pub const MAX_FIELD_LEN: usize = 30;
+
+/// The checked configuration the daemon runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Phone files are written here; must be the TFTP server's root.
+    pub tftp_root: PathBuf,
+    /// State (assignments, read positions) lives here; created 0700.
+    pub state_dir: PathBuf,
+    /// `error`, `warn`, `info`, `debug` or `trace`.
+    pub log_level: String,
+    /// The SIP registrar.
+    pub pbx: Pbx,
+    /// The address DHCP option 150/66 carries, when known.
+    pub tftp_server: Option<Ipv4Addr>,
+    /// Site-wide phone settings and the extension pool.
+    pub provision: Provision,
+    /// What to watch.
+    pub sources: Vec<Source>,
+    /// Phones the admin listed, by MAC. Inventory entries win over the pool.
+    pub inventory: BTreeMap<Mac, InventoryPhone>,
+}
+
+/// `[pbx]`: the registrar the phones register to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pbx {
+    /// Host name or IPv4 address.
+    pub host: String,
+    /// SIP port, default 5060.
+    pub port: u16,
+    /// Number the Messages key dials; default `*97` (FreePBX voicemail).
+    pub voicemail: String,
+}
+
+/// `[provision]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provision {
+    /// Pool for detected phones that are not in the inventory.
+    pub extensions: ExtensionRange,
+    /// Cisco time zone name written into `SEP<MAC>.cnf.xml`.
+    pub time_zone: String,
+    /// NTP server for the phones; the PBX host when not set.
+    pub ntp_server: Option<String>,
+}
+
+/// An inclusive range of numeric extensions, `2000-2099`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtensionRange {
+    /// First number.
+    pub first: u64,
+    /// Last number, `>= first`.
+    pub last: u64,
+    /// Digits to pad to, when the range was written with leading zeros (`0100-0199`).
+    pub width: usize,
+}
+
+impl ExtensionRange {
+    /// The extensions of the range, in order.
+    pub fn iter(&self) -> impl Iterator<Item = String> + '_ {
+        (self.first..=self.last).map(move |n| format!("{n:0width$}", width = self.width))
+    }
+
+    /// How many extensions the range holds.
+    pub fn len(&self) -> u64 {
+        self.last - self.first + 1
+    }
+
+    /// Never true: a range holds at least one extension.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+impl fmt::Display for ExtensionRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self.width;
+        write!(f, "{:0width$}-{:0width$}", self.first, self.last)
+    }
+}
+
+/// What a `[[source]]` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// dnsmasq's lease file: a snapshot re-read on every change.
+    DnsmasqLeases,
+    /// A daemon log (dnsmasq, tftpd-hpa, atftpd; any syslog flavour), tailed.
+    Log,
+}
+
+impl SourceKind {
+    /// The name used in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::DnsmasqLeases => "dnsmasq-leases",
+            SourceKind::Log => "log",
+        }
+    }
+}
+
+/// A `[[source]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// How to read it.
+    pub kind: SourceKind,
+    /// Absolute path of the file.
+    pub path: PathBuf,
+}
+
+/// A `[[phone]]` inventory entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryPhone {
+    /// The SIP user and extension.
+    pub extension: String,
+    /// The SIP secret; generated when absent.
+    pub secret: Option<String>,
+    /// Shown next to the line button and as caller name.
+    pub label: Option<String>,
+}
+
+/// One problem in the config, with its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file, as the user named it.
+    pub file: String,
+    /// 1-based line, when the problem has a place.
+    pub line: Option<usize>,
+    /// Lowercase description.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.file, line, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Default for Config {
+    /// The built-in defaults, used when no config file exists.
+    fn default() -> Config {
+        Config {
+            tftp_root: PathBuf::from("/srv/tftp"),
+            state_dir: PathBuf::from("/var/lib/cisco-autoprov"),
+            log_level: "info".to_string(),
+            pbx: Pbx {
+                host: "127.0.0.1".to_string(),
+                port: 5060,
+                voicemail: "*97".to_string(),
+            },
+            tftp_server: None,
+            provision: Provision {
+                extensions: ExtensionRange {
+                    first: 2000,
+                    last: 2099,
+                    width: 0,
+                },
+                time_zone: "Greenwich Standard Time".to_string(),
+                ntp_server: None,
+            },
+            sources: vec![
+                Source {
+                    kind: SourceKind::DnsmasqLeases,
+                    path: PathBuf::from("/tmp/dhcp.leases"),
+                },
+                Source {
+                    kind: SourceKind::Log,
+                    path: PathBuf::from("/var/log/syslog"),
+                },
+            ],
+            inventory: BTreeMap::new(),
+        }
+    }
+}
+
+/// Collects errors with line numbers while the file is checked.
+struct Checker<'a> {
+    file: &'a str,
+    text: &'a str,
+    base_dir: &'a Path,
+    errors: Vec<ConfigError>,
+}
+
+impl Checker<'_> {
+    fn line_of(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        self.text.as_bytes()[..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+
+    fn error<T>(&mut self, value: &Spanned<T>, message: String) {
+        let line = Some(self.line_of(value.span().start));
+        self.errors.push(ConfigError {
+            file: self.file.to_string(),
+            line,
+            message,
+        });
+    }
+
+    fn path(&mut self, value: &Spanned<String>, key: &str) -> Option<PathBuf> {
+        let text = value.get_ref();
+        if text.is_empty() || text.contains('\0') {
+            self.error(value, format!("{key}: path must not be empty"));
+            return None;
+        }
+        let path = Path::new(text);
+        Some(if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        })
+    }
+
+    /// A value that goes into phone files: printable, at most `max` characters.
+    fn field(&mut self, value: &Spanned<String>, key: &str, max: usize) -> Option<String> {
+        let text = value.get_ref();
+        if text.is_empty() {
+            self.error(value, format!("{key} must not be empty"));
+            return None;
+        }
+        if text.chars().any(char::is_control) {
+            self.error(value, format!("{key} must not contain control characters"));
+            return None;
+        }
+        let n_chars = text.chars().count();
+        if n_chars > max {
+            self.error(
+                value,
+                format!("{key} is {n_chars} characters, the phones accept at most {max}"),
+            );
+            return None;
+        }
+        Some(text.clone())
+    }
+}
+
+/// Parses and checks a config file's text. `file` names it in errors; relative paths are
+/// resolved against `base_dir` (the file's directory).
+pub fn parse(text: &str, file: &str, base_dir: &Path) -> Result<Config, Vec<ConfigError>> {
+    let wire: wire::File = toml::from_str(text).map_err(|err| {
+        let line = err.span().map(|span| {
+            text.as_bytes()[..span.start.min(text.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1
+        });
+        vec![ConfigError {
+            file: file.to_string(),
+            line,
+            message: err.message().trim_end_matches('.').to_string(),
+        }]
+    })?;
+    let mut checker = Checker {
+        file,
+        text,
+        base_dir,
+        errors: Vec::new(),
+    };
+    let config = build(wire, &mut checker);
+    if checker.errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(checker.errors)
+    }
+}
+
+fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
+    let mut config = Config::default();
+    if let Some(value) = &wire.tftp_root {
+        if let Some(path) = checker.path(value, "tftp_root") {
+            config.tftp_root = path;
+        }
+    }
+    if let Some(value) = &wire.state_dir {
+        if let Some(path) = checker.path(value, "state_dir") {
+            config.state_dir = path;
+        }
+    }
+    if let Some(value) = &wire.log_level {
+        match value.get_ref().as_str() {
+            "error" | "warn" | "info" | "debug" | "trace" => {
+                config.log_level = value.get_ref().clone()
+            }
+            other => checker.error(
+                value,
+                format!("log_level {other:?}: expected error, warn, info, debug or trace"),
+            ),
+        }
+    }
+    if let Some(pbx) = &wire.pbx {
+        if let Some(value) = &pbx.host {
+            if is_host(value.get_ref()) {
+                config.pbx.host = value.get_ref().clone();
+            } else {
+                checker.error(
+                    value,
+                    format!("pbx.host {:?} is not a host name or ipv4 address", value.get_ref()),
+                );
+            }
+        }
+        if let Some(value) = &pbx.port {
+            match u16::try_from(*value.get_ref()) {
+                Ok(port) if port > 0 => config.pbx.port = port,
+                _ => checker.error(value, format!("pbx.port {} is not 1-65535", value.get_ref())),
+            }
+        }
+        if let Some(value) = &pbx.voicemail {
+            if let Some(text) = checker.field(value, "pbx.voicemail", MAX_FIELD_LEN) {
+                config.pbx.voicemail = text;
+            }
+        }
+    }
+    if let Some(dhcp) = &wire.dhcp {
+        if let Some(value) = &dhcp.tftp_server {
+            match value.get_ref().parse::<Ipv4Addr>() {
+                Ok(ip) => config.tftp_server = Some(ip),
+                Err(_) => checker.error(
+                    value,
+                    format!("dhcp.tftp_server {:?} is not an ipv4 address", value.get_ref()),
+                ),
+            }
+        }
+    }
+    if let Some(provision) = &wire.provision {
+        if let Some(value) = &provision.extensions {
+            match parse_range(value.get_ref()) {
+                Ok(range) => config.provision.extensions = range,
+                Err(message) => checker.error(value, message),
+            }
+        }
+        if let Some(value) = &provision.time_zone {
+            if let Some(text) = checker.field(value, "provision.time_zone", 64) {
+                config.provision.time_zone = text;
+            }
+        }
+        if let Some(value) = &provision.ntp_server {
+            if is_host(value.get_ref()) {
+                config.provision.ntp_server = Some(value.get_ref().clone());
+            } else {
+                checker.error(value, "provision.ntp_server is not a host name or ipv4 address".into());
+            }
+        }
+    }
+    if let Some(sources) = &wire.sources {
+        config.sources.clear();
+        for source in sources {
+            let source = source.get_ref();
+            let kind = match source.kind.get_ref().as_str() {
+                "dnsmasq-leases" => SourceKind::DnsmasqLeases,
+                "log" => SourceKind::Log,
+                other => {
+                    checker.error(
+                        &source.kind,
+                        format!("unknown source kind {other:?}: expected dnsmasq-leases or log"),
+                    );
+                    continue;
+                }
+            };
+            if let Some(path) = checker.path(&source.path, "source.path") {
+                if config.sources.iter().any(|s| s.path == path) {
+                    checker.error(&source.path, format!("{} is already a source", path.display()));
+                    continue;
+                }
+                config.sources.push(Source { kind, path });
+            }
+        }
+    }
+    let mut extensions = HashSet::new();
+    for entry in &wire.phones {
+        let phone = entry.get_ref();
+        let mac = match phone.mac.get_ref().parse::<Mac>() {
+            Ok(mac) => mac,
+            Err(err) => {
+                checker.error(&phone.mac, format!("phone.mac: {err}"));
+                continue;
+            }
+        };
+        let who = format!("phone {mac}");
+        let extension = checker.field(&phone.extension, &format!("{who}: extension"), MAX_FIELD_LEN);
+        if let Some(extension) = &extension {
+            if !extension
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
+            {
+                checker.error(
+                    &phone.extension,
+                    format!("{who}: extension {extension:?} may hold only letters, digits and . _ + -"),
+                );
+            } else if !extensions.insert(extension.clone()) {
+                checker.error(
+                    &phone.extension,
+                    format!("{who}: extension {extension} is given to another phone too"),
+                );
+            }
+        }
+        let secret = phone
+            .secret
+            .as_ref()
+            .and_then(|value| checker.field(value, &format!("{who}: secret"), MAX_FIELD_LEN));
+        let label = phone
+            .label
+            .as_ref()
+            .and_then(|value| checker.field(value, &format!("{who}: label"), MAX_FIELD_LEN));
+        if config.inventory.contains_key(&mac) {
+            checker.error(&phone.mac, format!("{who} is listed twice"));
+            continue;
+        }
+        if let Some(extension) = extension {
+            config.inventory.insert(
+                mac,
+                InventoryPhone {
+                    extension,
+                    secret,
+                    label,
+                },
+            );
+        }
+    }
+    config
+}
+
+/// `2000-2099` → range; numbers only, first ≤ last, at most 100,000 extensions.
+fn parse_range(text: &str) -> Result<ExtensionRange, String> {
+    let bad = || format!("provision.extensions {text:?}: expected FIRST-LAST, e.g. \"2000-2099\"");
+    let (first, last) = text.trim().split_once('-').ok_or_else(bad)?;
+    let (first, last) = (first.trim(), last.trim());
+    let digits = |s: &str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(first) || !digits(last) {
+        return Err(bad());
+    }
+    let width = if first.starts_with('0') && first.len() > 1 {
+        first.len()
+    } else {
+        0
+    };
+    let (first_n, last_n): (u64, u64) = (first.parse().map_err(|_| bad())?, last.parse().map_err(|_| bad())?);
+    if first_n > last_n {
+        return Err(format!("provision.extensions {text:?}: first is above last"));
+    }
+    if last_n - first_n >= 100_000 {
+        return Err(format!("provision.extensions {text:?}: more than 100000 extensions"));
+    }
+    Ok(ExtensionRange {
+        first: first_n,
+        last: last_n,
+        width,
+    })
+}
+
+/// A DNS name or an IPv4 address: letters, digits, `-` and `.`, at most 253 characters.
+fn is_host(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 253
+        && text
+            .split('.')
+            .all(|label| !label.is_empty() && label.len() <= 63 && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, Vec<String>> {
+        parse(text, "config.toml", Path::new("/etc/cisco-autoprov"))
+            .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn issue_example_parses() {
+        let config = load(include_str!("../../tests/data/config/issue-example.toml")).unwrap();
+        assert_eq!(config.tftp_root, PathBuf::from("/srv/tftp"));
+        assert_eq!(config.pbx.host, "192.0.2.10");
+        assert_eq!(config.tftp_server, Some(Ipv4Addr::new(192, 0, 2, 1)));
+        assert_eq!(config.provision.extensions.iter().next().as_deref(), Some("2000"));
+        assert_eq!(config.provision.extensions.len(), 100);
+        assert_eq!(config.sources.len(), 2);
+        let mac: Mac = "001B0C18BDC1".parse().unwrap();
+        let phone = &config.inventory[&mac];
+        assert_eq!(phone.extension, "1006");
+        assert_eq!(phone.secret.as_deref(), Some("s3cret"));
+        assert_eq!(phone.label.as_deref(), Some("Thomas"));
+    }
+
+    #[test]
+    fn empty_file_is_the_defaults() {
+        assert_eq!(load("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn relative_paths_follow_the_config_file() {
+        let config = load("tftp_root = \"tftp\"\n[[source]]\nkind = \"log\"\npath = \"x.log\"\n").unwrap();
+        assert_eq!(config.tftp_root, PathBuf::from("/etc/cisco-autoprov/tftp"));
+        assert_eq!(config.sources[0].path, PathBuf::from("/etc/cisco-autoprov/x.log"));
+    }
+
+    #[track_caller]
+    fn check_errors(text: &str, expected: &[&str]) {
+        let errors = load(text).unwrap_err();
+        assert_eq!(errors, expected);
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        check_errors(
+            "tftp_root = \"/srv/tftp\"\nbogus = 1\n",
+            &["config.toml:2: unknown field `bogus`, expected one of `tftp_root`, `state_dir`, `log_level`, `pbx`, `dhcp`, `provision`, `source`, `phone`"],
+        );
+        check_errors("[pbx]\nhost = 5\n", &["config.toml:2: invalid type: integer `5`, expected a string"]);
+        check_errors(
+            "[pbx]\nport = 70000\n[dhcp]\ntftp_server = \"router\"\n[provision]\nextensions = \"2099-2000\"\n",
+            &[
+                "config.toml:2: pbx.port 70000 is not 1-65535",
+                "config.toml:4: dhcp.tftp_server \"router\" is not an ipv4 address",
+                "config.toml:6: provision.extensions \"2099-2000\": first is above last",
+            ],
+        );
+        check_errors(
+            "[[source]]\nkind = \"isc\"\npath = \"/x\"\n",
+            &["config.toml:2: unknown source kind \"isc\": expected dnsmasq-leases or log"],
+        );
+    }
+
+    #[test]
+    fn inventory_errors() {
+        check_errors(
+            r#"
+[[phone]]
+mac = "00:1B:0C:18:BD:ZZ"
+extension = "1"
+
+[[phone]]
+mac = "001b0c18bdc1"
+extension = "1006"
+secret = "0123456789012345678901234567890"
+
+[[phone]]
+mac = "00-1B-0C-18-BD-C2"
+extension = "1006"
+label = "Thomas"
+
+[[phone]]
+mac = "001b.0c18.bdc2"
+extension = "1007"
+"#,
+            &[
+                "config.toml:3: phone.mac: invalid mac address \"00:1B:0C:18:BD:ZZ\"",
+                "config.toml:9: phone 001B0C18BDC1: secret is 31 characters, the phones accept at most 30",
+                "config.toml:13: phone 001B0C18BDC2: extension 1006 is given to another phone too",
+                "config.toml:17: phone 001B0C18BDC2 is listed twice",
+            ],
+        );
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("0100-0102").unwrap().iter().collect::<Vec<_>>(), ["0100", "0101", "0102"]);
+        assert!(parse_range("abc").is_err());
+        assert!(parse_range("1-").is_err());
+        assert!(parse_range("1-200000").is_err());
+        assert_eq!(parse_range(" 7 - 7 ").unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,64 @@
+//! The shape of the TOML config file, as serde reads it. No logic: validation and defaults
+//! live in `config::mod`, which turns these into a `Config`.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    pub tftp_root: Option<Spanned<String>>,
+    pub state_dir: Option<Spanned<String>>,
+    pub log_level: Option<Spanned<String>>,
+    pub pbx: Option<Pbx>,
+    pub dhcp: Option<Dhcp>,
+    pub provision: Option<Provision>,
+    #[serde(default, rename = "source")]
+    pub sources: Option<Vec<Spanned<Source>>>,
+    #[serde(default, rename = "phone")]
+    pub phones: Vec<Spanned<Phone>>,
+}
+
+/// `[pbx]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pbx {
+    pub host: Option<Spanned<String>>,
+    pub port: Option<Spanned<i64>>,
+    pub voicemail: Option<Spanned<String>>,
+}
+
+/// `[dhcp]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dhcp {
+    pub tftp_server: Option<Spanned<String>>,
+}
+
+/// `[provision]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provision {
+    pub extensions: Option<Spanned<String>>,
+    pub time_zone: Option<Spanned<String>>,
+    pub ntp_server: Option<Spanned<String>>,
+}
+
+/// `[[source]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub kind: Spanned<String>,
+    pub path: Spanned<String>,
+}
+
+/// `[[phone]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phone {
+    pub mac: Spanned<String>,
+    pub extension: Spanned<String>,
+    pub secret: Option<Spanned<String>>,
+    pub label: Option<Spanned<String>>,
+}

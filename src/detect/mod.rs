@@ -1,0 +1,559 @@
+//! Detection and correlation: observations in, decisions out. Pure: no IO, no clock, no tokio.
+//!
+//! The [`Engine`] keeps what is known about each phone (a [`Phone`] per MAC, which is also
+//! what the state file stores) and the current IP ↔ MAC bindings. Each [`Observation`] updates
+//! them and returns [`Action`]s for the edge to carry out: files to (re)write, events to log.
+//!
+//! ## Who is a phone
+//! A MAC is provisioned when it is in the inventory, or when it is in a Cisco OUI block *and*
+//! shows phone behaviour: a `SEP<MAC>` DHCP hostname, a vendor class naming an IP phone, or a
+//! TFTP request only a phone makes (`SEP<MAC>.cnf.xml`, `SIP<MAC>.cnf`, `CTLSEP`/`ITLSEP<MAC>.tlv`).
+//! A TFTP request that names a MAC from an IP leased to a *different* MAC is somebody asking
+//! for another phone's config: it is counted and never provisions anything.
+//!
+//! ## Model
+//! From the vendor class (`CP-7941G`) or from `termNN.default.loads`, asked for by the phone's
+//! IP. A `termNN` request from an IP whose MAC is not known yet is remembered (bounded) and
+//! applied when the MAC shows up.
+
+pub mod names;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::event::{LeaseSeen, Observation, TftpOutcome, TftpSeen};
+use crate::mac::Mac;
+use crate::models::Model;
+use crate::oui;
+use names::{classify, TftpName};
+
+/// How many IPs with a model hint but no known MAC are remembered.
+const MAX_IP_HINTS: usize = 4096;
+
+/// Where a phone is in its boot, as far as the logs show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum PhoneState {
+    /// Known from a TFTP request or an inventory match, no lease seen.
+    #[serde(rename = "seen")]
+    Seen,
+    /// Holds a DHCP lease.
+    #[serde(rename = "leased")]
+    Leased,
+    /// Asking for `termNN.default.loads`, `.loads` or image files.
+    #[serde(rename = "loading firmware")]
+    LoadingFirmware,
+    /// Asking for trust lists and config files.
+    #[serde(rename = "fetching config")]
+    FetchingConfig,
+    /// Fetched its config file after we last wrote it.
+    #[serde(rename = "configured")]
+    Configured,
+}
+
+impl PhoneState {
+    /// The lowercase name shown in `status` and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhoneState::Seen => "seen",
+            PhoneState::Leased => "leased",
+            PhoneState::LoadingFirmware => "loading firmware",
+            PhoneState::FetchingConfig => "fetching config",
+            PhoneState::Configured => "configured",
+        }
+    }
+}
+
+/// Everything known about one phone. This is also the state file's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phone {
+    /// The phone's MAC.
+    pub mac: Mac,
+    /// Its last known address.
+    pub ip: Option<Ipv4Addr>,
+    /// Full model name (`7941G-GE`), when known.
+    pub model: Option<String>,
+    /// DHCP hostname, when a lease carried one.
+    pub hostname: Option<String>,
+    /// DHCP vendor class, when a source carried it.
+    pub vendor_class: Option<String>,
+    /// The SIP extension; `None` until the phone is provisioned.
+    pub extension: Option<String>,
+    /// The SIP secret; never logged.
+    pub secret: Option<String>,
+    /// Line label from the inventory.
+    pub label: Option<String>,
+    /// Boot progress.
+    pub state: PhoneState,
+    /// Unix seconds of the first observation.
+    pub first_seen: i64,
+    /// Unix seconds of the latest observation.
+    pub last_seen: i64,
+    /// Unix seconds of our last write of this phone's files (0: never).
+    pub written_at: i64,
+    /// Names under the TFTP root written for this phone.
+    pub files: BTreeSet<String>,
+}
+
+impl Phone {
+    fn new(mac: Mac, time: i64) -> Phone {
+        Phone {
+            mac,
+            ip: None,
+            model: None,
+            hostname: None,
+            vendor_class: None,
+            extension: None,
+            secret: None,
+            label: None,
+            state: PhoneState::Seen,
+            first_seen: time,
+            last_seen: time,
+            written_at: 0,
+            files: BTreeSet::new(),
+        }
+    }
+
+    /// The model, looked up in the table.
+    pub fn model(&self) -> Option<Model> {
+        self.model.as_deref().and_then(Model::by_name)
+    }
+
+    /// True once it has an extension and secret.
+    pub fn is_provisioned(&self) -> bool {
+        self.extension.is_some() && self.secret.is_some()
+    }
+}
+
+/// Something the edge must do or report after an observation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A phone was recognised for the first time.
+    Detected {
+        /// Which.
+        mac: Mac,
+        /// Why it counts as a phone.
+        evidence: &'static str,
+    },
+    /// (Re)write this phone's files: its assignment, model or inventory entry changed.
+    Provision(Mac),
+    /// The phone's boot state changed.
+    StateChanged {
+        /// Which.
+        mac: Mac,
+        /// New state.
+        state: PhoneState,
+    },
+    /// The phone's model became known or changed.
+    ModelLearned {
+        /// Which.
+        mac: Mac,
+        /// The model name.
+        model: &'static str,
+    },
+    /// A phone should be provisioned but the extension range is used up.
+    PoolExhausted(Mac),
+    /// A request named a phone's file from an IP leased to another MAC.
+    ForeignRequest {
+        /// The MAC in the requested name.
+        named: Mac,
+        /// The MAC the requesting IP is leased to.
+        leased_to: Mac,
+        /// The requesting IP.
+        ip: Ipv4Addr,
+    },
+}
+
+/// Counters of input that was skipped; reported in summaries and `status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// TFTP names with path separators, `..`, control characters or over-long.
+    pub suspicious_names: u64,
+    /// Requests naming a MAC from an IP leased to another MAC.
+    pub foreign_requests: u64,
+    /// Cisco-named requests for MACs outside Cisco's OUI blocks.
+    pub non_cisco_macs: u64,
+}
+
+/// Generates a SIP secret; the edge passes a CSPRNG, tests a fixed sequence.
+pub type SecretSource<'a> = &'a mut dyn FnMut() -> String;
+
+/// The correlation state machine.
+#[derive(Debug, Default)]
+pub struct Engine {
+    /// Every phone we know, by MAC. Persisted.
+    phones: BTreeMap<Mac, Phone>,
+    /// Current DHCP bindings, from lease sources.
+    leases: HashMap<Ipv4Addr, Mac>,
+    /// The MAC last seen at each IP (leases and TFTP requests naming a MAC).
+    mac_at_ip: HashMap<Ipv4Addr, Mac>,
+    /// Models asked for (`termNN`) by IPs whose MAC is not known yet, oldest first.
+    ip_hints: VecDeque<(Ipv4Addr, Model)>,
+    /// Skipped-input counters.
+    pub counters: Counters,
+}
+
+impl Engine {
+    /// Builds the engine from the phones of the state file.
+    pub fn new(phones: Vec<Phone>) -> Engine {
+        let mut engine = Engine::default();
+        for phone in phones {
+            if let Some(ip) = phone.ip {
+                engine.mac_at_ip.insert(ip, phone.mac);
+            }
+            engine.phones.insert(phone.mac, phone);
+        }
+        engine
+    }
+
+    /// Every phone, by MAC.
+    pub fn phones(&self) -> &BTreeMap<Mac, Phone> {
+        &self.phones
+    }
+
+    /// One phone.
+    pub fn phone(&self, mac: Mac) -> Option<&Phone> {
+        self.phones.get(&mac)
+    }
+
+    /// Records that the edge wrote `files` for `mac` at `time`.
+    pub fn files_written(&mut self, mac: Mac, files: BTreeSet<String>, time: i64) {
+        if let Some(phone) = self.phones.get_mut(&mac) {
+            phone.files = files;
+            phone.written_at = time;
+        }
+    }
+
+    /// Applies the config's inventory to the known phones (at start-up and after a reload):
+    /// inventory values replace earlier assignments, and a phone whose pool extension is now
+    /// claimed by the inventory gets a new one.
+    pub fn apply_config(&mut self, config: &Config, secrets: SecretSource<'_>) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let claimed: BTreeSet<&str> = config
+            .inventory
+            .values()
+            .map(|entry| entry.extension.as_str())
+            .collect();
+        let macs: Vec<Mac> = self.phones.keys().copied().collect();
+        for mac in macs {
+            let phone = &self.phones[&mac];
+            let in_inventory = config.inventory.contains_key(&mac);
+            let displaced = !in_inventory
+                && phone
+                    .extension
+                    .as_deref()
+                    .is_some_and(|ext| claimed.contains(ext));
+            if in_inventory || displaced {
+                if displaced {
+                    let phone = self.phones.get_mut(&mac).expect("mac from keys");
+                    phone.extension = None;
+                    phone.secret = None;
+                }
+                self.assign(mac, config, secrets, &mut actions);
+            }
+        }
+        actions
+    }
+
+    /// Feeds one observation.
+    pub fn observe(
+        &mut self,
+        observation: &Observation,
+        config: &Config,
+        secrets: SecretSource<'_>,
+    ) -> Vec<Action> {
+        let mut actions = Vec::new();
+        match observation {
+            Observation::Lease(lease) => self.on_lease(lease, config, secrets, &mut actions),
+            Observation::LeaseGone { mac, ip, .. } => {
+                if self.leases.get(ip) == Some(mac) {
+                    self.leases.remove(ip);
+                }
+            }
+            Observation::Tftp(request) => self.on_tftp(request, config, secrets, &mut actions),
+        }
+        actions
+    }
+
+    fn on_lease(
+        &mut self,
+        lease: &LeaseSeen,
+        config: &Config,
+        secrets: SecretSource<'_>,
+        actions: &mut Vec<Action>,
+    ) {
+        self.leases.insert(lease.ip, lease.mac);
+        let sep_hostname = lease.hostname.as_deref().is_some_and(|host| {
+            host.len() == 15
+                && host[..3].eq_ignore_ascii_case("SEP")
+                && Mac::from_hex12(&host[3..]) == Some(lease.mac)
+        });
+        let phone_vendor_class = lease
+            .vendor_class
+            .as_deref()
+            .is_some_and(|vc| vc.starts_with("Cisco") && vc.contains("Phone"));
+        let evidence = if config.inventory.contains_key(&lease.mac) {
+            Some("inventory")
+        } else if !oui::is_cisco(lease.mac) {
+            None
+        } else if sep_hostname {
+            Some("cisco oui and SEP hostname")
+        } else if phone_vendor_class {
+            Some("cisco oui and phone vendor class")
+        } else {
+            None
+        };
+        let known = self.phones.contains_key(&lease.mac);
+        if evidence.is_none() && !known {
+            return;
+        }
+        let phone = self.touch(lease.mac, lease.time, evidence, actions);
+        phone.ip = Some(lease.ip);
+        if lease.hostname.is_some() {
+            phone.hostname = lease.hostname.clone();
+        }
+        if lease.vendor_class.is_some() {
+            phone.vendor_class = lease.vendor_class.clone();
+        }
+        let model = lease.vendor_class.as_deref().and_then(Model::from_vendor_class);
+        self.mac_at_ip.insert(lease.ip, lease.mac);
+        if let Some(model) = model.or_else(|| self.take_hint(lease.ip)) {
+            self.set_model(lease.mac, model, actions);
+        }
+        self.advance(lease.mac, PhoneState::Leased, actions);
+        self.assign(lease.mac, config, secrets, actions);
+    }
+
+    fn on_tftp(
+        &mut self,
+        request: &TftpSeen,
+        config: &Config,
+        secrets: SecretSource<'_>,
+        actions: &mut Vec<Action>,
+    ) {
+        if request.file.is_empty() {
+            // A NAK line without a name (tftpd-hpa): nothing to learn from it yet.
+            return;
+        }
+        let name = classify(&request.file);
+        if name == TftpName::Suspicious {
+            self.counters.suspicious_names += 1;
+            return;
+        }
+        // Which MAC asked: the one the name carries, else the one bound to the IP.
+        let mac = match name.mac() {
+            Some(named) => {
+                if let Some(&leased_to) = self.leases.get(&request.ip) {
+                    if leased_to != named {
+                        self.counters.foreign_requests += 1;
+                        actions.push(Action::ForeignRequest {
+                            named,
+                            leased_to,
+                            ip: request.ip,
+                        });
+                        return;
+                    }
+                }
+                if !oui::is_cisco(named) && !config.inventory.contains_key(&named) {
+                    self.counters.non_cisco_macs += 1;
+                    return;
+                }
+                let evidence = if config.inventory.contains_key(&named) {
+                    "inventory"
+                } else {
+                    "cisco oui and phone tftp request"
+                };
+                let phone = self.touch(named, request.time, Some(evidence), actions);
+                phone.ip = Some(request.ip);
+                self.mac_at_ip.insert(request.ip, named);
+                if let Some(model) = self.take_hint(request.ip) {
+                    self.set_model(named, model, actions);
+                }
+                self.assign(named, config, secrets, actions);
+                Some(named)
+            }
+            None => self
+                .leases
+                .get(&request.ip)
+                .or_else(|| self.mac_at_ip.get(&request.ip))
+                .copied()
+                .filter(|mac| self.phones.contains_key(mac)),
+        };
+        if let TftpName::TermLoads(code) = &name {
+            if let Some(model) = Model::from_term_code(code) {
+                match mac {
+                    Some(mac) => self.set_model(mac, model, actions),
+                    None => self.remember_hint(request.ip, model),
+                }
+            }
+        }
+        let Some(mac) = mac else { return };
+        if let Some(phone) = self.phones.get_mut(&mac) {
+            phone.last_seen = phone.last_seen.max(request.time);
+        }
+        let state = match &name {
+            TftpName::TermLoads(_) | TftpName::Loads | TftpName::Image => {
+                Some(PhoneState::LoadingFirmware)
+            }
+            TftpName::SepConfig(_) | TftpName::SipConfig(_) => {
+                let fetched_ours = self.phones.get(&mac).is_some_and(|phone| {
+                    phone.files.contains(&request.file)
+                        && phone.written_at <= request.time
+                        && matches!(request.outcome, TftpOutcome::Sent | TftpOutcome::Requested)
+                });
+                Some(if fetched_ours {
+                    PhoneState::Configured
+                } else {
+                    PhoneState::FetchingConfig
+                })
+            }
+            TftpName::TrustList(_) | TftpName::Shared => Some(PhoneState::FetchingConfig),
+            TftpName::Other | TftpName::Suspicious => None,
+        };
+        if let Some(state) = state {
+            self.set_state(mac, state, actions);
+        }
+    }
+
+    /// Creates the phone on first sight (reporting why it counts) and refreshes `last_seen`.
+    fn touch(
+        &mut self,
+        mac: Mac,
+        time: i64,
+        evidence: Option<&'static str>,
+        actions: &mut Vec<Action>,
+    ) -> &mut Phone {
+        let phone = self.phones.entry(mac).or_insert_with(|| {
+            actions.push(Action::Detected {
+                mac,
+                evidence: evidence.unwrap_or("known"),
+            });
+            Phone::new(mac, time)
+        });
+        phone.last_seen = phone.last_seen.max(time);
+        phone
+    }
+
+    /// Gives the phone its inventory values or the next free pool extension, and asks for its
+    /// files when anything changed.
+    fn assign(
+        &mut self,
+        mac: Mac,
+        config: &Config,
+        secrets: SecretSource<'_>,
+        actions: &mut Vec<Action>,
+    ) {
+        let Some(phone) = self.phones.get(&mac) else {
+            return;
+        };
+        let (extension, secret, label) = match config.inventory.get(&mac) {
+            Some(entry) => {
+                let secret = match (&entry.secret, &phone.secret) {
+                    (Some(secret), _) => secret.clone(),
+                    // Keep a secret generated earlier for the same extension.
+                    (None, Some(old)) if phone.extension.as_deref() == Some(&entry.extension) => {
+                        old.clone()
+                    }
+                    (None, _) => secrets(),
+                };
+                (entry.extension.clone(), secret, entry.label.clone())
+            }
+            None => match (&phone.extension, &phone.secret) {
+                (Some(extension), Some(secret)) => {
+                    (extension.clone(), secret.clone(), phone.label.clone())
+                }
+                _ => match self.next_free_extension(config) {
+                    Some(extension) => (extension, secrets(), None),
+                    None => {
+                        actions.push(Action::PoolExhausted(mac));
+                        return;
+                    }
+                },
+            },
+        };
+        let phone = self.phones.get_mut(&mac).expect("checked above");
+        let changed = phone.extension.as_deref() != Some(extension.as_str())
+            || phone.secret.as_deref() != Some(secret.as_str())
+            || phone.label != label;
+        if changed {
+            phone.extension = Some(extension);
+            phone.secret = Some(secret);
+            phone.label = label;
+            actions.push(Action::Provision(mac));
+        } else if phone.files.is_empty() {
+            actions.push(Action::Provision(mac));
+        }
+    }
+
+    /// The lowest extension of the range that no phone holds and the inventory does not claim.
+    fn next_free_extension(&self, config: &Config) -> Option<String> {
+        let taken: BTreeSet<&str> = self
+            .phones
+            .values()
+            .filter_map(|phone| phone.extension.as_deref())
+            .chain(config.inventory.values().map(|entry| entry.extension.as_str()))
+            .collect();
+        config
+            .provision
+            .extensions
+            .iter()
+            .find(|extension| !taken.contains(extension.as_str()))
+    }
+
+    fn set_model(&mut self, mac: Mac, model: Model, actions: &mut Vec<Action>) {
+        let Some(phone) = self.phones.get_mut(&mac) else {
+            return;
+        };
+        // A vendor class may name the exact variant (7941G-GE); a term code only the family.
+        // Keep the more specific name when both agree on the base model.
+        if let Some(known) = phone.model() {
+            if known == model || (known.base() == model.base() && known.name().len() > model.name().len()) {
+                return;
+            }
+        }
+        phone.model = Some(model.name().to_string());
+        actions.push(Action::ModelLearned {
+            mac,
+            model: model.name(),
+        });
+        if phone.is_provisioned() {
+            actions.push(Action::Provision(mac));
+        }
+    }
+
+    /// Moves the state forward (a lease never moves a booting phone back to `leased`).
+    fn advance(&mut self, mac: Mac, state: PhoneState, actions: &mut Vec<Action>) {
+        if let Some(phone) = self.phones.get(&mac) {
+            if phone.state < state {
+                self.set_state(mac, state, actions);
+            }
+        }
+    }
+
+    fn set_state(&mut self, mac: Mac, state: PhoneState, actions: &mut Vec<Action>) {
+        if let Some(phone) = self.phones.get_mut(&mac) {
+            if phone.state != state {
+                phone.state = state;
+                actions.push(Action::StateChanged { mac, state });
+            }
+        }
+    }
+
+    fn remember_hint(&mut self, ip: Ipv4Addr, model: Model) {
+        self.ip_hints.retain(|(hint_ip, _)| *hint_ip != ip);
+        if self.ip_hints.len() == MAX_IP_HINTS {
+            self.ip_hints.pop_front();
+        }
+        self.ip_hints.push_back((ip, model));
+    }
+
+    fn take_hint(&mut self, ip: Ipv4Addr) -> Option<Model> {
+        let index = self.ip_hints.iter().position(|(hint_ip, _)| *hint_ip == ip)?;
+        self.ip_hints.remove(index).map(|(_, model)| model)
+    }
+}
+
+#[cfg(test)]
+mod tests;

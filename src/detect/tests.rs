@@ -1,0 +1,243 @@
+//! Engine scenarios: a config, a sequence of observations, and what must follow.
+
+use std::path::Path;
+
+use super::*;
+use crate::event::LeaseSeen;
+
+const PHONE: &str = "001B0C18BDC1";
+const PHONE2: &str = "001B0C18BDC2";
+const VCI_7941: &str = "Cisco Systems, Inc. IP Phone CP-7941G";
+
+fn config(extra: &str) -> Config {
+    let text = format!(
+        "[pbx]\nhost = \"198.18.0.10\"\n[provision]\nextensions = \"2000-2002\"\n{extra}"
+    );
+    crate::config::parse(&text, "test.toml", Path::new("/")).unwrap()
+}
+
+fn mac(text: &str) -> Mac {
+    text.parse().unwrap()
+}
+
+fn ip(last: u8) -> Ipv4Addr {
+    Ipv4Addr::new(198, 18, 0, last)
+}
+
+fn lease(mac_text: &str, last: u8, hostname: Option<&str>, vendor_class: Option<&str>) -> Observation {
+    Observation::Lease(LeaseSeen {
+        mac: mac(mac_text),
+        ip: ip(last),
+        hostname: hostname.map(str::to_string),
+        vendor_class: vendor_class.map(str::to_string),
+        time: 100,
+    })
+}
+
+fn tftp(last: u8, file: &str, outcome: TftpOutcome) -> Observation {
+    Observation::Tftp(TftpSeen {
+        ip: ip(last),
+        file: file.to_string(),
+        outcome,
+        time: 200,
+    })
+}
+
+/// Runs observations with secrets `s1`, `s2`, …; returns every action.
+fn run(engine: &mut Engine, config: &Config, observations: &[Observation]) -> Vec<Action> {
+    let mut n = 0;
+    let mut secrets = move || {
+        n += 1;
+        format!("s{n}")
+    };
+    observations
+        .iter()
+        .flat_map(|observation| engine.observe(observation, config, &mut secrets))
+        .collect()
+}
+
+#[track_caller]
+fn check_phone(engine: &Engine, mac_text: &str, extension: &str, model: Option<&str>, state: PhoneState) {
+    let phone = engine.phone(mac(mac_text)).expect("phone known");
+    assert_eq!(phone.extension.as_deref(), Some(extension), "extension");
+    assert_eq!(phone.model.as_deref(), model, "model");
+    assert_eq!(phone.state, state, "state");
+}
+
+#[test]
+fn inventory_phone_from_its_lease() {
+    let config = config(
+        "[[phone]]\nmac = \"00:1B:0C:18:BD:C1\"\nextension = \"1006\"\nsecret = \"s3cret\"\nlabel = \"Thomas\"\n",
+    );
+    let mut engine = Engine::default();
+    let actions = run(&mut engine, &config, &[lease("00:1b:0c:18:bd:c1", 151, Some("SEP001B0C18BDC1"), Some(VCI_7941))]);
+    assert!(actions.contains(&Action::Provision(mac(PHONE))));
+    assert!(actions.contains(&Action::Detected { mac: mac(PHONE), evidence: "inventory" }));
+    check_phone(&engine, PHONE, "1006", Some("7941"), PhoneState::Leased);
+    let phone = engine.phone(mac(PHONE)).unwrap();
+    assert_eq!(phone.secret.as_deref(), Some("s3cret"));
+    assert_eq!(phone.label.as_deref(), Some("Thomas"));
+    assert_eq!(phone.ip, Some(ip(151)));
+}
+
+#[test]
+fn pool_phone_from_sep_hostname_then_boot() {
+    let config = config("");
+    let mut engine = Engine::default();
+    run(&mut engine, &config, &[lease("00:1b:0c:18:bd:c1", 151, Some("SEP001B0C18BDC1"), None)]);
+    check_phone(&engine, PHONE, "2000", None, PhoneState::Leased);
+    assert_eq!(engine.phone(mac(PHONE)).unwrap().secret.as_deref(), Some("s1"));
+
+    let actions = run(&mut engine, &config, &[tftp(151, "term41.default.loads", TftpOutcome::Sent)]);
+    assert!(actions.contains(&Action::ModelLearned { mac: mac(PHONE), model: "7941" }));
+    assert!(actions.contains(&Action::Provision(mac(PHONE))), "model change re-renders");
+    check_phone(&engine, PHONE, "2000", Some("7941"), PhoneState::LoadingFirmware);
+
+    engine.files_written(mac(PHONE), ["SEP001B0C18BDC1.cnf.xml".to_string()].into(), 150);
+    run(&mut engine, &config, &[tftp(151, "SEP001B0C18BDC1.cnf.xml", TftpOutcome::Sent)]);
+    check_phone(&engine, PHONE, "2000", Some("7941"), PhoneState::Configured);
+
+    // A renewed lease does not move a configured phone back.
+    run(&mut engine, &config, &[lease("00:1b:0c:18:bd:c1", 151, Some("SEP001B0C18BDC1"), None)]);
+    check_phone(&engine, PHONE, "2000", Some("7941"), PhoneState::Configured);
+}
+
+#[test]
+fn not_every_cisco_mac_is_a_phone() {
+    let config = config("");
+    let mut engine = Engine::default();
+    let actions = run(
+        &mut engine,
+        &config,
+        &[
+            // A Cisco switch: Cisco OUI, no phone evidence.
+            lease("00:1b:0c:00:00:01", 160, Some("Switch"), None),
+            // A laptop named like a phone: not a Cisco OUI.
+            lease("02:00:00:00:00:01", 161, Some("SEP020000000001"), None),
+            // SEP hostname of another MAC.
+            lease("00:1b:0c:00:00:02", 162, Some("SEP001B0C18BDC1"), None),
+        ],
+    );
+    assert_eq!(actions, []);
+    assert!(engine.phones().is_empty());
+}
+
+#[test]
+fn tftp_only_phone() {
+    let config = config("");
+    let mut engine = Engine::default();
+    let actions = run(
+        &mut engine,
+        &config,
+        &[
+            tftp(41, "CTLSEP001B0C18BDC1.tlv", TftpOutcome::NotFound),
+            tftp(41, "term41.default.loads", TftpOutcome::Sent),
+            tftp(41, "SEP001B0C18BDC1.cnf.xml", TftpOutcome::NotFound),
+        ],
+    );
+    // The trust-list request already names the MAC: the phone is provisioned at once.
+    assert_eq!(actions[0], Action::Detected { mac: mac(PHONE), evidence: "cisco oui and phone tftp request" });
+    assert!(actions.contains(&Action::Provision(mac(PHONE))));
+    check_phone(&engine, PHONE, "2000", Some("7941"), PhoneState::FetchingConfig);
+    assert_eq!(engine.phone(mac(PHONE)).unwrap().ip, Some(ip(41)));
+}
+
+#[test]
+fn model_hint_before_the_mac_is_known() {
+    let config = config("");
+    let mut engine = Engine::default();
+    run(
+        &mut engine,
+        &config,
+        &[
+            tftp(41, "term06.default.loads", TftpOutcome::Requested),
+            tftp(41, "SEP001B0C18BDC1.cnf.xml", TftpOutcome::Requested),
+        ],
+    );
+    check_phone(&engine, PHONE, "2000", Some("7906"), PhoneState::FetchingConfig);
+}
+
+#[test]
+fn foreign_request_is_refused() {
+    let config = config("");
+    let mut engine = Engine::default();
+    let actions = run(
+        &mut engine,
+        &config,
+        &[
+            lease("00:1b:0c:18:bd:c2", 152, Some("SEP001B0C18BDC2"), None),
+            // 198.18.0.152 is leased to ...C2 but asks for ...C1's config.
+            tftp(152, "SEP001B0C18BDC1.cnf.xml", TftpOutcome::NotFound),
+        ],
+    );
+    assert!(actions.contains(&Action::ForeignRequest { named: mac(PHONE), leased_to: mac(PHONE2), ip: ip(152) }));
+    assert!(engine.phone(mac(PHONE)).is_none());
+    assert_eq!(engine.counters.foreign_requests, 1);
+}
+
+#[test]
+fn hostile_names_are_counted_not_used() {
+    let config = config("");
+    let mut engine = Engine::default();
+    let long = format!("{}SEP001B0C18BDC1.cnf.xml", "A".repeat(300));
+    let actions = run(
+        &mut engine,
+        &config,
+        &[
+            tftp(41, "../../SEP001B0C18BDC1.cnf.xml", TftpOutcome::Requested),
+            tftp(41, "/SEP001B0C18BDC1.cnf.xml", TftpOutcome::Requested),
+            tftp(41, &long, TftpOutcome::Denied),
+            tftp(41, "SEP020000000001.cnf.xml", TftpOutcome::NotFound),
+        ],
+    );
+    assert_eq!(actions, []);
+    assert_eq!(engine.counters.suspicious_names, 3);
+    assert_eq!(engine.counters.non_cisco_macs, 1);
+}
+
+#[test]
+fn pool_runs_out() {
+    let config = config("[[phone]]\nmac = \"00:1b:0c:00:00:09\"\nextension = \"2001\"\n");
+    let mut engine = Engine::default();
+    let actions = run(
+        &mut engine,
+        &config,
+        &[
+            lease("00:1b:0c:00:00:01", 101, Some("SEP001B0C000001"), None),
+            lease("00:1b:0c:00:00:02", 102, Some("SEP001B0C000002"), None),
+            lease("00:1b:0c:00:00:03", 103, Some("SEP001B0C000003"), None),
+        ],
+    );
+    // 2001 is claimed by the inventory: the pool phones get 2000 and 2002.
+    check_phone(&engine, "001B0C000001", "2000", None, PhoneState::Leased);
+    check_phone(&engine, "001B0C000002", "2002", None, PhoneState::Leased);
+    assert!(actions.contains(&Action::PoolExhausted(mac("001B0C000003"))));
+}
+
+#[test]
+fn restart_keeps_assignments_and_inventory_wins_on_reload() {
+    let config_before = config("");
+    let mut engine = Engine::default();
+    run(&mut engine, &config_before, &[lease("00:1b:0c:00:00:01", 101, Some("SEP001B0C000001"), None)]);
+    let saved: Vec<Phone> = engine.phones().values().cloned().collect();
+
+    // Same config after a restart: same extension, same secret, nothing to rewrite.
+    let mut engine = Engine::new(saved.clone());
+    let mut secrets = || "never".to_string();
+    assert_eq!(engine.apply_config(&config_before, &mut secrets), []);
+    run(&mut engine, &config_before, &[lease("00:1b:0c:00:00:01", 101, Some("SEP001B0C000001"), None)]);
+    check_phone(&engine, "001B0C000001", "2000", None, PhoneState::Leased);
+    assert_eq!(engine.phone(mac("001B0C000001")).unwrap().secret.as_deref(), Some("s1"));
+
+    // The admin gives 2000 to another phone in the inventory: the pool phone moves to 2001.
+    let config_after = config("[[phone]]\nmac = \"00:1b:0c:00:00:09\"\nextension = \"2000\"\n");
+    let mut engine = Engine::new(saved);
+    let mut n = 0;
+    let mut secrets = || {
+        n += 1;
+        format!("new{n}")
+    };
+    let actions = engine.apply_config(&config_after, &mut secrets);
+    assert_eq!(actions, [Action::Provision(mac("001B0C000001"))]);
+    check_phone(&engine, "001B0C000001", "2001", None, PhoneState::Leased);
+}

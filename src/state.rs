@@ -1,0 +1,227 @@
+//! The state store: `state.json` in the state directory.
+//!
+//! It holds every known phone with its extension and secret, which files under the TFTP root
+//! we wrote (with a fingerprint of what we wrote, so a hand-edited file is recognised), and the
+//! read position of each log. The format is versioned (`"version": "1"`) and replaced
+//! atomically; the directory is created 0700 because the file holds SIP secrets.
+//!
+//! A lock file (`lock`, `flock`ed) keeps two writers (a daemon and a `scan`) apart. Readers
+//! (`status`) need no lock: they always see a whole file.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::detect::{Counters, Phone};
+use crate::fsutil;
+
+/// The state file's name in the state directory.
+pub const STATE_FILE: &str = "state.json";
+const LOCK_FILE: &str = "lock";
+
+/// Where a log source was read up to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// Device of the file that was being read.
+    pub dev: u64,
+    /// Inode of the file that was being read.
+    pub ino: u64,
+    /// Bytes consumed: everything before is read (a trailing partial line is not).
+    pub offset: u64,
+}
+
+/// Everything persisted between runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// Known phones.
+    pub phones: Vec<Phone>,
+    /// Files under the TFTP root we wrote → hex fingerprint of what we wrote.
+    pub written: BTreeMap<String, String>,
+    /// Log read positions by source path.
+    pub positions: BTreeMap<String, Position>,
+    /// Skipped-input counters, carried across restarts.
+    pub counters: Counters,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "version")]
+enum Versioned {
+    #[serde(rename = "1")]
+    V1(State),
+}
+
+/// Failures of the state store.
+#[derive(Debug)]
+pub enum StateError {
+    /// The directory could not be created or opened.
+    Dir(PathBuf, io::Error),
+    /// Another process holds the lock.
+    Locked(PathBuf),
+    /// Reading or writing the state file failed.
+    Io(PathBuf, io::Error),
+}
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateError::Dir(path, err) => write!(f, "state directory {}: {err}", path.display()),
+            StateError::Locked(path) => write!(
+                f,
+                "state directory {} is in use by another cisco-autoprov (daemon or scan)",
+                path.display()
+            ),
+            StateError::Io(path, err) => write!(f, "{}: {err}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for StateError {}
+
+/// The locked state directory.
+#[derive(Debug)]
+pub struct StateStore {
+    dir: PathBuf,
+    /// Held for the store's lifetime; the lock goes with the file descriptor.
+    _lock: File,
+}
+
+impl StateStore {
+    /// Creates the directory (0700) if needed and takes the lock.
+    pub fn open(dir: &Path) -> Result<StateStore, StateError> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|err| StateError::Dir(dir.to_path_buf(), err))?;
+        // An existing directory keeps its mode from `create`; make sure secrets stay private.
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(|err| StateError::Dir(dir.to_path_buf(), err))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|err| StateError::Dir(lock_path.clone(), err))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(StateError::Locked(dir.to_path_buf())),
+            Err(fs::TryLockError::Error(err)) => return Err(StateError::Dir(lock_path, err)),
+        }
+        fsutil::remove_stale_temp_files(dir);
+        Ok(StateStore {
+            dir: dir.to_path_buf(),
+            _lock: lock,
+        })
+    }
+
+    /// Loads the state. A missing file is an empty state. A file that cannot be parsed is
+    /// renamed aside (`state.json.bad`) and an empty state returned with the reason, so the
+    /// daemon starts; the files it wrote are then no longer known as ours and are left alone.
+    pub fn load(&self) -> Result<(State, Option<String>), StateError> {
+        let path = self.dir.join(STATE_FILE);
+        match read_state(&path) {
+            Ok(state) => Ok((state, None)),
+            Err(StateError::Io(_, err)) if err.kind() == io::ErrorKind::InvalidData => {
+                let aside = self.dir.join(format!("{STATE_FILE}.bad"));
+                fs::rename(&path, &aside).map_err(|err| StateError::Io(path.clone(), err))?;
+                Ok((State::default(), Some(format!("{err}; moved to {}", aside.display()))))
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Writes the state atomically (0600).
+    pub fn save(&self, state: &State) -> Result<(), StateError> {
+        let path = self.dir.join(STATE_FILE);
+        let json = serde_json::to_vec(&Versioned::V1(state.clone()))
+            .map_err(|err| StateError::Io(path.clone(), io::Error::other(err)))?;
+        fsutil::write_atomic(&path, &json, 0o600).map_err(|err| StateError::Io(path, err))
+    }
+}
+
+/// Reads a state file without taking the lock (for `status`). Missing → empty state.
+pub fn read(dir: &Path) -> Result<State, StateError> {
+    read_state(&dir.join(STATE_FILE))
+}
+
+fn read_state(path: &Path) -> Result<State, StateError> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(State::default()),
+        Err(err) => return Err(StateError::Io(path.to_path_buf(), err)),
+    };
+    match serde_json::from_slice::<Versioned>(&bytes) {
+        Ok(Versioned::V1(state)) => Ok(state),
+        Err(err) => Err(StateError::Io(
+            path.to_path_buf(),
+            io::Error::new(io::ErrorKind::InvalidData, format!("unreadable state file: {err}")),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::PhoneState;
+
+    fn sample() -> State {
+        let mut state = State::default();
+        state.phones.push(Phone {
+            mac: "001B0C18BDC1".parse().unwrap(),
+            ip: Some("198.18.0.151".parse().unwrap()),
+            model: Some("7941".into()),
+            hostname: Some("SEP001B0C18BDC1".into()),
+            vendor_class: None,
+            extension: Some("2000".into()),
+            secret: Some("secret".into()),
+            label: None,
+            state: PhoneState::LoadingFirmware,
+            first_seen: 1,
+            last_seen: 2,
+            written_at: 3,
+            files: ["SEP001B0C18BDC1.cnf.xml".to_string()].into(),
+        });
+        state.positions.insert("/var/log/syslog".into(), Position { dev: 1, ino: 2, offset: 3 });
+        state
+    }
+
+    #[test]
+    fn round_trip_and_privacy() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = dir.path().join("state");
+        let store = StateStore::open(&state_dir).unwrap();
+        assert_eq!(store.load().unwrap(), (State::default(), None));
+        store.save(&sample()).unwrap();
+        assert_eq!(store.load().unwrap().0, sample());
+        assert_eq!(read(&state_dir).unwrap(), sample());
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&state_dir), 0o700);
+        assert_eq!(mode(&state_dir.join(STATE_FILE)), 0o600);
+        let text = fs::read_to_string(state_dir.join(STATE_FILE)).unwrap();
+        assert!(text.starts_with(r#"{"version":"1","#), "{text}");
+        assert!(text.contains(r#""state":"loading firmware""#));
+    }
+
+    #[test]
+    fn second_writer_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = StateStore::open(dir.path()).unwrap();
+        assert!(matches!(StateStore::open(dir.path()), Err(StateError::Locked(_))));
+    }
+
+    #[test]
+    fn corrupt_file_is_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(STATE_FILE), b"{\"version\":\"9\"}").unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let (state, warning) = store.load().unwrap();
+        assert_eq!(state, State::default());
+        assert!(warning.unwrap().contains("state.json.bad"));
+        assert!(dir.path().join("state.json.bad").exists());
+    }
+}
