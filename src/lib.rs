@@ -10,7 +10,10 @@
 
 #![deny(unsafe_code)]
 
+pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod detect;
 pub mod event;
 pub mod fsutil;
@@ -18,6 +21,8 @@ pub mod mac;
 pub mod models;
 pub mod oui;
 pub mod parse;
+pub mod provision;
 pub mod render;
+pub mod sources;
 pub mod state;
 pub mod writer;

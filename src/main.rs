@@ -1,1 +1,99 @@
-fn main(){}
+//! The `cisco-autoprov` binary: parse the command line, load the config, set up logging, run.
+
+use std::process::ExitCode;
+
+use cisco_autoprov::cli::{self, Command};
+use cisco_autoprov::commands;
+use cisco_autoprov::config::Config;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match cli::parse(&args) {
+        Ok(command) => command,
+        Err(message) => {
+            eprintln!("cisco-autoprov: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let config_path = match &command {
+        Command::Help => {
+            print!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Command::Version => {
+            println!("cisco-autoprov {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Command::Run { config }
+        | Command::Scan { config }
+        | Command::Status { config, .. }
+        | Command::Check { config } => config.clone(),
+    };
+    let config = match commands::load_config(config_path.as_deref()) {
+        Ok(config) => config,
+        Err(errors) => {
+            for error in errors {
+                eprintln!("cisco-autoprov: {error}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(&config);
+    let result = match command {
+        Command::Run { .. } => run_daemon(config_path, config),
+        Command::Scan { .. } => commands::scan(config).map(|summary| println!("{summary}")),
+        Command::Status { json, .. } => commands::status(&config, json).map(|text| println!("{text}")),
+        Command::Check { .. } => {
+            let problems = commands::check(&config);
+            if problems.is_empty() {
+                println!(
+                    "ok: {} sources, {} inventory phones, tftp_root {}",
+                    config.sources.len(),
+                    config.inventory.len(),
+                    config.tftp_root.display()
+                );
+                Ok(())
+            } else {
+                for problem in &problems {
+                    println!("problem: {problem}");
+                }
+                return ExitCode::FAILURE;
+            }
+        }
+        Command::Help | Command::Version => unreachable!("handled above"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("cisco-autoprov: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_daemon(config_path: Option<std::path::PathBuf>, config: Config) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|err| format!("cannot start the runtime: {err}"))?;
+    runtime.block_on(cisco_autoprov::daemon::run(config_path, config))
+}
+
+/// Logs go to stderr (procd and systemd collect it). `RUST_LOG` (a level name) overrides
+/// the config's `log_level`.
+fn init_logging(config: &Config) {
+    let level = std::env::var("RUST_LOG").unwrap_or_else(|_| config.log_level.clone());
+    let level = match level.to_ascii_lowercase().as_str() {
+        "error" => tracing::Level::ERROR,
+        "warn" => tracing::Level::WARN,
+        "debug" => tracing::Level::DEBUG,
+        "trace" => tracing::Level::TRACE,
+        _ => tracing::Level::INFO,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

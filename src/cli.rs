@@ -1,0 +1,120 @@
+//! Command-line parsing: flags only. What they mean is decided in `commands` and `daemon`.
+//!
+//! Hand-written: five subcommands and three flags do not earn a parser crate's bytes.
+
+use std::path::PathBuf;
+
+/// The usage text of `--help`.
+pub const USAGE: &str = "\
+cisco-autoprov: provisions Cisco IP phones for Asterisk/FreePBX from DHCP leases and TFTP logs
+
+usage:
+  cisco-autoprov run     [-c FILE]            run the daemon in the foreground
+  cisco-autoprov scan    [-c FILE]            read every source once from its start, provision, summarise
+  cisco-autoprov status  [-c FILE] [--json]   show the phones known
+  cisco-autoprov check   [-c FILE]            validate the config and the environment
+  cisco-autoprov --help | --version
+
+options:
+  -c, --config FILE   config file (default /etc/cisco-autoprov/config.toml; built-in defaults
+                      when that file does not exist)
+  --json              (status) print a JSON array
+
+signals (run): SIGTERM/SIGINT stop, SIGHUP reloads the config (a bad one is refused and logged).
+environment: RUST_LOG=error|warn|info|debug|trace overrides the config's log_level.
+";
+
+/// What the user asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `run`
+    Run {
+        /// `-c FILE`
+        config: Option<PathBuf>,
+    },
+    /// `scan`
+    Scan {
+        /// `-c FILE`
+        config: Option<PathBuf>,
+    },
+    /// `status`
+    Status {
+        /// `-c FILE`
+        config: Option<PathBuf>,
+        /// `--json`
+        json: bool,
+    },
+    /// `check`
+    Check {
+        /// `-c FILE`
+        config: Option<PathBuf>,
+    },
+    /// `--help`
+    Help,
+    /// `--version`
+    Version,
+}
+
+/// Parses the arguments after the program name. Errors are one lowercase line.
+pub fn parse(args: &[String]) -> Result<Command, String> {
+    let Some((first, rest)) = args.split_first() else {
+        return Err("no command given (try --help)".to_string());
+    };
+    match first.as_str() {
+        "-h" | "--help" | "help" => return Ok(Command::Help),
+        "-V" | "--version" => return Ok(Command::Version),
+        _ => {}
+    }
+    let mut config = None;
+    let mut json = false;
+    let mut rest = rest.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "-c" | "--config" => {
+                let value = rest.next().ok_or_else(|| format!("{arg} needs a file"))?;
+                config = Some(PathBuf::from(value));
+            }
+            "--json" if first == "status" => json = true,
+            "-h" | "--help" => return Ok(Command::Help),
+            other => {
+                if let Some(value) = other.strip_prefix("--config=") {
+                    config = Some(PathBuf::from(value));
+                } else {
+                    return Err(format!("unexpected argument {other:?} for {first} (try --help)"));
+                }
+            }
+        }
+    }
+    match first.as_str() {
+        "run" => Ok(Command::Run { config }),
+        "scan" => Ok(Command::Scan { config }),
+        "status" => Ok(Command::Status { config, json }),
+        "check" => Ok(Command::Check { config }),
+        other => Err(format!("unknown command {other:?} (try --help)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn commands() {
+        let file = Some(PathBuf::from("/x.toml"));
+        assert_eq!(parse(&args("run")), Ok(Command::Run { config: None }));
+        assert_eq!(parse(&args("run -c /x.toml")), Ok(Command::Run { config: file.clone() }));
+        assert_eq!(parse(&args("scan --config /x.toml")), Ok(Command::Scan { config: file.clone() }));
+        assert_eq!(parse(&args("status --json -c /x.toml")), Ok(Command::Status { config: file.clone(), json: true }));
+        assert_eq!(parse(&args("check --config=/x.toml")), Ok(Command::Check { config: file }));
+        assert_eq!(parse(&args("--help")), Ok(Command::Help));
+        assert_eq!(parse(&args("--version")), Ok(Command::Version));
+        assert!(parse(&args("run --json")).is_err());
+        assert!(parse(&args("run -c")).is_err());
+        assert!(parse(&args("frobnicate")).is_err());
+        assert!(parse(&[]).is_err());
+    }
+}

@@ -1,0 +1,249 @@
+//! The one-shot commands: `scan`, `status`, `check`, and loading the config file.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::{self, Config, ConfigError};
+use crate::detect::Phone;
+use crate::models::Model;
+use crate::provision::{now, Provisioner};
+use crate::sources::tail::StartAt;
+use crate::sources::Source;
+use crate::state::{self, StateStore};
+
+/// Reads and checks the config. With no `-c`, the default path is used when it exists, and
+/// the built-in defaults when it does not.
+pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
+    let (path, required) = match path {
+        Some(path) => (path.to_path_buf(), true),
+        None => (PathBuf::from(config::DEFAULT_PATH), false),
+    };
+    let name = path.display().to_string();
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == io::ErrorKind::NotFound && !required => return Ok(Config::default()),
+        Err(err) => {
+            return Err(vec![ConfigError {
+                file: name,
+                line: None,
+                message: format!("cannot read: {err}"),
+            }])
+        }
+    };
+    let base_dir = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let base_dir = fs::canonicalize(&base_dir).unwrap_or(base_dir);
+    config::parse(&text, &name, &base_dir)
+}
+
+/// `scan`: reads every source from its beginning once, provisions, prints a summary.
+pub fn scan(config: Config) -> Result<String, String> {
+    if !config.tftp_root.is_dir() {
+        return Err(format!("tftp_root {} is not a directory", config.tftp_root.display()));
+    }
+    let store = StateStore::open(&config.state_dir).map_err(|err| err.to_string())?;
+    let (state, warning) = store.load().map_err(|err| err.to_string())?;
+    if let Some(warning) = warning {
+        tracing::error!(%warning, "state file unreadable; starting with an empty state");
+    }
+    let mut provisioner = Provisioner::new(config.clone(), store, state);
+    provisioner.write_shared();
+    provisioner.rewrite_all();
+    let roots = vec![config.tftp_root.to_string_lossy().into_owned()];
+    let mut n_lines = 0;
+    let mut n_bad_lines = 0;
+    let mut n_missing = 0;
+    let mut positions = Vec::new();
+    for source_config in &config.sources {
+        let mut source = Source::new(source_config, StartAt::Beginning);
+        if !source_config.path.exists() {
+            n_missing += 1;
+            continue;
+        }
+        let mut observations = Vec::new();
+        match source.read(now(), &roots, &mut observations) {
+            Ok(stats) => {
+                n_lines += stats.n_lines;
+                n_bad_lines += stats.n_bad_lines;
+            }
+            Err(err) => tracing::warn!(source = %source_config.path.display(), %err, "cannot read source"),
+        }
+        provisioner.observe(&observations);
+        if let Some(position) = source.position() {
+            positions.push((source_config.path.to_string_lossy().into_owned(), position));
+        }
+    }
+    provisioner.state_mut().positions.extend(positions);
+    provisioner.save().map_err(|err| err.to_string())?;
+    let phones = provisioner.engine().phones();
+    let n_provisioned = phones.values().filter(|phone| phone.is_provisioned()).count();
+    let totals = provisioner.totals;
+    let counters = provisioner.engine().counters;
+    Ok(format!(
+        "scanned {} sources ({} missing), {} lines/leases, {} unparsable\n\
+         phones: {} known, {} provisioned\n\
+         files: {} written, {} left alone (not ours), {} failed\n\
+         skipped requests: {} suspicious names, {} for another device's config, {} non-cisco macs",
+        config.sources.len() - n_missing,
+        n_missing,
+        n_lines,
+        n_bad_lines,
+        phones.len(),
+        n_provisioned,
+        totals.n_written,
+        totals.n_kept,
+        totals.n_write_errors,
+        counters.suspicious_names,
+        counters.foreign_requests,
+        counters.non_cisco_macs,
+    ))
+}
+
+/// One phone as `status --json` prints it. No secret.
+#[derive(Debug, Serialize)]
+struct PhoneView<'a> {
+    mac: String,
+    ip: Option<String>,
+    model: Option<&'static str>,
+    model_name: Option<&'a str>,
+    extension: Option<&'a str>,
+    label: Option<&'a str>,
+    state: &'static str,
+    hostname: Option<&'a str>,
+    vendor_class: Option<&'a str>,
+    files: Vec<&'a str>,
+    first_seen: i64,
+    last_seen: i64,
+}
+
+impl<'a> PhoneView<'a> {
+    fn of(phone: &'a Phone) -> PhoneView<'a> {
+        PhoneView {
+            mac: phone.mac.to_string(),
+            ip: phone.ip.map(|ip| ip.to_string()),
+            model: phone.model().map(|model: Model| model.base()),
+            model_name: phone.model.as_deref(),
+            extension: phone.extension.as_deref(),
+            label: phone.label.as_deref(),
+            state: phone.state.as_str(),
+            hostname: phone.hostname.as_deref(),
+            vendor_class: phone.vendor_class.as_deref().map(|vc| vc.trim_end_matches('\0')),
+            files: phone.files.iter().map(String::as_str).collect(),
+            first_seen: phone.first_seen,
+            last_seen: phone.last_seen,
+        }
+    }
+}
+
+/// `status`: the phones of the state file, as a table or JSON.
+pub fn status(config: &Config, json: bool) -> Result<String, String> {
+    let state = state::read(&config.state_dir).map_err(|err| err.to_string())?;
+    let views: Vec<PhoneView<'_>> = state.phones.iter().map(PhoneView::of).collect();
+    if json {
+        return serde_json::to_string_pretty(&views).map_err(|err| err.to_string());
+    }
+    if views.is_empty() {
+        return Ok(format!("no phones known yet (state in {})", config.state_dir.display()));
+    }
+    let now = now();
+    let mut rows = vec![[
+        "MAC".to_string(),
+        "IP".to_string(),
+        "MODEL".to_string(),
+        "EXT".to_string(),
+        "STATE".to_string(),
+        "LAST SEEN".to_string(),
+        "FILES".to_string(),
+    ]];
+    for view in &views {
+        rows.push([
+            view.mac.clone(),
+            view.ip.clone().unwrap_or_else(|| "-".into()),
+            view.model_name.unwrap_or("?").to_string(),
+            view.extension.unwrap_or("-").to_string(),
+            view.state.to_string(),
+            ago(now - view.last_seen),
+            if view.files.is_empty() { "-".into() } else { view.files.join(",") },
+        ]);
+    }
+    let mut widths = [0usize; 7];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.pop();
+    Ok(out)
+}
+
+fn ago(seconds: i64) -> String {
+    match seconds {
+        s if s < 0 => "now".into(),
+        s if s < 120 => format!("{s}s ago"),
+        s if s < 7200 => format!("{}m ago", s / 60),
+        s if s < 172_800 => format!("{}h ago", s / 3600),
+        s => format!("{}d ago", s / 86_400),
+    }
+}
+
+/// `check`: the problems that would stop the daemon or make it useless, one per line.
+pub fn check(config: &Config) -> Vec<String> {
+    let mut problems = Vec::new();
+    match fs::metadata(&config.tftp_root) {
+        Ok(metadata) if metadata.is_dir() => {
+            if let Err(err) = probe_writable(&config.tftp_root) {
+                problems.push(format!("tftp_root {} is not writable: {err}", config.tftp_root.display()));
+            }
+        }
+        Ok(_) => problems.push(format!("tftp_root {} is not a directory", config.tftp_root.display())),
+        Err(err) => problems.push(format!("tftp_root {}: {err}", config.tftp_root.display())),
+    }
+    let existing_state_ancestor = config.state_dir.ancestors().find(|dir| dir.is_dir());
+    match existing_state_ancestor {
+        Some(dir) => {
+            if let Err(err) = probe_writable(dir) {
+                problems.push(format!("state_dir {} cannot be written: {err}", config.state_dir.display()));
+            }
+        }
+        None => problems.push(format!("state_dir {} has no existing parent", config.state_dir.display())),
+    }
+    for source in &config.sources {
+        let dir = source.path.parent().unwrap_or(Path::new("/"));
+        if !dir.is_dir() {
+            problems.push(format!(
+                "source {} ({}): directory {} does not exist",
+                source.path.display(),
+                source.kind.as_str(),
+                dir.display()
+            ));
+        } else if source.path.exists() {
+            if let Err(err) = fs::File::open(&source.path) {
+                problems.push(format!("source {} cannot be read: {err}", source.path.display()));
+            }
+        }
+    }
+    problems
+}
+
+/// Writes and removes a temporary file in `dir`.
+fn probe_writable(dir: &Path) -> io::Result<()> {
+    let probe = dir.join(format!("{}check.{}", crate::fsutil::TEMP_PREFIX, std::process::id()));
+    fs::write(&probe, b"")?;
+    fs::remove_file(&probe)
+}

@@ -1,0 +1,276 @@
+//! The daemon: one event loop on a current-thread tokio runtime.
+//!
+//! ```text
+//! inotify (source dirs) ─┐
+//! SIGHUP (reload) ───────┼─► select! ─► read changed sources ─► Provisioner ─► files, state
+//! SIGTERM/SIGINT ────────┤
+//! retry / save timers ───┘   (armed only while there is something to retry or save)
+//! ```
+//!
+//! Nothing wakes the loop when nothing happens: no polling, no periodic timer.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::time::{sleep_until, Instant};
+
+use tokio::signal::unix::{signal, SignalKind};
+use tracing::{debug, error, info, warn};
+
+use crate::commands::load_config;
+use crate::config::{self, Config};
+use crate::fsutil;
+use crate::provision::{now, Provisioner};
+use crate::sources::tail::StartAt;
+use crate::sources::watch::{WatchEvent, Watcher};
+use crate::sources::Source;
+use crate::state::{Position, StateStore};
+
+/// How long read positions may wait before they are saved (they are saved at exit too).
+const SAVE_POSITIONS_AFTER: Duration = Duration::from_secs(5);
+/// First and longest wait before writing failed files again.
+const RETRY_FIRST: Duration = Duration::from_secs(2);
+const RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// The sources and the watches that serve them.
+struct SourceSet {
+    sources: Vec<Source>,
+    /// Sources whose directory does not exist; an ancestor is watched instead.
+    pending: BTreeSet<usize>,
+    watcher: Watcher,
+    /// Lines that overflowed the kernel queue were reported once.
+    overflow_reported: bool,
+}
+
+impl SourceSet {
+    fn new(configs: &[config::Source], positions: &BTreeMap<String, Position>) -> std::io::Result<SourceSet> {
+        let sources = configs
+            .iter()
+            .map(|source| {
+                let start = match positions.get(&source.path.to_string_lossy().into_owned()) {
+                    Some(position) => StartAt::Resume(*position),
+                    None => StartAt::End,
+                };
+                Source::new(source, start)
+            })
+            .collect();
+        let mut set = SourceSet {
+            sources,
+            pending: BTreeSet::new(),
+            watcher: Watcher::new()?,
+            overflow_reported: false,
+        };
+        for index in 0..set.sources.len() {
+            set.watch(index);
+        }
+        Ok(set)
+    }
+
+    /// Watches the directory of source `index`, or its nearest existing ancestor.
+    fn watch(&mut self, index: usize) {
+        let path = self.sources[index].path().to_path_buf();
+        let dir = parent(&path);
+        match self.watcher.watch_dir_or_ancestor(&dir) {
+            Ok(watched) if watched == dir => {
+                if self.pending.remove(&index) {
+                    info!(source = %path.display(), "source directory appeared; watching it");
+                }
+            }
+            Ok(watched) => {
+                if self.pending.insert(index) {
+                    warn!(source = %path.display(), waiting_in = %watched.display(), "source directory does not exist yet; waiting for it");
+                }
+            }
+            Err(err) => {
+                if self.pending.insert(index) {
+                    error!(source = %path.display(), %err, "cannot watch source directory");
+                }
+            }
+        }
+    }
+
+    /// Which sources an inotify batch concerns.
+    fn dirty_sources(&mut self, events: &[WatchEvent]) -> BTreeSet<usize> {
+        let mut dirty = BTreeSet::new();
+        for event in events {
+            match event {
+                WatchEvent::Changed { dir, name } => {
+                    for (index, source) in self.sources.iter().enumerate() {
+                        let path = source.path();
+                        if parent(path) == *dir && path.file_name() == Some(name.as_os_str()) {
+                            dirty.insert(index);
+                        }
+                    }
+                    if !self.pending.is_empty() {
+                        // Something appeared on the way to a missing directory: try again.
+                        for index in self.pending.clone() {
+                            if parent(self.sources[index].path()).starts_with(dir) {
+                                self.watch(index);
+                                dirty.insert(index);
+                            }
+                        }
+                    }
+                }
+                WatchEvent::DirGone(dir) => {
+                    self.watcher.unwatch(dir);
+                    for index in 0..self.sources.len() {
+                        if parent(self.sources[index].path()) == *dir {
+                            self.watch(index);
+                            dirty.insert(index);
+                        }
+                    }
+                }
+                WatchEvent::Overflow => {
+                    if !self.overflow_reported {
+                        warn!("inotify queue overflowed; re-reading every source");
+                        self.overflow_reported = true;
+                    }
+                    dirty.extend(0..self.sources.len());
+                }
+            }
+        }
+        dirty
+    }
+
+    fn positions(&self) -> BTreeMap<String, Position> {
+        self.sources
+            .iter()
+            .filter_map(|source| Some((source.path().to_string_lossy().into_owned(), source.position()?)))
+            .collect()
+    }
+}
+
+fn parent(path: &Path) -> PathBuf {
+    path.parent().unwrap_or(Path::new("/")).to_path_buf()
+}
+
+/// Reads the given sources and hands what they saw to the provisioner.
+fn read_sources(set: &mut SourceSet, indexes: impl IntoIterator<Item = usize>, provisioner: &mut Provisioner) -> bool {
+    let roots = vec![provisioner.config().tftp_root.to_string_lossy().into_owned()];
+    let mut observations = Vec::new();
+    let mut any_log = false;
+    for index in indexes {
+        let source = &mut set.sources[index];
+        match source.read(now(), &roots, &mut observations) {
+            Ok(stats) => {
+                any_log |= source.position().is_some();
+                debug!(source = %source.path().display(), n_lines = stats.n_lines, "source read");
+            }
+            Err(err) => {
+                warn!(source = %source.path().display(), %err, "cannot read source");
+            }
+        }
+    }
+    if !observations.is_empty() {
+        provisioner.observe(&observations);
+    }
+    any_log
+}
+
+/// Runs the daemon until SIGTERM or SIGINT. `config_path` is re-read on SIGHUP.
+pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), String> {
+    if !config.tftp_root.is_dir() {
+        return Err(format!(
+            "tftp_root {} is not a directory (create it, or point tftp_root at your TFTP server's root)",
+            config.tftp_root.display()
+        ));
+    }
+    let store = StateStore::open(&config.state_dir).map_err(|err| err.to_string())?;
+    let (state, warning) = store.load().map_err(|err| err.to_string())?;
+    if let Some(warning) = warning {
+        error!(%warning, "state file unreadable; starting with an empty state");
+    }
+    let n_stale = fsutil::remove_stale_temp_files(&config.tftp_root);
+    if n_stale > 0 {
+        info!(n_stale, "removed temporary files left by an earlier crash");
+    }
+    let positions = state.positions.clone();
+    let mut provisioner = Provisioner::new(config.clone(), store, state);
+    provisioner.write_shared();
+    provisioner.rewrite_all();
+
+    let mut set = SourceSet::new(&config.sources, &positions).map_err(|err| format!("cannot start inotify: {err}"))?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(|err| err.to_string())?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(|err| err.to_string())?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(|err| err.to_string())?;
+
+    let all: Vec<usize> = (0..set.sources.len()).collect();
+    let mut positions_dirty = read_sources(&mut set, all, &mut provisioner);
+    info!(
+        n_sources = set.sources.len(),
+        n_phones = provisioner.engine().phones().len(),
+        tftp_root = %config.tftp_root.display(),
+        "daemon ready"
+    );
+
+    let mut retry_delay = RETRY_FIRST;
+    let mut retry_at: Option<Instant> = None;
+    let mut save_at: Option<Instant> = None;
+    loop {
+        if provisioner.has_failed_writes() && retry_at.is_none() {
+            retry_at = Some(Instant::now() + retry_delay);
+        }
+        if positions_dirty && save_at.is_none() {
+            save_at = Some(Instant::now() + SAVE_POSITIONS_AFTER);
+        }
+        tokio::select! {
+            // CANCEL-SAFETY: next_batch only takes events after readiness (see watch.rs).
+            batch = set.watcher.next_batch() => {
+                match batch {
+                    Ok(events) => {
+                        let dirty = set.dirty_sources(&events);
+                        positions_dirty |= read_sources(&mut set, dirty, &mut provisioner);
+                    }
+                    Err(err) => {
+                        error!(%err, "inotify read failed");
+                        return Err(format!("inotify read failed: {err}"));
+                    }
+                }
+            }
+            // CANCEL-SAFETY: signal streams are cancel-safe.
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+            _ = sighup.recv() => {
+                match load_config(config_path.as_deref()) {
+                    Ok(new_config) => {
+                        info!("configuration reloaded");
+                        if new_config.sources != provisioner.config().sources {
+                            let mut positions = provisioner.state_mut().positions.clone();
+                            positions.extend(set.positions());
+                            match SourceSet::new(&new_config.sources, &positions) {
+                                Ok(new_set) => set = new_set,
+                                Err(err) => error!(%err, "cannot rebuild sources; keeping the old ones"),
+                            }
+                        }
+                        provisioner.reload(new_config);
+                        let all: Vec<usize> = (0..set.sources.len()).collect();
+                        positions_dirty |= read_sources(&mut set, all, &mut provisioner);
+                    }
+                    Err(errors) => {
+                        for err in errors {
+                            error!(%err, "new configuration rejected; keeping the old one");
+                        }
+                    }
+                }
+            }
+            // A real deadline, armed only while files wait to be written.
+            _ = sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => {
+                retry_at = None;
+                provisioner.retry();
+                retry_delay = if provisioner.has_failed_writes() { (retry_delay * 2).min(RETRY_MAX) } else { RETRY_FIRST };
+            }
+            // Armed only while read positions are unsaved.
+            _ = sleep_until(save_at.unwrap_or_else(Instant::now)), if save_at.is_some() => {
+                save_at = None;
+                provisioner.state_mut().positions = set.positions();
+                let _ = provisioner.save();
+                positions_dirty = false;
+            }
+        }
+    }
+    info!("stopping");
+    provisioner.state_mut().positions = set.positions();
+    provisioner.save().map_err(|err| err.to_string())?;
+    Ok(())
+}

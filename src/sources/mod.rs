@@ -1,0 +1,170 @@
+//! Sources: the files cisco-autoprov reads, turned into observations.
+//!
+//! A source is a lease file (a snapshot, re-read whole) or a log (tailed). Reading a source
+//! is synchronous and cheap; the daemon calls [`Source::read`] when inotify says its file
+//! changed, `scan` calls it once.
+
+pub mod leases;
+pub mod tail;
+pub mod watch;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use tracing::{debug, warn};
+
+use crate::config::{self, SourceKind};
+use crate::event::Observation;
+use crate::parse::tftp_log::{self, LogRecord};
+use crate::state::Position;
+use leases::LeaseSnapshot;
+use tail::{StartAt, Tail};
+
+/// Bad lines logged at warn per source before the rest go to debug (all are counted).
+const MAX_WARNED_LINES: u64 = 10;
+
+/// What one read of a source produced besides observations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Lines read (logs) or leases parsed (lease files).
+    pub n_lines: u64,
+    /// Lines that looked like ours but did not parse.
+    pub n_bad_lines: u64,
+}
+
+#[derive(Debug)]
+enum Reader {
+    Leases(LeaseSnapshot),
+    Log(Tail),
+}
+
+/// One configured source and its reading state.
+#[derive(Debug)]
+pub struct Source {
+    kind: SourceKind,
+    reader: Reader,
+    /// Bad lines seen so far, for rate-limiting warnings.
+    n_bad_lines: u64,
+    /// Lines read since this process started reading the log: bad lines are reported by
+    /// this number (a resumed log's first line is not the file's first line).
+    n_lines_read: u64,
+}
+
+impl Source {
+    /// A source for a `[[source]]` entry. `start` applies to logs.
+    pub fn new(config: &config::Source, start: StartAt) -> Source {
+        let reader = match config.kind {
+            SourceKind::DnsmasqLeases => Reader::Leases(LeaseSnapshot::new(&config.path)),
+            SourceKind::Log => Reader::Log(Tail::new(&config.path, start)),
+        };
+        Source {
+            kind: config.kind,
+            reader,
+            n_bad_lines: 0,
+            n_lines_read: 0,
+        }
+    }
+
+    /// The file read.
+    pub fn path(&self) -> &Path {
+        match &self.reader {
+            Reader::Leases(snapshot) => snapshot.path(),
+            Reader::Log(tail) => tail.path(),
+        }
+    }
+
+    /// What kind of source this is.
+    pub fn kind(&self) -> SourceKind {
+        self.kind
+    }
+
+    /// The read position to persist (logs only).
+    pub fn position(&self) -> Option<Position> {
+        match &self.reader {
+            Reader::Leases(_) => None,
+            Reader::Log(tail) => tail.position(),
+        }
+    }
+
+    /// Reads what is new and appends the observations to `out`. `now` (Unix seconds) stamps
+    /// lines without a time; `tftp_roots` are stripped from dnsmasq's absolute paths.
+    pub fn read(
+        &mut self,
+        now: i64,
+        tftp_roots: &[String],
+        out: &mut Vec<Observation>,
+    ) -> io::Result<ReadStats> {
+        let path: PathBuf = self.path().to_path_buf();
+        let mut stats = ReadStats::default();
+        let mut n_bad_lines = self.n_bad_lines;
+        match &mut self.reader {
+            Reader::Leases(snapshot) => {
+                let (observations, errors) = snapshot.read(now)?;
+                stats.n_lines = observations.len() as u64;
+                for error in &errors {
+                    n_bad_lines += 1;
+                    report_bad_line(&path, error.line as u64, &error.reason, n_bad_lines);
+                }
+                stats.n_bad_lines = errors.len() as u64;
+                out.extend(observations);
+            }
+            Reader::Log(tail) => {
+                let context = tftp_log::Context { now, tftp_roots };
+                let mut line_in_read = 0u64;
+                let first_line = self.n_lines_read;
+                tail.read(&mut |bytes| {
+                    line_in_read += 1;
+                    let line = String::from_utf8_lossy(bytes);
+                    match tftp_log::parse_line(&line, &context) {
+                        Ok(Some(record)) => {
+                            if let Some(observation) = observation_of(record) {
+                                debug!(?observation, "log line");
+                                out.push(observation);
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(reason) => {
+                            stats.n_bad_lines += 1;
+                            n_bad_lines += 1;
+                            report_bad_line(&path, first_line + line_in_read, &reason, n_bad_lines);
+                        }
+                    }
+                })?;
+                stats.n_lines = line_in_read;
+                self.n_lines_read += line_in_read;
+            }
+        }
+        self.n_bad_lines = n_bad_lines;
+        Ok(stats)
+    }
+
+    /// Lines dropped for exceeding the line-length limit (logs only).
+    pub fn n_long_lines(&self) -> u64 {
+        match &self.reader {
+            Reader::Leases(_) => 0,
+            Reader::Log(tail) => tail.n_long_lines,
+        }
+    }
+}
+
+fn report_bad_line(path: &Path, line: u64, reason: &str, n_so_far: u64) {
+    if n_so_far <= MAX_WARNED_LINES {
+        warn!(source = %path.display(), line, reason, "skipping a line that does not parse");
+        if n_so_far == MAX_WARNED_LINES {
+            warn!(source = %path.display(), "more unparsable lines follow; they are counted and logged at debug level");
+        }
+    } else {
+        debug!(source = %path.display(), line, reason, "skipping a line that does not parse");
+    }
+}
+
+/// Turns a parsed log line into an observation, when it is one the engine uses.
+fn observation_of(record: LogRecord) -> Option<Observation> {
+    match record {
+        LogRecord::Tftp(request) => Some(Observation::Tftp(request)),
+        LogRecord::DhcpAck(lease) => Some(Observation::Lease(lease)),
+        // Joining `--log-dhcp` vendor-class lines to their DHCPACK by transaction id needs
+        // the xid on the ACK record; until then the vendor class comes from hooks only.
+        LogRecord::DhcpVendorClass { .. } => None,
+    }
+}

@@ -1,0 +1,320 @@
+//! Following a log file: read what was appended, survive rotation and truncation.
+//!
+//! The tail keeps the open file, its (device, inode) and the offset up to which lines were
+//! handed out. On every change it:
+//! 1. drains the open file to its end, first rewinding if the file shrank (copytruncate:
+//!    `cp log log.1; truncate -s0 log`, as atftpd's logrotate snippet does);
+//! 2. looks at the path: if it now names another file (rename + create, as rsyslog's
+//!    rotation and dnsmasq's SIGUSR2 do), the old file was drained in step 1, so it switches
+//!    to the new one and reads it from its start; if the path is gone, it keeps the old file
+//!    open, because the writer may still append to it until it reopens.
+//!
+//! A line is handed out once it has its newline; a partial line waits for the rest. Lines
+//! longer than [`MAX_LINE`] are dropped (counted), so a broken writer cannot grow memory.
+//! Only regular reads are used: no IN_ACCESS watch can fire from them.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::state::Position;
+
+/// Longest line kept, in bytes. Longer lines are dropped whole.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Where to start reading a log the first time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    /// From the first byte (`scan`, and files that appear after start-up).
+    Beginning,
+    /// From the current end: history is for `scan`, the daemon follows what is new.
+    End,
+    /// From a persisted position, when it still names the same file.
+    Resume(Position),
+}
+
+/// A followed log file.
+#[derive(Debug)]
+pub struct Tail {
+    path: PathBuf,
+    /// The file being read, with its identity. `None` until the path exists.
+    file: Option<(File, (u64, u64))>,
+    /// Bytes of the open file consumed: everything before it has been handed out as lines or
+    /// sits in `partial`.
+    offset: u64,
+    /// The start of a line whose newline has not been written yet.
+    partial: Vec<u8>,
+    /// True while skipping the rest of an over-long line.
+    skipping: bool,
+    /// How the first open positions itself.
+    start: StartAt,
+    /// Lines dropped for being longer than [`MAX_LINE`].
+    pub n_long_lines: u64,
+}
+
+impl Tail {
+    /// A tail of `path`; nothing is opened until [`Tail::read`].
+    pub fn new(path: &Path, start: StartAt) -> Tail {
+        Tail {
+            path: path.to_path_buf(),
+            file: None,
+            offset: 0,
+            partial: Vec::new(),
+            skipping: false,
+            start,
+            n_long_lines: 0,
+        }
+    }
+
+    /// The file followed.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Where reading stands, to persist: the consumed offset minus the pending partial line.
+    pub fn position(&self) -> Option<Position> {
+        self.file.as_ref().map(|(_, (dev, ino))| Position {
+            dev: *dev,
+            ino: *ino,
+            offset: self.offset - self.partial.len() as u64,
+        })
+    }
+
+    /// Reads everything new and calls `on_line` for every complete line (without its `\n`).
+    pub fn read(&mut self, on_line: &mut dyn FnMut(&[u8])) -> io::Result<()> {
+        if self.file.is_some() {
+            self.drain(on_line)?;
+        }
+        let metadata = match fs::metadata(&self.path) {
+            Ok(metadata) => metadata,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                // A file created after start-up is new: all of it is unread.
+                self.start = StartAt::Beginning;
+                return Ok(());
+            }
+            Err(err) => return Err(err),
+        };
+        let identity = (metadata.dev(), metadata.ino());
+        if self.file.as_ref().map(|(_, id)| *id) == Some(identity) {
+            return Ok(());
+        }
+        // A new file at the path: first open, or a rotation.
+        if self.file.is_some() && !self.partial.is_empty() {
+            // The old file will not grow any more: its last line is complete.
+            let line = std::mem::take(&mut self.partial);
+            on_line(&line);
+        }
+        let mut file = File::open(&self.path)?;
+        let start = std::mem::replace(&mut self.start, StartAt::Beginning);
+        self.offset = match start {
+            StartAt::Resume(position)
+                if (position.dev, position.ino) == identity && position.offset <= metadata.len() =>
+            {
+                position.offset
+            }
+            StartAt::End if self.file.is_none() => metadata.len(),
+            _ => 0,
+        };
+        file.seek(SeekFrom::Start(self.offset))?;
+        self.partial.clear();
+        self.skipping = false;
+        self.file = Some((file, identity));
+        self.drain(on_line)
+    }
+
+    /// Reads the open file to its end.
+    fn drain(&mut self, on_line: &mut dyn FnMut(&[u8])) -> io::Result<()> {
+        let Some((file, _)) = self.file.as_mut() else {
+            return Ok(());
+        };
+        let length = file.metadata()?.len();
+        if length < self.offset {
+            // Truncated in place: the writer starts again at 0 (O_APPEND).
+            file.seek(SeekFrom::Start(0))?;
+            self.offset = 0;
+            self.partial.clear();
+            self.skipping = false;
+        }
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let n_read = match file.read(&mut buffer) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
+            };
+            self.offset += n_read as u64;
+            let mut chunk = &buffer[..n_read];
+            while let Some(newline) = chunk.iter().position(|&b| b == b'\n') {
+                let (head, rest) = (&chunk[..newline], &chunk[newline + 1..]);
+                if self.skipping {
+                    self.skipping = false;
+                } else if self.partial.is_empty() {
+                    on_line(head);
+                } else if self.partial.len() + head.len() <= MAX_LINE {
+                    self.partial.extend_from_slice(head);
+                    let line = std::mem::take(&mut self.partial);
+                    on_line(&line);
+                } else {
+                    self.partial.clear();
+                    self.n_long_lines += 1;
+                }
+                chunk = rest;
+            }
+            if !self.skipping {
+                if self.partial.len() + chunk.len() > MAX_LINE {
+                    self.partial.clear();
+                    self.skipping = true;
+                    self.n_long_lines += 1;
+                } else {
+                    self.partial.extend_from_slice(chunk);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// Drives a tail through file-system actions and checks every line comes out exactly
+    /// once, in order.
+    struct Harness {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+        tail: Tail,
+        got: Vec<String>,
+    }
+
+    impl Harness {
+        fn new(start: StartAt) -> Harness {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("test.log");
+            let tail = Tail::new(&path, start);
+            Harness {
+                _dir: dir,
+                path,
+                tail,
+                got: Vec::new(),
+            }
+        }
+
+        fn append(&self, text: &str) {
+            let mut file = fs::OpenOptions::new().create(true).append(true).open(&self.path).unwrap();
+            file.write_all(text.as_bytes()).unwrap();
+        }
+
+        fn read(&mut self) {
+            let got = &mut self.got;
+            self.tail
+                .read(&mut |line| got.push(String::from_utf8_lossy(line).into_owned()))
+                .unwrap();
+        }
+
+        fn take(&mut self) -> Vec<String> {
+            std::mem::take(&mut self.got)
+        }
+    }
+
+    #[test]
+    fn file_that_appears_later_and_split_lines() {
+        let mut h = Harness::new(StartAt::End);
+        h.read();
+        h.append("one\ntw");
+        h.read();
+        assert_eq!(h.take(), ["one"]);
+        h.append("o\nthree\n");
+        h.read();
+        assert_eq!(h.take(), ["two", "three"]);
+    }
+
+    #[test]
+    fn start_at_end_reads_a_file_created_later_from_its_start() {
+        let mut h = Harness::new(StartAt::End);
+        h.read();
+        h.append("first\n");
+        h.read();
+        assert_eq!(h.take(), ["first"]);
+    }
+
+    #[test]
+    fn start_at_end_skips_history() {
+        let mut h = Harness::new(StartAt::End);
+        h.append("old\n");
+        h.read();
+        h.append("new\n");
+        h.read();
+        assert_eq!(h.take(), ["new"]);
+    }
+
+    #[test]
+    fn rename_and_create() {
+        let mut h = Harness::new(StartAt::Beginning);
+        h.append("a\n");
+        h.read();
+        // Written after our read but before the rotation: must not be lost.
+        h.append("b\n");
+        fs::rename(&h.path, h.path.with_extension("log.1")).unwrap();
+        h.read();
+        h.append("c\n");
+        h.read();
+        assert_eq!(h.take(), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn copytruncate() {
+        let mut h = Harness::new(StartAt::Beginning);
+        h.append("a\nb\n");
+        h.read();
+        fs::copy(&h.path, h.path.with_extension("log.1")).unwrap();
+        fs::OpenOptions::new().write(true).open(&h.path).unwrap().set_len(0).unwrap();
+        h.append("c\n");
+        h.read();
+        assert_eq!(h.take(), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn delete_and_recreate() {
+        let mut h = Harness::new(StartAt::Beginning);
+        h.append("a\n");
+        h.read();
+        fs::remove_file(&h.path).unwrap();
+        h.read();
+        h.append("b\n");
+        h.read();
+        assert_eq!(h.take(), ["a", "b"]);
+    }
+
+    #[test]
+    fn resume_from_a_position() {
+        let mut h = Harness::new(StartAt::Beginning);
+        h.append("a\nb\npart");
+        h.read();
+        let position = h.tail.position().unwrap();
+        assert_eq!(position.offset, 4, "the partial line is not consumed");
+        h.append("ial\nc\n");
+        let mut resumed = Tail::new(&h.path, StartAt::Resume(position));
+        let mut got = Vec::new();
+        resumed.read(&mut |line| got.push(String::from_utf8_lossy(line).into_owned())).unwrap();
+        assert_eq!(got, ["partial", "c"]);
+    }
+
+    #[test]
+    fn over_long_lines_are_dropped() {
+        let mut h = Harness::new(StartAt::Beginning);
+        h.append(&format!("a\n{}\nb\n", "x".repeat(MAX_LINE * 3)));
+        h.read();
+        assert_eq!(h.take(), ["a", "b"]);
+        assert_eq!(h.tail.n_long_lines, 1);
+        h.append(&"y".repeat(MAX_LINE + 1));
+        h.read();
+        h.append("\nc\n");
+        h.read();
+        assert_eq!(h.take(), ["c"]);
+        assert_eq!(h.tail.n_long_lines, 2);
+    }
+}
