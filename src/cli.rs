@@ -80,7 +80,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 if let Some(value) = other.strip_prefix("--config=") {
                     config = Some(PathBuf::from(value));
                 } else {
-                    return Err(format!("unexpected argument {other:?} for {first} (try --help)"));
+                    return Err(format!(
+                        "unexpected argument {other:?} for {first} (try --help)"
+                    ));
                 }
             }
         }
@@ -106,10 +108,29 @@ mod tests {
     fn commands() {
         let file = Some(PathBuf::from("/x.toml"));
         assert_eq!(parse(&args("run")), Ok(Command::Run { config: None }));
-        assert_eq!(parse(&args("run -c /x.toml")), Ok(Command::Run { config: file.clone() }));
-        assert_eq!(parse(&args("scan --config /x.toml")), Ok(Command::Scan { config: file.clone() }));
-        assert_eq!(parse(&args("status --json -c /x.toml")), Ok(Command::Status { config: file.clone(), json: true }));
-        assert_eq!(parse(&args("check --config=/x.toml")), Ok(Command::Check { config: file }));
+        assert_eq!(
+            parse(&args("run -c /x.toml")),
+            Ok(Command::Run {
+                config: file.clone()
+            })
+        );
+        assert_eq!(
+            parse(&args("scan --config /x.toml")),
+            Ok(Command::Scan {
+                config: file.clone()
+            })
+        );
+        assert_eq!(
+            parse(&args("status --json -c /x.toml")),
+            Ok(Command::Status {
+                config: file.clone(),
+                json: true
+            })
+        );
+        assert_eq!(
+            parse(&args("check --config=/x.toml")),
+            Ok(Command::Check { config: file })
+        );
         assert_eq!(parse(&args("--help")), Ok(Command::Help));
         assert_eq!(parse(&args("--version")), Ok(Command::Version));
         assert!(parse(&args("run --json")).is_err());

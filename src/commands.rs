@@ -24,7 +24,9 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
     let name = path.display().to_string();
     let text = match fs::read_to_string(&path) {
         Ok(text) => text,
-        Err(err) if err.kind() == io::ErrorKind::NotFound && !required => return Ok(Config::default()),
+        Err(err) if err.kind() == io::ErrorKind::NotFound && !required => {
+            return Ok(Config::default())
+        }
         Err(err) => {
             return Err(vec![ConfigError {
                 file: name,
@@ -45,7 +47,10 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
 /// `scan`: reads every source from its beginning once, provisions, prints a summary.
 pub fn scan(config: Config) -> Result<String, String> {
     if !config.tftp_root.is_dir() {
-        return Err(format!("tftp_root {} is not a directory", config.tftp_root.display()));
+        return Err(format!(
+            "tftp_root {} is not a directory",
+            config.tftp_root.display()
+        ));
     }
     let store = StateStore::open(&config.state_dir).map_err(|err| err.to_string())?;
     let (state, warning) = store.load().map_err(|err| err.to_string())?;
@@ -72,7 +77,9 @@ pub fn scan(config: Config) -> Result<String, String> {
                 n_lines += stats.n_lines;
                 n_bad_lines += stats.n_bad_lines;
             }
-            Err(err) => tracing::warn!(source = %source_config.path.display(), %err, "cannot read source"),
+            Err(err) => {
+                tracing::warn!(source = %source_config.path.display(), %err, "cannot read source")
+            }
         }
         provisioner.observe(&observations);
         if let Some(position) = source.position() {
@@ -82,7 +89,10 @@ pub fn scan(config: Config) -> Result<String, String> {
     provisioner.state_mut().positions.extend(positions);
     provisioner.save().map_err(|err| err.to_string())?;
     let phones = provisioner.engine().phones();
-    let n_provisioned = phones.values().filter(|phone| phone.is_provisioned()).count();
+    let n_provisioned = phones
+        .values()
+        .filter(|phone| phone.is_provisioned())
+        .count();
     let totals = provisioner.totals;
     let counters = provisioner.engine().counters;
     Ok(format!(
@@ -133,7 +143,10 @@ impl<'a> PhoneView<'a> {
             label: phone.label.as_deref(),
             state: phone.state.as_str(),
             hostname: phone.hostname.as_deref(),
-            vendor_class: phone.vendor_class.as_deref().map(|vc| vc.trim_end_matches('\0')),
+            vendor_class: phone
+                .vendor_class
+                .as_deref()
+                .map(|vc| vc.trim_end_matches('\0')),
             files: phone.files.iter().map(String::as_str).collect(),
             first_seen: phone.first_seen,
             last_seen: phone.last_seen,
@@ -149,7 +162,10 @@ pub fn status(config: &Config, json: bool) -> Result<String, String> {
         return serde_json::to_string_pretty(&views).map_err(|err| err.to_string());
     }
     if views.is_empty() {
-        return Ok(format!("no phones known yet (state in {})", config.state_dir.display()));
+        return Ok(format!(
+            "no phones known yet (state in {})",
+            config.state_dir.display()
+        ));
     }
     let now = now();
     let mut rows = vec![[
@@ -169,7 +185,11 @@ pub fn status(config: &Config, json: bool) -> Result<String, String> {
             view.extension.unwrap_or("-").to_string(),
             view.state.to_string(),
             ago(now - view.last_seen),
-            if view.files.is_empty() { "-".into() } else { view.files.join(",") },
+            if view.files.is_empty() {
+                "-".into()
+            } else {
+                view.files.join(",")
+            },
         ]);
     }
     let mut widths = [0usize; 7];
@@ -208,20 +228,32 @@ pub fn check(config: &Config) -> Vec<String> {
     match fs::metadata(&config.tftp_root) {
         Ok(metadata) if metadata.is_dir() => {
             if let Err(err) = probe_writable(&config.tftp_root) {
-                problems.push(format!("tftp_root {} is not writable: {err}", config.tftp_root.display()));
+                problems.push(format!(
+                    "tftp_root {} is not writable: {err}",
+                    config.tftp_root.display()
+                ));
             }
         }
-        Ok(_) => problems.push(format!("tftp_root {} is not a directory", config.tftp_root.display())),
+        Ok(_) => problems.push(format!(
+            "tftp_root {} is not a directory",
+            config.tftp_root.display()
+        )),
         Err(err) => problems.push(format!("tftp_root {}: {err}", config.tftp_root.display())),
     }
     let existing_state_ancestor = config.state_dir.ancestors().find(|dir| dir.is_dir());
     match existing_state_ancestor {
         Some(dir) => {
             if let Err(err) = probe_writable(dir) {
-                problems.push(format!("state_dir {} cannot be written: {err}", config.state_dir.display()));
+                problems.push(format!(
+                    "state_dir {} cannot be written: {err}",
+                    config.state_dir.display()
+                ));
             }
         }
-        None => problems.push(format!("state_dir {} has no existing parent", config.state_dir.display())),
+        None => problems.push(format!(
+            "state_dir {} has no existing parent",
+            config.state_dir.display()
+        )),
     }
     for source in &config.sources {
         let dir = source.path.parent().unwrap_or(Path::new("/"));
@@ -234,7 +266,10 @@ pub fn check(config: &Config) -> Vec<String> {
             ));
         } else if source.path.exists() {
             if let Err(err) = fs::File::open(&source.path) {
-                problems.push(format!("source {} cannot be read: {err}", source.path.display()));
+                problems.push(format!(
+                    "source {} cannot be read: {err}",
+                    source.path.display()
+                ));
             }
         }
     }
@@ -243,7 +278,11 @@ pub fn check(config: &Config) -> Vec<String> {
 
 /// Writes and removes a temporary file in `dir`.
 fn probe_writable(dir: &Path) -> io::Result<()> {
-    let probe = dir.join(format!("{}check.{}", crate::fsutil::TEMP_PREFIX, std::process::id()));
+    let probe = dir.join(format!(
+        "{}check.{}",
+        crate::fsutil::TEMP_PREFIX,
+        std::process::id()
+    ));
     fs::write(&probe, b"")?;
     fs::remove_file(&probe)
 }

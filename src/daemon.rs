@@ -44,7 +44,10 @@ struct SourceSet {
 }
 
 impl SourceSet {
-    fn new(configs: &[config::Source], positions: &BTreeMap<String, Position>) -> std::io::Result<SourceSet> {
+    fn new(
+        configs: &[config::Source],
+        positions: &BTreeMap<String, Position>,
+    ) -> std::io::Result<SourceSet> {
         let sources = configs
             .iter()
             .map(|source| {
@@ -136,7 +139,12 @@ impl SourceSet {
     fn positions(&self) -> BTreeMap<String, Position> {
         self.sources
             .iter()
-            .filter_map(|source| Some((source.path().to_string_lossy().into_owned(), source.position()?)))
+            .filter_map(|source| {
+                Some((
+                    source.path().to_string_lossy().into_owned(),
+                    source.position()?,
+                ))
+            })
             .collect()
     }
 }
@@ -146,8 +154,16 @@ fn parent(path: &Path) -> PathBuf {
 }
 
 /// Reads the given sources and hands what they saw to the provisioner.
-fn read_sources(set: &mut SourceSet, indexes: impl IntoIterator<Item = usize>, provisioner: &mut Provisioner) -> bool {
-    let roots = vec![provisioner.config().tftp_root.to_string_lossy().into_owned()];
+fn read_sources(
+    set: &mut SourceSet,
+    indexes: impl IntoIterator<Item = usize>,
+    provisioner: &mut Provisioner,
+) -> bool {
+    let roots = vec![provisioner
+        .config()
+        .tftp_root
+        .to_string_lossy()
+        .into_owned()];
     let mut observations = Vec::new();
     let mut any_log = false;
     for index in indexes {
@@ -190,7 +206,8 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     provisioner.write_shared();
     provisioner.rewrite_all();
 
-    let mut set = SourceSet::new(&config.sources, &positions).map_err(|err| format!("cannot start inotify: {err}"))?;
+    let mut set = SourceSet::new(&config.sources, &positions)
+        .map_err(|err| format!("cannot start inotify: {err}"))?;
     let mut sigterm = signal(SignalKind::terminate()).map_err(|err| err.to_string())?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(|err| err.to_string())?;
     let mut sighup = signal(SignalKind::hangup()).map_err(|err| err.to_string())?;

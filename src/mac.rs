@@ -96,7 +96,11 @@ impl FromStr for Mac {
                     out[n_groups] = value;
                     n_groups += 1;
                 }
-                return if n_groups == 6 { Ok(Mac(out)) } else { Err(err()) };
+                return if n_groups == 6 {
+                    Ok(Mac(out))
+                } else {
+                    Err(err())
+                };
             }
         }
         // Cisco's dotted form: three groups of four digits.

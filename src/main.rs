@@ -42,7 +42,9 @@ fn main() -> ExitCode {
     let result = match command {
         Command::Run { .. } => run_daemon(config_path, config),
         Command::Scan { .. } => commands::scan(config).map(|summary| println!("{summary}")),
-        Command::Status { json, .. } => commands::status(&config, json).map(|text| println!("{text}")),
+        Command::Status { json, .. } => {
+            commands::status(&config, json).map(|text| println!("{text}"))
+        }
         Command::Check { .. } => {
             let problems = commands::check(&config);
             if problems.is_empty() {

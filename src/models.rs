@@ -111,7 +111,9 @@ impl Model {
         // Exact row first (7941G-GE), then the digits alone (7941G -> 7941).
         Model::by_name(token).or_else(|| {
             let digits: String = token.chars().take_while(char::is_ascii_digit).collect();
-            (digits.len() == 4).then(|| Model::by_name(&digits)).flatten()
+            (digits.len() == 4)
+                .then(|| Model::by_name(&digits))
+                .flatten()
         })
     }
 
@@ -196,7 +198,10 @@ mod tests {
         check_vci("Cisco Systems, Inc. IP Phone CP-7941G\0", Some("7941"));
         check_vci("Cisco Systems, Inc. IP Phone CP-7911G\0", Some("7911"));
         check_vci("Cisco Systems, Inc. IP Phone CP-7940\0", Some("7940"));
-        check_vci("Cisco Systems, Inc. IP Phone CP-7961G-GE\0", Some("7961G-GE"));
+        check_vci(
+            "Cisco Systems, Inc. IP Phone CP-7961G-GE\0",
+            Some("7961G-GE"),
+        );
         check_vci("Cisco Systems, Inc. IP Phone CP-7971G-GE\0", Some("7971"));
         check_vci("Cisco Systems, Inc. IP Phone 7912", Some("7912"));
         check_vci("Cisco Systems Inc. Wireless Phone 7921", Some("7921"));
@@ -229,6 +234,9 @@ mod tests {
         assert_eq!(Model::by_name("7941G-GE").unwrap().base(), "7941");
         assert_eq!(Model::by_name("CP-7941G-GE").unwrap().base(), "7941");
         assert_eq!(Model::by_name("8851NR").unwrap().base(), "8851");
-        assert_eq!(Model::by_name("7906").unwrap().info().device_type, Some(369));
+        assert_eq!(
+            Model::by_name("7906").unwrap().info().device_type,
+            Some(369)
+        );
     }
 }

@@ -62,7 +62,11 @@ mod tests {
             assert!(is_cisco(mac.parse().unwrap()), "{mac}");
         }
         // Embedone (not Cisco), Meraki and a locally administered address.
-        for mac in ["00:03:68:3C:35:F0", "00:18:0A:00:00:01", "02:00:00:00:00:01"] {
+        for mac in [
+            "00:03:68:3C:35:F0",
+            "00:18:0A:00:00:01",
+            "02:00:00:00:00:01",
+        ] {
             assert!(!is_cisco(mac.parse().unwrap()), "{mac}");
         }
     }

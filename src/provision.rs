@@ -43,7 +43,9 @@ pub fn generate_secret() -> String {
             if out.len() == SECRET_LEN {
                 break;
             }
-            out.push(char::from(SECRET_ALPHABET[usize::from(byte) % SECRET_ALPHABET.len()]));
+            out.push(char::from(
+                SECRET_ALPHABET[usize::from(byte) % SECRET_ALPHABET.len()],
+            ));
         }
     }
     out
@@ -132,7 +134,10 @@ impl Provisioner {
     pub fn observe(&mut self, observations: &[Observation]) {
         let mut actions = Vec::new();
         for observation in observations {
-            actions.extend(self.engine.observe(observation, &self.config, &mut generate_secret));
+            actions.extend(
+                self.engine
+                    .observe(observation, &self.config, &mut generate_secret),
+            );
         }
         self.carry_out(actions);
     }
@@ -210,7 +215,11 @@ impl Provisioner {
                         warn!(%mac, range = %self.config.provision.extensions, "extension range is used up; phone not provisioned");
                     }
                 }
-                Action::ForeignRequest { named, leased_to, ip } => {
+                Action::ForeignRequest {
+                    named,
+                    leased_to,
+                    ip,
+                } => {
                     if self.warned.len() < 10_000 && self.warned.insert((named, "foreign")) {
                         warn!(requested_for = %named, %ip, ip_leased_to = %leased_to, "config request for a phone from an address leased to another device; ignored");
                     }
@@ -235,8 +244,12 @@ impl Provisioner {
         let site = site(&self.config);
         let now = now();
         for &mac in macs {
-            let Some(phone) = self.engine.phone(mac) else { continue };
-            let Some(files) = render_phone(&site, phone) else { continue };
+            let Some(phone) = self.engine.phone(mac) else {
+                continue;
+            };
+            let Some(files) = render_phone(&site, phone) else {
+                continue;
+            };
             let mut ours = BTreeSet::new();
             let mut n_written = 0;
             let mut failed = false;
@@ -265,10 +278,9 @@ impl Provisioner {
                 let extension = phone.extension.clone().unwrap_or_default();
                 let names: Vec<&str> = ours.iter().map(String::as_str).collect();
                 info!(%mac, extension, files = ?names, "phone provisioned");
-                self.engine.files_written(mac, ours, now);
-            } else if !ours.is_empty() {
-                let written_at = phone.written_at;
-                self.engine.files_written(mac, ours, written_at);
+                self.engine.files_written(mac, ours, true, now);
+            } else {
+                self.engine.files_written(mac, ours, false, now);
             }
         }
         let _ = self.save();
@@ -297,7 +309,10 @@ fn render_phone(site: &Site<'_>, phone: &Phone) -> Option<Vec<(String, String)>>
         secret: phone.secret.as_deref()?,
         label: phone.label.as_deref(),
     };
-    Some(vec![(render::sep_file_name(phone.mac), render::sep_cnf_xml(site, &line))])
+    Some(vec![(
+        render::sep_file_name(phone.mac),
+        render::sep_cnf_xml(site, &line),
+    )])
 }
 
 /// Unix seconds now.

@@ -340,7 +340,8 @@ mod tests {
 
     /// Parses with a real XML parser and returns the text of the first element named `tag`.
     fn text_of(xml: &str, tag: &str) -> String {
-        let doc = roxmltree::Document::parse(xml).unwrap_or_else(|err| panic!("not well-formed: {err}\n{xml}"));
+        let doc = roxmltree::Document::parse(xml)
+            .unwrap_or_else(|err| panic!("not well-formed: {err}\n{xml}"));
         doc.descendants()
             .find(|node| node.has_tag_name(tag))
             .and_then(|node| node.text().map(str::to_string))
@@ -357,7 +358,11 @@ mod tests {
         let xml = sep_cnf_xml(&site(), &line);
         assert_eq!(text_of(&xml, "processNodeName"), "198.18.0.10");
         assert_eq!(text_of(&xml, "sipPort"), "5060");
-        assert_eq!(text_of(&xml, "name"), "198.18.0.1", "first <name> is the ntp server");
+        assert_eq!(
+            text_of(&xml, "name"),
+            "198.18.0.1",
+            "first <name> is the ntp server"
+        );
         assert_eq!(text_of(&xml, "authName"), "1006");
         assert_eq!(text_of(&xml, "authPassword"), "s3cret");
         assert_eq!(text_of(&xml, "displayName"), "Thomas");
@@ -388,7 +393,10 @@ mod tests {
             secret: "a\u{1}b",
             ..line
         };
-        assert_eq!(text_of(&sep_cnf_xml(&site, &with_control), "authPassword"), "ab");
+        assert_eq!(
+            text_of(&sep_cnf_xml(&site, &with_control), "authPassword"),
+            "ab"
+        );
     }
 
     #[test]
@@ -408,17 +416,31 @@ mod tests {
 
     #[test]
     fn xml_default_is_well_formed() {
-        let xml = xml_default(&site(), &[(115, "Cisco 7941", "SIP41.9-4-2SR3-1S"), (8, "Cisco 7940", "P0S3-8-12-00")]);
+        let xml = xml_default(
+            &site(),
+            &[
+                (115, "Cisco 7941", "SIP41.9-4-2SR3-1S"),
+                (8, "Cisco 7940", "P0S3-8-12-00"),
+            ],
+        );
         let doc = roxmltree::Document::parse(&xml).unwrap();
         let loads: Vec<(String, String)> = doc
             .descendants()
             .filter(|node| node.tag_name().name().starts_with("loadInformation"))
-            .map(|node| (node.tag_name().name().to_string(), node.text().unwrap().to_string()))
+            .map(|node| {
+                (
+                    node.tag_name().name().to_string(),
+                    node.text().unwrap().to_string(),
+                )
+            })
             .collect();
         assert_eq!(
             loads,
             [
-                ("loadInformation115".to_string(), "SIP41.9-4-2SR3-1S".to_string()),
+                (
+                    "loadInformation115".to_string(),
+                    "SIP41.9-4-2SR3-1S".to_string()
+                ),
                 ("loadInformation8".to_string(), "P0S3-8-12-00".to_string()),
             ]
         );
@@ -427,6 +449,9 @@ mod tests {
 
     #[test]
     fn file_names() {
-        assert_eq!(sep_file_name("00:1b:0c:18:bd:c1".parse().unwrap()), "SEP001B0C18BDC1.cnf.xml");
+        assert_eq!(
+            sep_file_name("00:1b:0c:18:bd:c1".parse().unwrap()),
+            "SEP001B0C18BDC1.cnf.xml"
+        );
     }
 }

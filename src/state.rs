@@ -129,7 +129,10 @@ impl StateStore {
             Err(StateError::Io(_, err)) if err.kind() == io::ErrorKind::InvalidData => {
                 let aside = self.dir.join(format!("{STATE_FILE}.bad"));
                 fs::rename(&path, &aside).map_err(|err| StateError::Io(path.clone(), err))?;
-                Ok((State::default(), Some(format!("{err}; moved to {}", aside.display()))))
+                Ok((
+                    State::default(),
+                    Some(format!("{err}; moved to {}", aside.display())),
+                ))
             }
             Err(err) => Err(err),
         }
@@ -159,7 +162,10 @@ fn read_state(path: &Path) -> Result<State, StateError> {
         Ok(Versioned::V1(state)) => Ok(state),
         Err(err) => Err(StateError::Io(
             path.to_path_buf(),
-            io::Error::new(io::ErrorKind::InvalidData, format!("unreadable state file: {err}")),
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("unreadable state file: {err}"),
+            ),
         )),
     }
 }
@@ -186,7 +192,14 @@ mod tests {
             written_at: 3,
             files: ["SEP001B0C18BDC1.cnf.xml".to_string()].into(),
         });
-        state.positions.insert("/var/log/syslog".into(), Position { dev: 1, ino: 2, offset: 3 });
+        state.positions.insert(
+            "/var/log/syslog".into(),
+            Position {
+                dev: 1,
+                ino: 2,
+                offset: 3,
+            },
+        );
         state
     }
 
@@ -211,7 +224,10 @@ mod tests {
     fn second_writer_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let _first = StateStore::open(dir.path()).unwrap();
-        assert!(matches!(StateStore::open(dir.path()), Err(StateError::Locked(_))));
+        assert!(matches!(
+            StateStore::open(dir.path()),
+            Err(StateError::Locked(_))
+        ));
     }
 
     #[test]

@@ -114,24 +114,57 @@ mod tests {
         let mut registry = BTreeMap::new();
         let path = dir.path().join("SEP001B0C18BDC1.cnf.xml");
 
-        assert_eq!(writer.write("SEP001B0C18BDC1.cnf.xml", "v1", &mut registry).unwrap(), WriteOutcome::Written);
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644);
-        assert_eq!(writer.write("SEP001B0C18BDC1.cnf.xml", "v1", &mut registry).unwrap(), WriteOutcome::Unchanged);
-        assert_eq!(writer.write("SEP001B0C18BDC1.cnf.xml", "v2", &mut registry).unwrap(), WriteOutcome::Written);
+        assert_eq!(
+            writer
+                .write("SEP001B0C18BDC1.cnf.xml", "v1", &mut registry)
+                .unwrap(),
+            WriteOutcome::Written
+        );
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+        assert_eq!(
+            writer
+                .write("SEP001B0C18BDC1.cnf.xml", "v1", &mut registry)
+                .unwrap(),
+            WriteOutcome::Unchanged
+        );
+        assert_eq!(
+            writer
+                .write("SEP001B0C18BDC1.cnf.xml", "v2", &mut registry)
+                .unwrap(),
+            WriteOutcome::Written
+        );
         assert_eq!(fs::read_to_string(&path).unwrap(), "v2");
 
         // A person edits it: it is theirs now.
         fs::write(&path, "hand edited").unwrap();
-        assert_eq!(writer.write("SEP001B0C18BDC1.cnf.xml", "v3", &mut registry).unwrap(), WriteOutcome::KeptForeign);
+        assert_eq!(
+            writer
+                .write("SEP001B0C18BDC1.cnf.xml", "v3", &mut registry)
+                .unwrap(),
+            WriteOutcome::KeptForeign
+        );
         assert_eq!(fs::read_to_string(&path).unwrap(), "hand edited");
 
         // A file that was there before us is not ours either.
         fs::write(dir.path().join("XMLDefault.cnf.xml"), "admin's").unwrap();
-        assert_eq!(writer.write("XMLDefault.cnf.xml", "ours", &mut registry).unwrap(), WriteOutcome::KeptForeign);
+        assert_eq!(
+            writer
+                .write("XMLDefault.cnf.xml", "ours", &mut registry)
+                .unwrap(),
+            WriteOutcome::KeptForeign
+        );
 
         // Deleting it hands it back.
         fs::remove_file(&path).unwrap();
-        assert_eq!(writer.write("SEP001B0C18BDC1.cnf.xml", "v3", &mut registry).unwrap(), WriteOutcome::Written);
+        assert_eq!(
+            writer
+                .write("SEP001B0C18BDC1.cnf.xml", "v3", &mut registry)
+                .unwrap(),
+            WriteOutcome::Written
+        );
     }
 
     #[test]
@@ -139,7 +172,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut writer = FileWriter::new(dir.path());
         let mut registry = BTreeMap::new();
-        for name in ["../x", "/etc/passwd", "a/b", "", ".hidden", "a\0b", &"A".repeat(256)] {
+        for name in [
+            "../x",
+            "/etc/passwd",
+            "a/b",
+            "",
+            ".hidden",
+            "a\0b",
+            &"A".repeat(256),
+        ] {
             assert!(writer.write(name, "x", &mut registry).is_err(), "{name:?}");
         }
         assert!(registry.is_empty());

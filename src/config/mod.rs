@@ -326,14 +326,20 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
             } else {
                 checker.error(
                     value,
-                    format!("pbx.host {:?} is not a host name or ipv4 address", value.get_ref()),
+                    format!(
+                        "pbx.host {:?} is not a host name or ipv4 address",
+                        value.get_ref()
+                    ),
                 );
             }
         }
         if let Some(value) = &pbx.port {
             match u16::try_from(*value.get_ref()) {
                 Ok(port) if port > 0 => config.pbx.port = port,
-                _ => checker.error(value, format!("pbx.port {} is not 1-65535", value.get_ref())),
+                _ => checker.error(
+                    value,
+                    format!("pbx.port {} is not 1-65535", value.get_ref()),
+                ),
             }
         }
         if let Some(value) = &pbx.voicemail {
@@ -348,7 +354,10 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
                 Ok(ip) => config.tftp_server = Some(ip),
                 Err(_) => checker.error(
                     value,
-                    format!("dhcp.tftp_server {:?} is not an ipv4 address", value.get_ref()),
+                    format!(
+                        "dhcp.tftp_server {:?} is not an ipv4 address",
+                        value.get_ref()
+                    ),
                 ),
             }
         }
@@ -369,7 +378,10 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
             if is_host(value.get_ref()) {
                 config.provision.ntp_server = Some(value.get_ref().clone());
             } else {
-                checker.error(value, "provision.ntp_server is not a host name or ipv4 address".into());
+                checker.error(
+                    value,
+                    "provision.ntp_server is not a host name or ipv4 address".into(),
+                );
             }
         }
     }
@@ -390,7 +402,10 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
             };
             if let Some(path) = checker.path(&source.path, "source.path") {
                 if config.sources.iter().any(|s| s.path == path) {
-                    checker.error(&source.path, format!("{} is already a source", path.display()));
+                    checker.error(
+                        &source.path,
+                        format!("{} is already a source", path.display()),
+                    );
                     continue;
                 }
                 config.sources.push(Source { kind, path });
@@ -408,7 +423,11 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
             }
         };
         let who = format!("phone {mac}");
-        let extension = checker.field(&phone.extension, &format!("{who}: extension"), MAX_FIELD_LEN);
+        let extension = checker.field(
+            &phone.extension,
+            &format!("{who}: extension"),
+            MAX_FIELD_LEN,
+        );
         if let Some(extension) = &extension {
             if !extension
                 .bytes()
@@ -416,7 +435,9 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
             {
                 checker.error(
                     &phone.extension,
-                    format!("{who}: extension {extension:?} may hold only letters, digits and . _ + -"),
+                    format!(
+                        "{who}: extension {extension:?} may hold only letters, digits and . _ + -"
+                    ),
                 );
             } else if !extensions.insert(extension.clone()) {
                 checker.error(
@@ -465,12 +486,19 @@ fn parse_range(text: &str) -> Result<ExtensionRange, String> {
     } else {
         0
     };
-    let (first_n, last_n): (u64, u64) = (first.parse().map_err(|_| bad())?, last.parse().map_err(|_| bad())?);
+    let (first_n, last_n): (u64, u64) = (
+        first.parse().map_err(|_| bad())?,
+        last.parse().map_err(|_| bad())?,
+    );
     if first_n > last_n {
-        return Err(format!("provision.extensions {text:?}: first is above last"));
+        return Err(format!(
+            "provision.extensions {text:?}: first is above last"
+        ));
     }
     if last_n - first_n >= 100_000 {
-        return Err(format!("provision.extensions {text:?}: more than 100000 extensions"));
+        return Err(format!(
+            "provision.extensions {text:?}: more than 100000 extensions"
+        ));
     }
     Ok(ExtensionRange {
         first: first_n,
@@ -483,9 +511,13 @@ fn parse_range(text: &str) -> Result<ExtensionRange, String> {
 fn is_host(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= 253
-        && text
-            .split('.')
-            .all(|label| !label.is_empty() && label.len() <= 63 && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        && text.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 #[cfg(test)]
@@ -503,7 +535,10 @@ mod tests {
         assert_eq!(config.tftp_root, PathBuf::from("/srv/tftp"));
         assert_eq!(config.pbx.host, "192.0.2.10");
         assert_eq!(config.tftp_server, Some(Ipv4Addr::new(192, 0, 2, 1)));
-        assert_eq!(config.provision.extensions.iter().next().as_deref(), Some("2000"));
+        assert_eq!(
+            config.provision.extensions.iter().next().as_deref(),
+            Some("2000")
+        );
         assert_eq!(config.provision.extensions.len(), 100);
         assert_eq!(config.sources.len(), 2);
         let mac: Mac = "001B0C18BDC1".parse().unwrap();
@@ -520,9 +555,13 @@ mod tests {
 
     #[test]
     fn relative_paths_follow_the_config_file() {
-        let config = load("tftp_root = \"tftp\"\n[[source]]\nkind = \"log\"\npath = \"x.log\"\n").unwrap();
+        let config =
+            load("tftp_root = \"tftp\"\n[[source]]\nkind = \"log\"\npath = \"x.log\"\n").unwrap();
         assert_eq!(config.tftp_root, PathBuf::from("/etc/cisco-autoprov/tftp"));
-        assert_eq!(config.sources[0].path, PathBuf::from("/etc/cisco-autoprov/x.log"));
+        assert_eq!(
+            config.sources[0].path,
+            PathBuf::from("/etc/cisco-autoprov/x.log")
+        );
     }
 
     #[track_caller]
@@ -537,7 +576,10 @@ mod tests {
             "tftp_root = \"/srv/tftp\"\nbogus = 1\n",
             &["config.toml:2: unknown field `bogus`, expected one of `tftp_root`, `state_dir`, `log_level`, `pbx`, `dhcp`, `provision`, `source`, `phone`"],
         );
-        check_errors("[pbx]\nhost = 5\n", &["config.toml:2: invalid type: integer `5`, expected a string"]);
+        check_errors(
+            "[pbx]\nhost = 5\n",
+            &["config.toml:2: invalid type: integer `5`, expected a string"],
+        );
         check_errors(
             "[pbx]\nport = 70000\n[dhcp]\ntftp_server = \"router\"\n[provision]\nextensions = \"2099-2000\"\n",
             &[
@@ -585,7 +627,10 @@ extension = "1007"
 
     #[test]
     fn ranges() {
-        assert_eq!(parse_range("0100-0102").unwrap().iter().collect::<Vec<_>>(), ["0100", "0101", "0102"]);
+        assert_eq!(
+            parse_range("0100-0102").unwrap().iter().collect::<Vec<_>>(),
+            ["0100", "0101", "0102"]
+        );
         assert!(parse_range("abc").is_err());
         assert!(parse_range("1-").is_err());
         assert!(parse_range("1-200000").is_err());

@@ -91,7 +91,7 @@ pub struct Phone {
     pub first_seen: i64,
     /// Unix seconds of the latest observation.
     pub last_seen: i64,
-    /// Unix seconds of our last write of this phone's files (0: never).
+    /// Unix seconds (our clock) of our last change to this phone's files (0: never).
     pub written_at: i64,
     /// Names under the TFTP root written for this phone.
     pub files: BTreeSet<String>,
@@ -218,11 +218,18 @@ impl Engine {
         self.phones.get(&mac)
     }
 
-    /// Records that the edge wrote `files` for `mac` at `time`.
-    pub fn files_written(&mut self, mac: Mac, files: BTreeSet<String>, time: i64) {
+    /// Records which files under the TFTP root are this phone's, and whether their contents
+    /// just changed (at `time`). A configured phone whose files changed has to fetch them
+    /// again, so it goes back to `fetching config`.
+    pub fn files_written(&mut self, mac: Mac, files: BTreeSet<String>, changed: bool, time: i64) {
         if let Some(phone) = self.phones.get_mut(&mac) {
             phone.files = files;
-            phone.written_at = time;
+            if changed {
+                phone.written_at = time;
+                if phone.state == PhoneState::Configured {
+                    phone.state = PhoneState::FetchingConfig;
+                }
+            }
         }
     }
 
@@ -317,7 +324,10 @@ impl Engine {
         if lease.vendor_class.is_some() {
             phone.vendor_class = lease.vendor_class.clone();
         }
-        let model = lease.vendor_class.as_deref().and_then(Model::from_vendor_class);
+        let model = lease
+            .vendor_class
+            .as_deref()
+            .and_then(Model::from_vendor_class);
         self.mac_at_ip.insert(lease.ip, lease.mac);
         if let Some(model) = model.or_else(|| self.take_hint(lease.ip)) {
             self.set_model(lease.mac, model, actions);
@@ -398,9 +408,12 @@ impl Engine {
                 Some(PhoneState::LoadingFirmware)
             }
             TftpName::SepConfig(_) | TftpName::SipConfig(_) => {
+                // Observations arrive in the order they were written to the logs, and the edge
+                // reports writes as they happen, so a fetch of a file we list is a fetch of
+                // the current version. (Line timestamps are not compared with our clock:
+                // year-less syslog stamps are local time.)
                 let fetched_ours = self.phones.get(&mac).is_some_and(|phone| {
                     phone.files.contains(&request.file)
-                        && phone.written_at <= request.time
                         && matches!(request.outcome, TftpOutcome::Sent | TftpOutcome::Requested)
                 });
                 Some(if fetched_ours {
@@ -493,7 +506,12 @@ impl Engine {
             .phones
             .values()
             .filter_map(|phone| phone.extension.as_deref())
-            .chain(config.inventory.values().map(|entry| entry.extension.as_str()))
+            .chain(
+                config
+                    .inventory
+                    .values()
+                    .map(|entry| entry.extension.as_str()),
+            )
             .collect();
         config
             .provision
@@ -509,7 +527,9 @@ impl Engine {
         // A vendor class may name the exact variant (7941G-GE); a term code only the family.
         // Keep the more specific name when both agree on the base model.
         if let Some(known) = phone.model() {
-            if known == model || (known.base() == model.base() && known.name().len() > model.name().len()) {
+            if known == model
+                || (known.base() == model.base() && known.name().len() > model.name().len())
+            {
                 return;
             }
         }
@@ -550,7 +570,10 @@ impl Engine {
     }
 
     fn take_hint(&mut self, ip: Ipv4Addr) -> Option<Model> {
-        let index = self.ip_hints.iter().position(|(hint_ip, _)| *hint_ip == ip)?;
+        let index = self
+            .ip_hints
+            .iter()
+            .position(|(hint_ip, _)| *hint_ip == ip)?;
         self.ip_hints.remove(index).map(|(_, model)| model)
     }
 }

@@ -61,7 +61,8 @@ pub fn classify(name: &str) -> TftpName {
         let middle = lower.strip_prefix(prefix)?.strip_suffix(suffix)?;
         Mac::from_hex12(middle)
     };
-    if let Some(mac) = mac_between("sep", ".cnf.xml").or_else(|| mac_between("sep", ".cnf.xml.sgn")) {
+    if let Some(mac) = mac_between("sep", ".cnf.xml").or_else(|| mac_between("sep", ".cnf.xml.sgn"))
+    {
         return TftpName::SepConfig(mac);
     }
     if let Some(mac) = mac_between("sip", ".cnf") {

@@ -10,9 +10,8 @@ const PHONE2: &str = "001B0C18BDC2";
 const VCI_7941: &str = "Cisco Systems, Inc. IP Phone CP-7941G";
 
 fn config(extra: &str) -> Config {
-    let text = format!(
-        "[pbx]\nhost = \"198.18.0.10\"\n[provision]\nextensions = \"2000-2002\"\n{extra}"
-    );
+    let text =
+        format!("[pbx]\nhost = \"198.18.0.10\"\n[provision]\nextensions = \"2000-2002\"\n{extra}");
     crate::config::parse(&text, "test.toml", Path::new("/")).unwrap()
 }
 
@@ -24,7 +23,12 @@ fn ip(last: u8) -> Ipv4Addr {
     Ipv4Addr::new(198, 18, 0, last)
 }
 
-fn lease(mac_text: &str, last: u8, hostname: Option<&str>, vendor_class: Option<&str>) -> Observation {
+fn lease(
+    mac_text: &str,
+    last: u8,
+    hostname: Option<&str>,
+    vendor_class: Option<&str>,
+) -> Observation {
     Observation::Lease(LeaseSeen {
         mac: mac(mac_text),
         ip: ip(last),
@@ -57,7 +61,13 @@ fn run(engine: &mut Engine, config: &Config, observations: &[Observation]) -> Ve
 }
 
 #[track_caller]
-fn check_phone(engine: &Engine, mac_text: &str, extension: &str, model: Option<&str>, state: PhoneState) {
+fn check_phone(
+    engine: &Engine,
+    mac_text: &str,
+    extension: &str,
+    model: Option<&str>,
+    state: PhoneState,
+) {
     let phone = engine.phone(mac(mac_text)).expect("phone known");
     assert_eq!(phone.extension.as_deref(), Some(extension), "extension");
     assert_eq!(phone.model.as_deref(), model, "model");
@@ -70,9 +80,21 @@ fn inventory_phone_from_its_lease() {
         "[[phone]]\nmac = \"00:1B:0C:18:BD:C1\"\nextension = \"1006\"\nsecret = \"s3cret\"\nlabel = \"Thomas\"\n",
     );
     let mut engine = Engine::default();
-    let actions = run(&mut engine, &config, &[lease("00:1b:0c:18:bd:c1", 151, Some("SEP001B0C18BDC1"), Some(VCI_7941))]);
+    let actions = run(
+        &mut engine,
+        &config,
+        &[lease(
+            "00:1b:0c:18:bd:c1",
+            151,
+            Some("SEP001B0C18BDC1"),
+            Some(VCI_7941),
+        )],
+    );
     assert!(actions.contains(&Action::Provision(mac(PHONE))));
-    assert!(actions.contains(&Action::Detected { mac: mac(PHONE), evidence: "inventory" }));
+    assert!(actions.contains(&Action::Detected {
+        mac: mac(PHONE),
+        evidence: "inventory"
+    }));
     check_phone(&engine, PHONE, "1006", Some("7941"), PhoneState::Leased);
     let phone = engine.phone(mac(PHONE)).unwrap();
     assert_eq!(phone.secret.as_deref(), Some("s3cret"));
@@ -84,22 +106,83 @@ fn inventory_phone_from_its_lease() {
 fn pool_phone_from_sep_hostname_then_boot() {
     let config = config("");
     let mut engine = Engine::default();
-    run(&mut engine, &config, &[lease("00:1b:0c:18:bd:c1", 151, Some("SEP001B0C18BDC1"), None)]);
+    run(
+        &mut engine,
+        &config,
+        &[lease(
+            "00:1b:0c:18:bd:c1",
+            151,
+            Some("SEP001B0C18BDC1"),
+            None,
+        )],
+    );
     check_phone(&engine, PHONE, "2000", None, PhoneState::Leased);
-    assert_eq!(engine.phone(mac(PHONE)).unwrap().secret.as_deref(), Some("s1"));
+    assert_eq!(
+        engine.phone(mac(PHONE)).unwrap().secret.as_deref(),
+        Some("s1")
+    );
 
-    let actions = run(&mut engine, &config, &[tftp(151, "term41.default.loads", TftpOutcome::Sent)]);
-    assert!(actions.contains(&Action::ModelLearned { mac: mac(PHONE), model: "7941" }));
-    assert!(actions.contains(&Action::Provision(mac(PHONE))), "model change re-renders");
-    check_phone(&engine, PHONE, "2000", Some("7941"), PhoneState::LoadingFirmware);
+    let actions = run(
+        &mut engine,
+        &config,
+        &[tftp(151, "term41.default.loads", TftpOutcome::Sent)],
+    );
+    assert!(actions.contains(&Action::ModelLearned {
+        mac: mac(PHONE),
+        model: "7941"
+    }));
+    assert!(
+        actions.contains(&Action::Provision(mac(PHONE))),
+        "model change re-renders"
+    );
+    check_phone(
+        &engine,
+        PHONE,
+        "2000",
+        Some("7941"),
+        PhoneState::LoadingFirmware,
+    );
 
-    engine.files_written(mac(PHONE), ["SEP001B0C18BDC1.cnf.xml".to_string()].into(), 150);
-    run(&mut engine, &config, &[tftp(151, "SEP001B0C18BDC1.cnf.xml", TftpOutcome::Sent)]);
+    engine.files_written(
+        mac(PHONE),
+        ["SEP001B0C18BDC1.cnf.xml".to_string()].into(),
+        true,
+        150,
+    );
+    run(
+        &mut engine,
+        &config,
+        &[tftp(151, "SEP001B0C18BDC1.cnf.xml", TftpOutcome::Sent)],
+    );
     check_phone(&engine, PHONE, "2000", Some("7941"), PhoneState::Configured);
 
     // A renewed lease does not move a configured phone back.
-    run(&mut engine, &config, &[lease("00:1b:0c:18:bd:c1", 151, Some("SEP001B0C18BDC1"), None)]);
+    run(
+        &mut engine,
+        &config,
+        &[lease(
+            "00:1b:0c:18:bd:c1",
+            151,
+            Some("SEP001B0C18BDC1"),
+            None,
+        )],
+    );
     check_phone(&engine, PHONE, "2000", Some("7941"), PhoneState::Configured);
+
+    // New contents: it has to fetch them again.
+    engine.files_written(
+        mac(PHONE),
+        ["SEP001B0C18BDC1.cnf.xml".to_string()].into(),
+        true,
+        300,
+    );
+    check_phone(
+        &engine,
+        PHONE,
+        "2000",
+        Some("7941"),
+        PhoneState::FetchingConfig,
+    );
 }
 
 #[test]
@@ -136,9 +219,21 @@ fn tftp_only_phone() {
         ],
     );
     // The trust-list request already names the MAC: the phone is provisioned at once.
-    assert_eq!(actions[0], Action::Detected { mac: mac(PHONE), evidence: "cisco oui and phone tftp request" });
+    assert_eq!(
+        actions[0],
+        Action::Detected {
+            mac: mac(PHONE),
+            evidence: "cisco oui and phone tftp request"
+        }
+    );
     assert!(actions.contains(&Action::Provision(mac(PHONE))));
-    check_phone(&engine, PHONE, "2000", Some("7941"), PhoneState::FetchingConfig);
+    check_phone(
+        &engine,
+        PHONE,
+        "2000",
+        Some("7941"),
+        PhoneState::FetchingConfig,
+    );
     assert_eq!(engine.phone(mac(PHONE)).unwrap().ip, Some(ip(41)));
 }
 
@@ -154,7 +249,13 @@ fn model_hint_before_the_mac_is_known() {
             tftp(41, "SEP001B0C18BDC1.cnf.xml", TftpOutcome::Requested),
         ],
     );
-    check_phone(&engine, PHONE, "2000", Some("7906"), PhoneState::FetchingConfig);
+    check_phone(
+        &engine,
+        PHONE,
+        "2000",
+        Some("7906"),
+        PhoneState::FetchingConfig,
+    );
 }
 
 #[test]
@@ -170,7 +271,11 @@ fn foreign_request_is_refused() {
             tftp(152, "SEP001B0C18BDC1.cnf.xml", TftpOutcome::NotFound),
         ],
     );
-    assert!(actions.contains(&Action::ForeignRequest { named: mac(PHONE), leased_to: mac(PHONE2), ip: ip(152) }));
+    assert!(actions.contains(&Action::ForeignRequest {
+        named: mac(PHONE),
+        leased_to: mac(PHONE2),
+        ip: ip(152)
+    }));
     assert!(engine.phone(mac(PHONE)).is_none());
     assert_eq!(engine.counters.foreign_requests, 1);
 }
@@ -218,16 +323,37 @@ fn pool_runs_out() {
 fn restart_keeps_assignments_and_inventory_wins_on_reload() {
     let config_before = config("");
     let mut engine = Engine::default();
-    run(&mut engine, &config_before, &[lease("00:1b:0c:00:00:01", 101, Some("SEP001B0C000001"), None)]);
+    run(
+        &mut engine,
+        &config_before,
+        &[lease(
+            "00:1b:0c:00:00:01",
+            101,
+            Some("SEP001B0C000001"),
+            None,
+        )],
+    );
     let saved: Vec<Phone> = engine.phones().values().cloned().collect();
 
     // Same config after a restart: same extension, same secret, nothing to rewrite.
     let mut engine = Engine::new(saved.clone());
     let mut secrets = || "never".to_string();
     assert_eq!(engine.apply_config(&config_before, &mut secrets), []);
-    run(&mut engine, &config_before, &[lease("00:1b:0c:00:00:01", 101, Some("SEP001B0C000001"), None)]);
+    run(
+        &mut engine,
+        &config_before,
+        &[lease(
+            "00:1b:0c:00:00:01",
+            101,
+            Some("SEP001B0C000001"),
+            None,
+        )],
+    );
     check_phone(&engine, "001B0C000001", "2000", None, PhoneState::Leased);
-    assert_eq!(engine.phone(mac("001B0C000001")).unwrap().secret.as_deref(), Some("s1"));
+    assert_eq!(
+        engine.phone(mac("001B0C000001")).unwrap().secret.as_deref(),
+        Some("s1")
+    );
 
     // The admin gives 2000 to another phone in the inventory: the pool phone moves to 2001.
     let config_after = config("[[phone]]\nmac = \"00:1b:0c:00:00:09\"\nextension = \"2000\"\n");

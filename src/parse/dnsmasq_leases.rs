@@ -124,7 +124,12 @@ mod tests {
         let file = parse(&read("03-phone2-bound--dnsmasq.leases"));
         assert!(file.parsed.errors.is_empty());
         assert!(!file.incomplete_tail);
-        let macs: Vec<String> = file.parsed.items.iter().map(|l| l.mac.to_string()).collect();
+        let macs: Vec<String> = file
+            .parsed
+            .items
+            .iter()
+            .map(|l| l.mac.to_string())
+            .collect();
         assert_eq!(macs, ["001B0C18BDC2", "001B0C18BDC1"]);
         let first = &file.parsed.items[1];
         assert_eq!(first.ip, Ipv4Addr::new(198, 18, 0, 151));
@@ -162,7 +167,12 @@ duid 00:01:00:01:2a:2b:2c:2d
 1795252463 12345 fd00::1 host 00:01
 ";
         let file = parse(text);
-        let macs: Vec<String> = file.parsed.items.iter().map(|l| l.mac.to_string()).collect();
+        let macs: Vec<String> = file
+            .parsed
+            .items
+            .iter()
+            .map(|l| l.mac.to_string())
+            .collect();
         assert_eq!(macs, ["001B0C18BDC1", "001B0C18BDC3"]);
         assert_eq!(file.parsed.items[0].hostname, None);
         let lines: Vec<usize> = file.parsed.errors.iter().map(|e| e.line).collect();

@@ -47,7 +47,9 @@ impl LeaseSnapshot {
     pub fn read(&mut self, now: i64) -> io::Result<(Vec<Observation>, Vec<ParseError>)> {
         let bytes = match fs::read(&self.path) {
             Ok(bytes) => bytes,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                return Ok((Vec::new(), Vec::new()))
+            }
             Err(err) => return Err(err),
         };
         let text = String::from_utf8_lossy(&bytes);
@@ -86,7 +88,10 @@ impl LeaseSnapshot {
 mod tests {
     use super::*;
 
-    const SNAPSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/dnsmasq/lease-snapshots");
+    const SNAPSHOTS: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/dnsmasq/lease-snapshots"
+    );
 
     fn kinds(observations: &[Observation]) -> Vec<String> {
         observations
@@ -106,7 +111,10 @@ mod tests {
         let path = dir.path().join("dnsmasq.leases");
         let mut source = LeaseSnapshot::new(&path);
         assert_eq!(source.read(0).unwrap().0, []);
-        let mut names: Vec<_> = fs::read_dir(SNAPSHOTS).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut names: Vec<_> = fs::read_dir(SNAPSHOTS)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         names.sort();
         let mut steps = Vec::new();
         for snapshot in names {
@@ -116,16 +124,16 @@ mod tests {
             steps.push(kinds(&observations));
         }
         let expected: Vec<Vec<&str>> = vec![
-            vec![],                                                  // 01 start
-            vec!["lease 001B0C18BDC1 198.18.0.151"],                 // 02 phone bound
-            vec!["lease 001B0C18BDC2 198.18.0.152"],                 // 03 phone2 bound
-            vec!["lease 001B0C18BDC1 198.18.0.151"],                 // 04 renew: expiry moved
-            vec!["lease 001B0C18BDC2 198.18.0.152"],                 // 05 phone2 reboot
-            vec!["gone 001B0C18BDC1"],                               // 06 release
-            vec!["gone 001B0C18BDC2"],                               // 07 release
-            vec!["lease 001B0C18BDC1 198.18.0.151"],                 // 08 rebound
-            vec![],                                                  // 09 after stop
-            vec![],                                                  // 10 after restart
+            vec![],                                  // 01 start
+            vec!["lease 001B0C18BDC1 198.18.0.151"], // 02 phone bound
+            vec!["lease 001B0C18BDC2 198.18.0.152"], // 03 phone2 bound
+            vec!["lease 001B0C18BDC1 198.18.0.151"], // 04 renew: expiry moved
+            vec!["lease 001B0C18BDC2 198.18.0.152"], // 05 phone2 reboot
+            vec!["gone 001B0C18BDC1"],               // 06 release
+            vec!["gone 001B0C18BDC2"],               // 07 release
+            vec!["lease 001B0C18BDC1 198.18.0.151"], // 08 rebound
+            vec![],                                  // 09 after stop
+            vec![],                                  // 10 after restart
         ];
         assert_eq!(steps, expected);
     }

@@ -8,6 +8,7 @@ pub mod leases;
 pub mod tail;
 pub mod watch;
 
+use std::collections::VecDeque;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,8 @@ use tail::{StartAt, Tail};
 
 /// Bad lines logged at warn per source before the rest go to debug (all are counted).
 const MAX_WARNED_LINES: u64 = 10;
+/// dnsmasq `--log-dhcp` vendor classes kept until their DHCPACK line comes.
+const MAX_PENDING_VENDOR_CLASSES: usize = 64;
 
 /// What one read of a source produced besides observations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,6 +51,9 @@ pub struct Source {
     /// Lines read since this process started reading the log: bad lines are reported by
     /// this number (a resumed log's first line is not the file's first line).
     n_lines_read: u64,
+    /// Vendor classes from dnsmasq's `<xid> vendor class: …` lines, waiting for the DHCPACK
+    /// of the same transaction (it comes a few lines later), newest last.
+    vendor_classes: VecDeque<(u32, String)>,
 }
 
 impl Source {
@@ -62,6 +68,7 @@ impl Source {
             reader,
             n_bad_lines: 0,
             n_lines_read: 0,
+            vendor_classes: VecDeque::new(),
         }
     }
 
@@ -109,6 +116,7 @@ impl Source {
                 out.extend(observations);
             }
             Reader::Log(tail) => {
+                let vendor_classes = &mut self.vendor_classes;
                 let context = tftp_log::Context { now, tftp_roots };
                 let mut line_in_read = 0u64;
                 let first_line = self.n_lines_read;
@@ -117,7 +125,7 @@ impl Source {
                     let line = String::from_utf8_lossy(bytes);
                     match tftp_log::parse_line(&line, &context) {
                         Ok(Some(record)) => {
-                            if let Some(observation) = observation_of(record) {
+                            if let Some(observation) = observation_of(record, vendor_classes) {
                                 debug!(?observation, "log line");
                                 out.push(observation);
                             }
@@ -158,13 +166,80 @@ fn report_bad_line(path: &Path, line: u64, reason: &str, n_so_far: u64) {
     }
 }
 
-/// Turns a parsed log line into an observation, when it is one the engine uses.
-fn observation_of(record: LogRecord) -> Option<Observation> {
+/// Turns a parsed log line into an observation, when it is one the engine uses. dnsmasq's
+/// `--log-dhcp` vendor-class line is held back and joined to its DHCPACK by transaction id.
+fn observation_of(
+    record: LogRecord,
+    vendor_classes: &mut VecDeque<(u32, String)>,
+) -> Option<Observation> {
     match record {
         LogRecord::Tftp(request) => Some(Observation::Tftp(request)),
-        LogRecord::DhcpAck(lease) => Some(Observation::Lease(lease)),
-        // Joining `--log-dhcp` vendor-class lines to their DHCPACK by transaction id needs
-        // the xid on the ACK record; until then the vendor class comes from hooks only.
-        LogRecord::DhcpVendorClass { .. } => None,
+        LogRecord::DhcpAck { mut lease, xid } => {
+            if let Some(xid) = xid {
+                if let Some(index) = vendor_classes.iter().rposition(|(id, _)| *id == xid) {
+                    lease.vendor_class = vendor_classes.remove(index).map(|(_, vc)| vc);
+                }
+            }
+            Some(Observation::Lease(lease))
+        }
+        LogRecord::DhcpVendorClass { xid, vendor_class } => {
+            vendor_classes.retain(|(id, _)| *id != xid);
+            if vendor_classes.len() == MAX_PENDING_VENDOR_CLASSES {
+                vendor_classes.pop_front();
+            }
+            vendor_classes.push_back((xid, vendor_class));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config;
+
+    /// The captured `--log-dhcp` log: each DHCPACK gets the vendor class of its transaction.
+    #[test]
+    fn vendor_class_joins_its_ack() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dnsmasq.log");
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/data/logs/dnsmasq/dnsmasq.log.1"
+            ),
+            &path,
+        )
+        .unwrap();
+        let config = config::Source {
+            kind: config::SourceKind::Log,
+            path: path.clone(),
+        };
+        let mut source = Source::new(&config, StartAt::Beginning);
+        let mut out = Vec::new();
+        source
+            .read(0, &["/srv/tftp".to_string()], &mut out)
+            .unwrap();
+        let leases: Vec<(String, Option<String>)> = out
+            .iter()
+            .filter_map(|observation| match observation {
+                Observation::Lease(lease) => {
+                    Some((lease.mac.to_string(), lease.vendor_class.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        let vc = |model: &str| Some(format!("Cisco Systems, Inc. IP Phone CP-{model}"));
+        assert_eq!(leases[0], ("001B0C18BDC1".to_string(), vc("7941G")));
+        assert_eq!(leases[1], ("001B0C18BDC2".to_string(), vc("7940G")));
+        assert!(
+            leases
+                .iter()
+                .all(|(_, vendor_class)| vendor_class.is_some()),
+            "{leases:?}"
+        );
+        assert!(Path::new(&path).exists());
     }
 }

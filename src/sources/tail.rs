@@ -109,7 +109,8 @@ impl Tail {
         let start = std::mem::replace(&mut self.start, StartAt::Beginning);
         self.offset = match start {
             StartAt::Resume(position)
-                if (position.dev, position.ino) == identity && position.offset <= metadata.len() =>
+                if (position.dev, position.ino) == identity
+                    && position.offset <= metadata.len() =>
             {
                 position.offset
             }
@@ -204,7 +205,11 @@ mod tests {
         }
 
         fn append(&self, text: &str) {
-            let mut file = fs::OpenOptions::new().create(true).append(true).open(&self.path).unwrap();
+            let mut file = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .unwrap();
             file.write_all(text.as_bytes()).unwrap();
         }
 
@@ -271,7 +276,12 @@ mod tests {
         h.append("a\nb\n");
         h.read();
         fs::copy(&h.path, h.path.with_extension("log.1")).unwrap();
-        fs::OpenOptions::new().write(true).open(&h.path).unwrap().set_len(0).unwrap();
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&h.path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
         h.append("c\n");
         h.read();
         assert_eq!(h.take(), ["a", "b", "c"]);
@@ -299,7 +309,9 @@ mod tests {
         h.append("ial\nc\n");
         let mut resumed = Tail::new(&h.path, StartAt::Resume(position));
         let mut got = Vec::new();
-        resumed.read(&mut |line| got.push(String::from_utf8_lossy(line).into_owned())).unwrap();
+        resumed
+            .read(&mut |line| got.push(String::from_utf8_lossy(line).into_owned()))
+            .unwrap();
         assert_eq!(got, ["partial", "c"]);
     }
 

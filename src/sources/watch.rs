@@ -68,8 +68,9 @@ impl Watcher {
         // SAFETY: `Inotify` owns its descriptor (an `OwnedFd` opened by `inotify_init1`),
         // keeps it open until dropped and always returns it from `as_raw_fd`; the `AsyncFd`
         // takes ownership of the `Inotify`, so the descriptor outlives the registration.
-        let inotify = unsafe { AsyncFd::register_with_interest(inotify, tokio::io::Interest::READABLE) }
-            .map_err(io::Error::from)?;
+        let inotify =
+            unsafe { AsyncFd::register_with_interest(inotify, tokio::io::Interest::READABLE) }
+                .map_err(io::Error::from)?;
         Ok(Watcher {
             inotify,
             dirs: HashMap::new(),
@@ -94,7 +95,12 @@ impl Watcher {
         loop {
             match self.watch_dir(candidate) {
                 Ok(()) => return Ok(candidate.to_path_buf()),
-                Err(err) if matches!(err.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                    ) =>
+                {
                     candidate = candidate.parent().ok_or(err)?;
                 }
                 Err(err) => return Err(err),
@@ -142,8 +148,12 @@ impl Watcher {
                         out.push(WatchEvent::Overflow);
                         continue;
                     }
-                    let Some(dir) = dirs.get(&event.wd) else { continue };
-                    if event.mask.intersects(EventMask::DELETE_SELF | EventMask::MOVE_SELF | EventMask::IGNORED) {
+                    let Some(dir) = dirs.get(&event.wd) else {
+                        continue;
+                    };
+                    if event.mask.intersects(
+                        EventMask::DELETE_SELF | EventMask::MOVE_SELF | EventMask::IGNORED,
+                    ) {
                         out.push(WatchEvent::DirGone(dir.clone()));
                         if event.mask.contains(EventMask::IGNORED) {
                             dirs.remove(&event.wd);

@@ -1,0 +1,315 @@
+//! The binary as a user drives it, on temporary directories: `check`, `scan`, `status`, and
+//! the daemon's life cycle (start, provision, reload, hand-edited files, stop). No root and
+//! no network needed; the real-daemon tests are in `e2e_dnsmasq.rs`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cisco-autoprov");
+const LEASE_7941: &str =
+    "1795252463 00:1b:0c:18:bd:c1 198.18.0.151 SEP001B0C18BDC1 01:00:1b:0c:18:bd:c1\n";
+
+/// A temporary site: config, TFTP root, state dir, a lease file and a log.
+struct Site {
+    dir: tempfile::TempDir,
+}
+
+impl Site {
+    fn new(extra: &str) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("tftp")).unwrap();
+        let site = Site { dir };
+        site.write_config("198.18.0.10", extra);
+        site
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn config(&self) -> String {
+        self.path("config.toml").display().to_string()
+    }
+
+    fn write_config(&self, pbx: &str, extra: &str) {
+        let text = format!(
+            "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"{pbx}\"\n[provision]\nextensions = \"2000-2099\"\n\
+             [[source]]\nkind = \"dnsmasq-leases\"\npath = \"dhcp.leases\"\n[[source]]\nkind = \"log\"\npath = \"tftp.log\"\n{extra}"
+        );
+        fs::write(self.path("config.toml"), text).unwrap();
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(BIN).args(args).output().unwrap()
+    }
+
+    fn append(&self, name: &str, text: &str) {
+        use std::io::Write;
+        let mut file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path(name))
+            .unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+    }
+
+    fn status_json(&self) -> serde_json::Value {
+        let output = self.run(&["status", "-c", &self.config(), "--json"]);
+        assert!(output.status.success(), "{output:?}");
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+}
+
+/// The daemon as a child process; killed on drop.
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(site: &Site) -> Daemon {
+        let log = site.path("daemon.log");
+        let child = Command::new(BIN)
+            .args(["run", "-c", &site.config()])
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let daemon = Daemon { child, log };
+        daemon.wait_log("daemon ready");
+        daemon
+    }
+
+    fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    #[track_caller]
+    fn wait_log(&self, needle: &str) {
+        wait_for(&format!("log line {needle:?}"), || {
+            self.log_text().contains(needle)
+        });
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "daemon did not stop:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[track_caller]
+fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_default()
+}
+
+#[test]
+fn help_and_version() {
+    let help = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    let text = String::from_utf8_lossy(&help.stdout);
+    for command in ["run", "scan", "status", "check"] {
+        assert!(
+            text.contains(&format!("cisco-autoprov {command}")),
+            "{text}"
+        );
+    }
+    let version = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("cisco-autoprov "));
+    let bad = Command::new(BIN).arg("frobnicate").output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn check_reports_each_problem_with_its_line() {
+    let site = Site::new("[[phone]]\nmac = \"nope\"\nextension = \"1006\"\n");
+    let output = site.run(&["check", "-c", &site.config()]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("config.toml:14: phone.mac: invalid mac address \"nope\""),
+        "{stderr}"
+    );
+
+    let site = Site::new("");
+    fs::remove_dir(site.path("tftp")).unwrap();
+    let output = site.run(&["check", "-c", &site.config()]);
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("problem: tftp_root"), "{stdout}");
+
+    let site = Site::new("");
+    let output = site.run(&["check", "-c", &site.config()]);
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[test]
+fn missing_config_file_given_with_c_is_an_error() {
+    let output = Command::new(BIN)
+        .args(["check", "-c", "/nonexistent/config.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("/nonexistent/config.toml: cannot read")
+    );
+}
+
+#[test]
+fn daemon_provisions_reloads_and_stops_cleanly() {
+    let site = Site::new("[[phone]]\nmac = \"00:1B:0C:18:BD:C1\"\nextension = \"1006\"\nsecret = \"s3cret\"\nlabel = \"Thomas\"\n");
+    let daemon = Daemon::start(&site);
+    let sep = site.path("tftp/SEP001B0C18BDC1.cnf.xml");
+
+    // The lease file appears after start-up.
+    site.append("dhcp.leases", LEASE_7941);
+    wait_for("the SEP file", || {
+        read(&sep).contains("<authPassword>s3cret</authPassword>")
+    });
+    assert!(read(&sep).contains("<processNodeName>198.18.0.10</processNodeName>"));
+    assert!(
+        !daemon.log_text().contains("s3cret"),
+        "the secret must never be logged"
+    );
+
+    // A broken config is refused and the daemon keeps going.
+    fs::write(site.path("config.toml"), "this is not toml = = =").unwrap();
+    daemon.signal("HUP");
+    daemon.wait_log("new configuration rejected; keeping the old one");
+
+    // A good one takes effect: the phone's file follows the new PBX address.
+    site.write_config(
+        "198.18.0.20",
+        "[[phone]]\nmac = \"00:1B:0C:18:BD:C1\"\nextension = \"1006\"\nsecret = \"s3cret\"\n",
+    );
+    daemon.signal("HUP");
+    wait_for("re-rendered file", || {
+        read(&sep).contains("<processNodeName>198.18.0.20</processNodeName>")
+    });
+
+    // The TFTP log reports the phone fetching its file: configured.
+    site.append(
+        "tftp.log",
+        "Nov 21 08:14:29 dnsmasq-tftp[1]: sent /srv/tftp/SEP001B0C18BDC1.cnf.xml to 198.18.0.151\n",
+    );
+    daemon.wait_log("state=\"configured\"");
+
+    let status = daemon.stop();
+    assert!(status.success(), "exit status {status:?}");
+    let phones = site.status_json();
+    let phone = &phones[0];
+    assert_eq!(phone["mac"], "001B0C18BDC1");
+    assert_eq!(phone["extension"], "1006");
+    assert_eq!(phone["ip"], "198.18.0.151");
+    assert_eq!(phone["state"], "configured");
+    assert_eq!(phone["files"][0], "SEP001B0C18BDC1.cnf.xml");
+    assert!(phone.get("secret").is_none());
+    let mode = |p: &Path| {
+        std::os::unix::fs::PermissionsExt::mode(&fs::metadata(p).unwrap().permissions()) & 0o777
+    };
+    assert_eq!(mode(&sep), 0o644);
+    assert_eq!(mode(&site.path("state")), 0o700);
+}
+
+#[test]
+fn hand_edited_files_are_left_alone() {
+    let site = Site::new("");
+    fs::write(
+        site.path("tftp/XMLDefault.cnf.xml"),
+        "<Default>admin's own</Default>",
+    )
+    .unwrap();
+    fs::write(
+        site.path("tftp/SEP001B0C18BDC1.cnf.xml"),
+        "<device>hand made</device>",
+    )
+    .unwrap();
+    let daemon = Daemon::start(&site);
+    site.append("dhcp.leases", LEASE_7941);
+    daemon.wait_log("phone detected");
+    daemon.wait_log("leaving it alone");
+    assert!(daemon.stop().success());
+    assert_eq!(
+        read(&site.path("tftp/SEP001B0C18BDC1.cnf.xml")),
+        "<device>hand made</device>"
+    );
+    assert_eq!(
+        read(&site.path("tftp/XMLDefault.cnf.xml")),
+        "<Default>admin's own</Default>"
+    );
+}
+
+#[test]
+fn scan_reads_history_and_a_second_writer_is_refused() {
+    let site = Site::new("");
+    fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/dnsmasq/lease-snapshots/03-phone2-bound--dnsmasq.leases"
+        ),
+        site.path("dhcp.leases"),
+    )
+    .unwrap();
+    site.append("tftp.log", "Nov 21 08:14:29 dnsmasq-tftp[25848]: sent /srv/tftp/term41.default.loads to 198.18.0.151\n");
+    let output = site.run(&["scan", "-c", &site.config()]);
+    assert!(output.status.success(), "{output:?}");
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        summary.contains("phones: 2 known, 2 provisioned"),
+        "{summary}"
+    );
+    let phones = site.status_json();
+    let models: Vec<&serde_json::Value> = phones
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["model"])
+        .collect();
+    assert_eq!(
+        models,
+        [&serde_json::json!("7941"), &serde_json::Value::Null]
+    );
+    assert!(site.path("tftp/SEP001B0C18BDC2.cnf.xml").exists());
+
+    let daemon = Daemon::start(&site);
+    let second = site.run(&["scan", "-c", &site.config()]);
+    assert_eq!(second.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("in use by another cisco-autoprov"));
+    assert!(daemon.stop().success());
+}

@@ -1,0 +1,13 @@
+//! Shared support code for the end-to-end tests in `tests/*.rs`.
+//!
+//! Each `tests/<name>.rs` file is its own crate and pulls this module in with `mod support;`.
+//! The real work lives in [`netns`]: a lab of two network namespaces (router and phone) in
+//! which real DHCP/TFTP servers, real clients and our daemon run. It is kept apart from the
+//! test files so that the isc-dhcp, Kea and atftpd tests can reuse it.
+//!
+//! Every test crate uses only part of this module, so dead-code warnings are turned off here
+//! (otherwise `cargo clippy --all-targets -- -D warnings` fails on whichever helpers one test
+//! file happens not to call).
+#![allow(dead_code)]
+
+pub mod netns;

@@ -1,0 +1,1094 @@
+//! A throw-away network lab for end-to-end tests: two network namespaces joined by a veth
+//! pair, with real servers (dnsmasq), real clients (busybox udhcpc, tftp-hpa) and our daemon
+//! running inside them.
+//!
+//! ```text
+//!   router namespace                         phone namespace
+//!   ar<pid>n<n>  198.18.<k>.1/24  <-veth->   ap<pid>n<n>  MAC 00:1b:0c:18:bd:c1
+//!   dnsmasq, cisco-autoprov                  udhcpc, tftp
+//! ```
+//!
+//! Why the rules look the way they do:
+//! - **Nothing runs in the host namespace.** Both ends of the veth are created directly inside
+//!   our namespaces (`ip link add … netns R type veth peer name … netns P`), and every process
+//!   is started with `ip netns exec`. A DHCP server on the host network would be a real
+//!   outage on someone's LAN.
+//! - **Addresses only from 198.18.0.0/15** (RFC 2544 benchmarking space), `198.18.<k>.0/24`
+//!   with a `k` that differs per lab, so nothing could clash with a real network.
+//! - **Unique names** (process id + atomic counter) so the tests run in parallel, and several
+//!   test binaries can run at once. Veth names stay within the kernel's 15 characters.
+//! - **[`Lab`]'s `Drop` cleans up even when a test panics**: it stops every process it
+//!   started (SIGTERM, wait, then SIGKILL), kills anything else still inside its namespaces
+//!   (by pid, from `ip netns pids`), prints the tail of every log it knows of when the test is
+//!   failing, and deletes the namespaces. Before creating a namespace it removes a leftover of
+//!   the same name (a crashed earlier run with a reused pid).
+//! - **Readiness is polled** ([`wait_until`], 50 ms steps, 10 s at most), never slept for.
+//! - **Skipping**: without root or without the programs a test needs, [`Lab::start`] prints
+//!   `skipping <test>: <reason>` and returns `None`, so the test passes. When `CI=true` a
+//!   missing prerequisite is a failure instead: CI must really run these tests.
+//!
+//! Everything a test writes (config, dnsmasq log and lease file, TFTP root, daemon log, client
+//! scripts) lives in one temporary directory per lab. That directory and the TFTP root are
+//! mode 0755 because dnsmasq drops privileges to `nobody`; it must be able to read what our
+//! daemon writes, exactly as on a router.
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::io::Read;
+use std::net::Ipv4Addr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Step between two checks of a readiness condition.
+pub const POLL_STEP: Duration = Duration::from_millis(50);
+/// How long a server or the daemon may take to become ready.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a process may take to exit after SIGTERM before it gets SIGKILL.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+/// Upper bound for one run of a client (udhcpc gives up by itself after about 5 s).
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(12);
+/// Upper bound for one TFTP transfer. tftp-hpa's own timeout is 25 s, far too long for us.
+pub const TFTP_TIMEOUT: Duration = Duration::from_secs(8);
+/// Step for noticing that a short-lived client exited. Finer than [`POLL_STEP`] because some
+/// tests measure what happens in the milliseconds after a client exits.
+const EXIT_POLL_STEP: Duration = Duration::from_millis(2);
+
+/// Number of the next lab in this process; part of every name and of the subnet.
+static NEXT_LAB: AtomicU32 = AtomicU32::new(0);
+
+/// The identity a simulated phone presents on the wire.
+#[derive(Debug, Clone, Copy)]
+pub struct Phone {
+    /// MAC of the phone-side veth, lower case with colons, as `ip link` wants it.
+    pub mac: &'static str,
+    /// DHCP option 60 (vendor class identifier).
+    pub vendor_class: &'static str,
+    /// DHCP option 12; real Cisco phones send `SEP<MAC>`.
+    pub hostname: &'static str,
+}
+
+impl Phone {
+    /// The phone of the captures in `/work/shared/reference/formats.md`.
+    pub const CP_7941G: Phone = Phone {
+        mac: "00:1b:0c:18:bd:c1",
+        vendor_class: "Cisco Systems, Inc. IP Phone CP-7941G",
+        hostname: "SEP001B0C18BDC1",
+    };
+}
+
+/// Which namespace of the lab a command runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ns {
+    /// Holds the servers and our daemon.
+    Router,
+    /// Holds the client side of the simulated phone.
+    Phone,
+}
+
+/// Handle to a long-running process started with [`Lab::spawn_in`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessId(usize);
+
+/// What dnsmasq should serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnsmasqMode {
+    /// DHCP on 198.18.k.100–199 (with option 150) and TFTP.
+    DhcpAndTftp,
+    /// TFTP only: no `--dhcp-range`, no lease file.
+    TftpOnly,
+}
+
+/// The result of a short-lived command run with [`Lab::run_in`].
+#[derive(Debug)]
+pub struct RunOutput {
+    /// The command line, for messages.
+    pub command: String,
+    /// Exit status; a command killed on timeout has a signal status.
+    pub status: ExitStatus,
+    /// Whether we killed it because it ran longer than its timeout.
+    pub timed_out: bool,
+    pub stdout: String,
+    pub stderr: String,
+    /// Just before the process was spawned.
+    pub started_at: Instant,
+    /// When we saw it exit (within [`EXIT_POLL_STEP`] of the real exit).
+    pub exited_at: Instant,
+}
+
+impl RunOutput {
+    /// True when the command exited by itself with status 0.
+    pub fn success(&self) -> bool {
+        self.status.success() && !self.timed_out
+    }
+
+    /// Panics with the whole output unless the command succeeded.
+    #[track_caller]
+    pub fn assert_success(&self) {
+        assert!(self.success(), "command failed: {self}");
+    }
+}
+
+impl std::fmt::Display for RunOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` -> {}{} after {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.command,
+            self.status,
+            if self.timed_out {
+                " (killed on timeout)"
+            } else {
+                ""
+            },
+            self.exited_at - self.started_at,
+            self.stdout,
+            self.stderr
+        )
+    }
+}
+
+/// One TFTP download done by the phone with tftp-hpa.
+///
+/// tftp-hpa 5.2 exits with status 0 even on `Error code 1: …`, prints that error on
+/// **stdout**, and leaves an empty local file behind; see [`TftpGet::ok`].
+#[derive(Debug)]
+pub struct TftpGet {
+    /// The requested file name.
+    pub name: String,
+    /// The tftp-hpa run.
+    pub output: RunOutput,
+    /// What the phone received; `None` when tftp-hpa left no file.
+    pub received: Option<Vec<u8>>,
+    /// The file in the TFTP root, read right after the transfer; `None` when it does not exist.
+    pub served: Option<Vec<u8>>,
+}
+
+impl TftpGet {
+    /// Success as a phone sees it: a non-empty file whose bytes equal the file in the TFTP
+    /// root. tftp-hpa leaves an empty file behind on `Error code 1: …` and exits 0 anyway,
+    /// so neither the file's existence nor the exit status means success.
+    pub fn ok(&self) -> bool {
+        match (&self.received, &self.served) {
+            (Some(received), Some(served)) => !received.is_empty() && received == served,
+            _ => false,
+        }
+    }
+
+    /// The received bytes; panics with the whole transfer unless [`TftpGet::ok`].
+    #[track_caller]
+    pub fn bytes(&self) -> &[u8] {
+        assert!(self.ok(), "TFTP get of {} failed: {self}", self.name);
+        self.received.as_deref().unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for TftpGet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let describe = |bytes: &Option<Vec<u8>>| match bytes {
+            None => "no file".to_string(),
+            Some(bytes) => format!("{} bytes", bytes.len()),
+        };
+        write!(
+            f,
+            "received {}, TFTP root has {}; {}",
+            describe(&self.received),
+            describe(&self.served),
+            self.output
+        )
+    }
+}
+
+/// A long-running process started by the lab.
+struct Spawned {
+    /// Short name for messages, e.g. `dnsmasq`.
+    name: String,
+    /// The process. `ip netns exec` execs the command, so this pid is the program itself.
+    child: Child,
+    /// Where its stdout and stderr go.
+    log: PathBuf,
+}
+
+/// Two namespaces, a veth pair between them and the processes running inside; see the module
+/// docs. Everything is torn down on drop.
+pub struct Lab {
+    /// Test name, for messages.
+    test: String,
+    /// Third octet of every address: the lab owns `198.18.<k>.0/24`. 1..=254.
+    k: u8,
+    /// Router namespace name, unique per process and lab.
+    router_ns: String,
+    /// Phone namespace name, unique per process and lab.
+    phone_ns: String,
+    /// Router end of the veth (inside `router_ns`), at most 15 characters.
+    router_if: String,
+    /// Phone end of the veth (inside `phone_ns`), at most 15 characters, MAC = `phone.mac`.
+    phone_if: String,
+    /// The phone identity used by the clients.
+    phone: Phone,
+    /// Absolute path of `ip`.
+    ip: PathBuf,
+    /// Namespaces created so far; deleted on drop.
+    namespaces: Vec<String>,
+    /// Every long-running process started; stopped on drop, in reverse order.
+    processes: Vec<Spawned>,
+    /// Logs to print when the test fails (besides the processes' own logs).
+    logs: Vec<PathBuf>,
+    /// Working directory (mode 0755); removed after the namespaces on drop.
+    dir: tempfile::TempDir,
+}
+
+impl Lab {
+    /// Checks the prerequisites (root, `ip`, and `programs`) and builds a lab, or prints why
+    /// the test is skipped and returns `None`. With `CI=true` a missing prerequisite panics.
+    ///
+    /// `programs` are looked up in `PATH` plus the sbin directories; `udhcpc` is also
+    /// satisfied by `busybox udhcpc`.
+    #[track_caller]
+    pub fn start(test: &str, programs: &[&str]) -> Option<Lab> {
+        let missing = missing_prerequisite(programs);
+        let result = match missing {
+            Some(reason) => Err(reason),
+            None => Lab::new(test),
+        };
+        match result {
+            Ok(lab) => Some(lab),
+            Err(reason) => {
+                skip_or_fail(test, &reason);
+                None
+            }
+        }
+    }
+
+    /// Builds the lab. Returns `Err` only when the first namespace cannot be created (no
+    /// CAP_SYS_ADMIN, e.g. uid 0 in an unprivileged container); any later failure panics.
+    fn new(test: &str) -> Result<Lab, String> {
+        let n = NEXT_LAB.fetch_add(1, Ordering::SeqCst);
+        let k = u8::try_from(n + 1)
+            .ok()
+            .filter(|&k| k < 255)
+            .expect("more than 254 labs in one test process");
+        let pid = std::process::id();
+        let router_if = format!("ar{pid}n{n}");
+        let phone_if = format!("ap{pid}n{n}");
+        assert!(
+            router_if.len() <= 15 && phone_if.len() <= 15,
+            "veth name too long"
+        );
+
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("autoprov-{test}-"))
+            .tempdir()
+            .expect("create the lab's temp dir");
+        // dnsmasq runs as `nobody`: it must be able to traverse into the TFTP root.
+        set_mode(dir.path(), 0o755);
+        let tftp_root = dir.path().join("tftp");
+        fs::create_dir(&tftp_root).expect("create the TFTP root");
+        set_mode(&tftp_root, 0o755);
+
+        let mut lab = Lab {
+            test: test.to_string(),
+            k,
+            router_ns: format!("autoprov-{pid}-{n}-router"),
+            phone_ns: format!("autoprov-{pid}-{n}-phone"),
+            router_if,
+            phone_if,
+            phone: Phone::CP_7941G,
+            ip: find_program("ip").expect("`ip` was checked before"),
+            namespaces: Vec::new(),
+            processes: Vec::new(),
+            logs: Vec::new(),
+            dir,
+        };
+
+        for ns in [lab.router_ns.clone(), lab.phone_ns.clone()] {
+            lab.remove_namespace(&ns);
+            let output = lab.ip_output(&["netns", "add", &ns]);
+            if !output.status.success() {
+                let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+                if lab.namespaces.is_empty() {
+                    return Err(format!("cannot create a network namespace: {stderr}"));
+                }
+                panic!("ip netns add {ns}: {stderr}");
+            }
+            lab.namespaces.push(ns);
+        }
+
+        let (router_ns, phone_ns) = (lab.router_ns.clone(), lab.phone_ns.clone());
+        let (router_if, phone_if) = (lab.router_if.clone(), lab.phone_if.clone());
+        let router_cidr = format!("{}/24", lab.router_ip());
+        // Both ends are born inside their namespaces: no moment in the host namespace.
+        lab.ip_ok(&[
+            "link", "add", &router_if, "netns", &router_ns, "type", "veth", "peer", "name",
+            &phone_if, "netns", &phone_ns,
+        ]);
+        lab.ip_ok(&[
+            "-n",
+            &phone_ns,
+            "link",
+            "set",
+            &phone_if,
+            "address",
+            lab.phone.mac,
+        ]);
+        lab.ip_ok(&[
+            "-n",
+            &router_ns,
+            "addr",
+            "add",
+            &router_cidr,
+            "dev",
+            &router_if,
+        ]);
+        for (ns, interface) in [(&router_ns, &router_if), (&phone_ns, &phone_if)] {
+            lab.ip_ok(&["-n", ns, "link", "set", "lo", "up"]);
+            lab.ip_ok(&["-n", ns, "link", "set", interface, "up"]);
+        }
+        for (ns, interface) in [(&router_ns, &router_if), (&phone_ns, &phone_if)] {
+            wait_until(&format!("{interface} has carrier"), READY_TIMEOUT, || {
+                let output = lab.ip_output(&["-n", ns, "link", "show", "dev", interface]);
+                String::from_utf8_lossy(&output.stdout).contains("LOWER_UP")
+            });
+        }
+        Ok(lab)
+    }
+
+    /// The lab's working directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A path inside the working directory.
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// The TFTP root served by the lab's TFTP server (mode 0755).
+    pub fn tftp_root(&self) -> PathBuf {
+        self.path("tftp")
+    }
+
+    /// The lab's subnet number: the lab owns `198.18.<k>.0/24`.
+    pub fn k(&self) -> u8 {
+        self.k
+    }
+
+    /// Address `198.18.<k>.<host>`.
+    pub fn ip(&self, host: u8) -> Ipv4Addr {
+        Ipv4Addr::new(198, 18, self.k, host)
+    }
+
+    /// The router's address, `198.18.<k>.1`: DHCP server, TFTP server, option 150.
+    pub fn router_ip(&self) -> Ipv4Addr {
+        self.ip(1)
+    }
+
+    /// The router-side veth name (inside the router namespace).
+    pub fn router_if(&self) -> &str {
+        &self.router_if
+    }
+
+    /// The phone-side veth name (inside the phone namespace).
+    pub fn phone_if(&self) -> &str {
+        &self.phone_if
+    }
+
+    /// The simulated phone.
+    pub fn phone(&self) -> Phone {
+        self.phone
+    }
+
+    /// Name of one of the lab's namespaces.
+    pub fn ns_name(&self, ns: Ns) -> &str {
+        match ns {
+            Ns::Router => &self.router_ns,
+            Ns::Phone => &self.phone_ns,
+        }
+    }
+
+    /// Gives the phone a static address `198.18.<k>.<host>/24` (for TFTP-only tests).
+    pub fn add_phone_address(&self, host: u8) {
+        let cidr = format!("{}/24", self.ip(host));
+        self.ip_ok(&[
+            "-n",
+            &self.phone_ns,
+            "addr",
+            "add",
+            &cidr,
+            "dev",
+            &self.phone_if,
+        ]);
+    }
+
+    /// `ip -4 addr show` of the phone-side veth.
+    pub fn phone_addresses(&self) -> String {
+        let output = self.ip_output(&[
+            "-n",
+            &self.phone_ns,
+            "-4",
+            "addr",
+            "show",
+            "dev",
+            &self.phone_if,
+        ]);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Adds a file to the list whose tails are printed when the test fails.
+    pub fn note_log(&mut self, path: &Path) {
+        if !self.logs.iter().any(|known| known == path) {
+            self.logs.push(path.to_path_buf());
+        }
+    }
+
+    /// Starts a long-running process inside `ns`, stdout and stderr appended to `log`.
+    /// It is stopped by [`Lab::stop`] or on drop.
+    pub fn spawn_in<S: AsRef<OsStr>>(
+        &mut self,
+        ns: Ns,
+        argv: &[S],
+        env: &[(&str, &str)],
+        log: &Path,
+    ) -> ProcessId {
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap_or_else(|e| panic!("open {}: {e}", log.display()));
+        let stderr = file.try_clone().expect("clone log file handle");
+        let mut command = self.command_in(ns, argv);
+        command
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(stderr);
+        let name = program_name(argv);
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", describe(&command)));
+        self.processes.push(Spawned {
+            name,
+            child,
+            log: log.to_path_buf(),
+        });
+        ProcessId(self.processes.len() - 1)
+    }
+
+    /// [`Lab::spawn_in`] in the router namespace.
+    pub fn spawn_in_router<S: AsRef<OsStr>>(
+        &mut self,
+        argv: &[S],
+        env: &[(&str, &str)],
+        log: &Path,
+    ) -> ProcessId {
+        self.spawn_in(Ns::Router, argv, env, log)
+    }
+
+    /// Runs a command to completion inside `ns`, killing it after `timeout`.
+    pub fn run_in<S: AsRef<OsStr>>(&self, ns: Ns, argv: &[S], timeout: Duration) -> RunOutput {
+        run_command(self.command_in(ns, argv), timeout)
+    }
+
+    /// [`Lab::run_in`] in the phone namespace.
+    pub fn run_in_phone<S: AsRef<OsStr>>(&self, argv: &[S], timeout: Duration) -> RunOutput {
+        self.run_in(Ns::Phone, argv, timeout)
+    }
+
+    /// [`Lab::run_in`] in the router namespace.
+    pub fn run_in_router<S: AsRef<OsStr>>(&self, argv: &[S], timeout: Duration) -> RunOutput {
+        self.run_in(Ns::Router, argv, timeout)
+    }
+
+    /// Whether a spawned process is still running.
+    pub fn is_running(&mut self, id: ProcessId) -> bool {
+        matches!(self.processes[id.0].child.try_wait(), Ok(None))
+    }
+
+    /// Stops a spawned process: SIGTERM, up to [`STOP_GRACE`] to exit, then SIGKILL.
+    /// Returns its exit status (a signal status if it had to be killed).
+    pub fn stop(&mut self, id: ProcessId) -> ExitStatus {
+        let spawned = &mut self.processes[id.0];
+        terminate(&mut spawned.child, &spawned.name)
+    }
+
+    /// Polls `path` (from byte `from` on) until it contains `needle`. Panics with the log
+    /// tails if process `id` exits first or after `timeout`. Returns the time it took.
+    #[track_caller]
+    pub fn wait_for_text(
+        &mut self,
+        id: ProcessId,
+        path: &Path,
+        from: u64,
+        needle: &str,
+        timeout: Duration,
+    ) -> Duration {
+        let started = Instant::now();
+        loop {
+            if read_from(path, from).contains(needle) {
+                return started.elapsed();
+            }
+            let spawned = &mut self.processes[id.0];
+            if let Ok(Some(status)) = spawned.child.try_wait() {
+                // It may have written the line just before exiting.
+                if read_from(path, from).contains(needle) {
+                    return started.elapsed();
+                }
+                panic!(
+                    "{} exited ({status}) before {} contained {needle:?}\n{}",
+                    spawned.name,
+                    path.display(),
+                    tail_of(&logs_of(&spawned.log, path))
+                );
+            }
+            if started.elapsed() > timeout {
+                panic!(
+                    "{} did not contain {needle:?} within {timeout:?}\n{}",
+                    path.display(),
+                    tail_of(&logs_of(&self.processes[id.0].log, path))
+                );
+            }
+            thread::sleep(POLL_STEP);
+        }
+    }
+
+    /// Starts dnsmasq in the router namespace and waits until it logs `TFTP root is`.
+    ///
+    /// Every path is inside the lab directory; dnsmasq drops privileges to `nobody` as it
+    /// does by default, so served files must really be world-readable.
+    #[track_caller]
+    pub fn start_dnsmasq(&mut self, mode: DnsmasqMode) -> ProcessId {
+        let dnsmasq = find_program("dnsmasq").expect("dnsmasq was checked before");
+        let log = self.path("dnsmasq.log");
+        let k = self.k;
+        let mut argv: Vec<OsString> = vec![dnsmasq.into_os_string()];
+        let mut push = |arg: String| argv.push(arg.into());
+        push("--conf-file=/dev/null".into());
+        push("--keep-in-foreground".into());
+        push("--port=0".into());
+        push(format!("--interface={}", self.router_if));
+        push("--bind-interfaces".into());
+        push("--log-dhcp".into());
+        push(format!("--log-facility={}", log.display()));
+        push(format!("--pid-file={}", self.path("dnsmasq.pid").display()));
+        push("--enable-tftp".into());
+        push(format!("--tftp-root={}", self.tftp_root().display()));
+        if mode == DnsmasqMode::DhcpAndTftp {
+            push(format!(
+                "--dhcp-range=198.18.{k}.100,198.18.{k}.199,255.255.255.0,1h"
+            ));
+            push(format!(
+                "--dhcp-leasefile={}",
+                self.path("dnsmasq.leases").display()
+            ));
+            push(format!("--dhcp-option=150,{}", self.router_ip()));
+        }
+        self.note_log(&log);
+        let id = self.spawn_in_router(&argv, &[], &self.path("dnsmasq.stderr"));
+        self.wait_for_text(id, &log, 0, "TFTP root is", READY_TIMEOUT);
+        id
+    }
+
+    /// Runs busybox udhcpc as the phone (`-f -q -n -t 5 -T 1`, option 60, hostname, asking
+    /// for options 150 and 66) with our own script, and returns when it exits.
+    ///
+    /// The script only adds the leased address on `bound`/`renew` (never touches
+    /// `/etc/resolv.conf`) and appends `=== <event>` plus its sorted environment to
+    /// `udhcpc-env.log`; see [`Lab::udhcpc_bound_env`].
+    ///
+    /// dnsmasq answers `-O 66` only when option 66 is configured, which [`Lab::start_dnsmasq`]
+    /// does not do: expect `opt150` but no `tftp` variable.
+    pub fn run_udhcpc(&mut self) -> RunOutput {
+        let env_log = self.path("udhcpc-env.log");
+        let script = self.path("udhcpc.sh");
+        let ip = self.ip.display().to_string();
+        fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\n\
+                 # udhcpc hook of the e2e tests: log the event and environment, then configure\n\
+                 # only the address. Never touches /etc/resolv.conf or routes.\n\
+                 {{ echo \"=== $1\"; env | sort; }} >> '{log}'\n\
+                 case \"$1\" in\n\
+                 \x20 bound|renew) '{ip}' addr add \"$ip/$mask\" dev \"$interface\" 2>/dev/null \\\n\
+                 \x20   || '{ip}' addr show dev \"$interface\" | grep -q \" $ip/\" ;;\n\
+                 esac\n\
+                 exit 0\n",
+                log = env_log.display(),
+            ),
+        )
+        .expect("write udhcpc script");
+        set_mode(&script, 0o755);
+        self.note_log(&env_log);
+
+        let mut argv = udhcpc_command().expect("udhcpc was checked before");
+        let phone = self.phone;
+        for arg in [
+            "-f".to_string(),
+            "-q".into(),
+            "-n".into(),
+            "-t".into(),
+            "5".into(),
+            "-T".into(),
+            "1".into(),
+            "-i".into(),
+            self.phone_if.clone(),
+            "-V".into(),
+            phone.vendor_class.into(),
+            "-x".into(),
+            format!("hostname:{}", phone.hostname),
+            "-O".into(),
+            "150".into(),
+            "-O".into(),
+            "66".into(),
+            "-s".into(),
+            script.display().to_string(),
+        ] {
+            argv.push(arg.into());
+        }
+        self.run_in_phone(&argv, CLIENT_TIMEOUT)
+    }
+
+    /// The environment of the last `bound` event logged by the udhcpc script, e.g.
+    /// `ip`, `mask`, `opt150` (hex), `tftp`, `serverid`.
+    pub fn udhcpc_bound_env(&self) -> HashMap<String, String> {
+        let text = fs::read_to_string(self.path("udhcpc-env.log")).unwrap_or_default();
+        let marker = "=== bound\n";
+        let Some(start) = text.rfind(marker) else {
+            panic!("udhcpc never ran its script with `bound`:\n{text}");
+        };
+        text[start + marker.len()..]
+            .lines()
+            .take_while(|line| !line.starts_with("=== "))
+            .filter_map(|line| line.split_once('='))
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
+    }
+
+    /// The phone downloads `name` from the router with tftp-hpa (binary mode) into
+    /// `got-<name>` and compares it with the file in the TFTP root.
+    pub fn tftp_get(&self, name: &str) -> TftpGet {
+        let local = self.path(&format!("got-{name}"));
+        // A failed earlier get may have left an empty file; never mistake it for this one.
+        let _ = fs::remove_file(&local);
+        let tftp = find_program("tftp").expect("tftp was checked before");
+        let router = self.router_ip().to_string();
+        let local_arg = local.display().to_string();
+        let argv: [&OsStr; 8] = [
+            tftp.as_os_str(),
+            "-m".as_ref(),
+            "binary".as_ref(),
+            router.as_ref(),
+            "-c".as_ref(),
+            "get".as_ref(),
+            name.as_ref(),
+            local_arg.as_ref(),
+        ];
+        let output = self.run_in_phone(&argv, TFTP_TIMEOUT);
+        TftpGet {
+            name: name.to_string(),
+            output,
+            received: fs::read(&local).ok(),
+            served: fs::read(self.tftp_root().join(name)).ok(),
+        }
+    }
+
+    /// Starts `cisco-autoprov run -c <config>` in the router namespace with
+    /// `RUST_LOG=debug`, output appended to `daemon.log`, and waits for `daemon ready`
+    /// (logged once its file watches are set).
+    #[track_caller]
+    pub fn start_daemon(&mut self, config: &Path) -> ProcessId {
+        let log = self.path("daemon.log");
+        let from = file_len(&log);
+        let argv: [&OsStr; 4] = [
+            daemon_binary().as_ref(),
+            "run".as_ref(),
+            "-c".as_ref(),
+            config.as_os_str(),
+        ];
+        let id = self.spawn_in_router(&argv, &[("RUST_LOG", "debug")], &log);
+        self.wait_for_text(id, &log, from, "daemon ready", READY_TIMEOUT);
+        id
+    }
+
+    /// Runs `cisco-autoprov status -c <config> --json` and parses its output.
+    #[track_caller]
+    pub fn daemon_status(&self, config: &Path) -> serde_json::Value {
+        let argv: [&OsStr; 5] = [
+            daemon_binary().as_ref(),
+            "status".as_ref(),
+            "-c".as_ref(),
+            config.as_os_str(),
+            "--json".as_ref(),
+        ];
+        let output = self.run_in_router(&argv, READY_TIMEOUT);
+        output.assert_success();
+        serde_json::from_str(&output.stdout)
+            .unwrap_or_else(|e| panic!("status --json is not JSON ({e}): {output}"))
+    }
+
+    /// `ip netns exec <ns> argv…` with a minimal environment: nothing of the test runner's
+    /// environment (which may hold CI secrets) leaks into lab processes or the logs they
+    /// write, e.g. the udhcpc script's environment dump. `RUST_BACKTRACE` is passed through.
+    fn command_in<S: AsRef<OsStr>>(&self, ns: Ns, argv: &[S]) -> Command {
+        let mut command = Command::new(&self.ip);
+        command
+            .args(["netns", "exec", self.ns_name(ns)])
+            .args(argv)
+            .env_clear()
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
+            .env("LANG", "C.UTF-8");
+        if let Some(backtrace) = std::env::var_os("RUST_BACKTRACE") {
+            command.env("RUST_BACKTRACE", backtrace);
+        }
+        command
+    }
+
+    fn ip_output(&self, args: &[&str]) -> std::process::Output {
+        Command::new(&self.ip)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("run ip {args:?}: {e}"))
+    }
+
+    #[track_caller]
+    fn ip_ok(&self, args: &[&str]) {
+        let output = self.ip_output(args);
+        assert!(
+            output.status.success(),
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Kills (by pid) whatever still runs inside `ns`, then deletes it. Ignores a missing
+    /// namespace. Only our own namespaces are ever passed here.
+    fn remove_namespace(&self, ns: &str) {
+        if !Path::new("/run/netns").join(ns).exists() {
+            return;
+        }
+        let pids_in_ns = || -> Vec<String> {
+            let output = self.ip_output(&["netns", "pids", ns]);
+            String::from_utf8_lossy(&output.stdout)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect()
+        };
+        let stragglers = pids_in_ns();
+        if !stragglers.is_empty() {
+            eprintln!(
+                "{}: killing leftover processes in {ns}: {stragglers:?}",
+                self.test
+            );
+            send_signal("KILL", &stragglers);
+            poll_until(Duration::from_secs(2), POLL_STEP, || {
+                pids_in_ns().is_empty()
+            });
+        }
+        let output = self.ip_output(&["netns", "del", ns]);
+        if !output.status.success() {
+            eprintln!(
+                "{}: ip netns del {ns}: {}",
+                self.test,
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for spawned in self.processes.iter_mut().rev() {
+            terminate(&mut spawned.child, &spawned.name);
+        }
+        if thread::panicking() {
+            let mut logs: Vec<PathBuf> = self.processes.iter().map(|p| p.log.clone()).collect();
+            for log in &self.logs {
+                if !logs.contains(log) {
+                    logs.push(log.clone());
+                }
+            }
+            eprintln!(
+                "--- {} failed; lab directory {} ---",
+                self.test,
+                self.dir().display()
+            );
+            eprintln!("{}", tail_of(&logs));
+        }
+        for ns in std::mem::take(&mut self.namespaces).iter().rev() {
+            self.remove_namespace(ns);
+        }
+    }
+}
+
+/// Polls `condition` every [`POLL_STEP`] until it holds; panics after `timeout`.
+/// Returns how long it took.
+#[track_caller]
+pub fn wait_until(what: &str, timeout: Duration, condition: impl FnMut() -> bool) -> Duration {
+    match poll_until(timeout, POLL_STEP, condition) {
+        Some(elapsed) => elapsed,
+        None => panic!("timed out after {timeout:?} waiting until {what}"),
+    }
+}
+
+/// Polls `condition` every `step` until it holds (returns the time it took) or `timeout`
+/// passes (returns `None`). The condition is checked once more at the deadline.
+pub fn poll_until(
+    timeout: Duration,
+    step: Duration,
+    mut condition: impl FnMut() -> bool,
+) -> Option<Duration> {
+    let started = Instant::now();
+    loop {
+        if condition() {
+            return Some(started.elapsed());
+        }
+        if started.elapsed() >= timeout {
+            return None;
+        }
+        thread::sleep(step);
+    }
+}
+
+/// Absolute path of our daemon, built by cargo for integration tests.
+pub fn daemon_binary() -> &'static str {
+    env!("CARGO_BIN_EXE_cisco-autoprov")
+}
+
+/// Finds an executable in `PATH`, then in the sbin/bin directories (`cargo test` under sudo
+/// may have a PATH without sbin, where `ip` and `dnsmasq` live).
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(
+            [
+                "/usr/local/sbin",
+                "/usr/local/bin",
+                "/usr/sbin",
+                "/usr/bin",
+                "/sbin",
+                "/bin",
+            ]
+            .into_iter()
+            .map(PathBuf::from),
+        )
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            fs::metadata(candidate)
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// argv prefix for udhcpc: the `udhcpc` program, or `busybox udhcpc` when busybox has the
+/// applet but no `udhcpc` link is installed.
+pub fn udhcpc_command() -> Option<Vec<OsString>> {
+    if let Some(udhcpc) = find_program("udhcpc") {
+        return Some(vec![udhcpc.into_os_string()]);
+    }
+    let busybox = find_program("busybox")?;
+    let list = Command::new(&busybox).arg("--list").output().ok()?;
+    String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .any(|applet| applet == "udhcpc")
+        .then(|| vec![busybox.into_os_string(), "udhcpc".into()])
+}
+
+/// Why the lab cannot run here, if it cannot: not root, or `ip` or one of `programs`
+/// missing.
+pub fn missing_prerequisite(programs: &[&str]) -> Option<String> {
+    match effective_uid() {
+        Some(0) => {}
+        Some(uid) => return Some(format!("needs root for network namespaces (euid is {uid})")),
+        None => return Some("cannot read the euid from /proc/self/status".to_string()),
+    }
+    let mut missing: Vec<&str> = std::iter::once(&"ip")
+        .chain(programs)
+        .copied()
+        .filter(|&program| match program {
+            "udhcpc" => udhcpc_command().is_none(),
+            _ => find_program(program).is_none(),
+        })
+        .collect();
+    missing.dedup();
+    (!missing.is_empty()).then(|| format!("missing program(s): {}", missing.join(", ")))
+}
+
+/// Prints `skipping <test>: <reason>`, or panics with the reason when `CI=true`.
+#[track_caller]
+pub fn skip_or_fail(test: &str, reason: &str) {
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!("{test}: CI=true, so this test must run, but {reason}");
+    }
+    eprintln!("skipping {test}: {reason}");
+}
+
+/// The effective uid, from the `Uid:` line of `/proc/self/status` (real, effective, …).
+fn effective_uid() -> Option<u32> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// Runs `command` to completion (stdin closed, output captured), killing it after `timeout`.
+fn run_command(mut command: Command, timeout: Duration) -> RunOutput {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let description = describe(&command);
+    let started_at = Instant::now();
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {description}: {e}"));
+    // Drain both pipes in the background so a chatty child can never block on a full pipe.
+    let stdout = read_in_background(child.stdout.take());
+    let stderr = read_in_background(child.stderr.take());
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started_at.elapsed() > timeout => {
+                timed_out = true;
+                let _ = child.kill();
+                break child.wait().expect("wait for a killed child");
+            }
+            Ok(None) => thread::sleep(EXIT_POLL_STEP),
+            Err(e) => panic!("wait for {description}: {e}"),
+        }
+    };
+    let exited_at = Instant::now();
+    RunOutput {
+        command: description,
+        status,
+        timed_out,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+        started_at,
+        exited_at,
+    }
+}
+
+fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// SIGTERM, then up to [`STOP_GRACE`] for the child to exit, then SIGKILL. Always reaps.
+fn terminate(child: &mut Child, name: &str) -> ExitStatus {
+    if let Ok(Some(status)) = child.try_wait() {
+        return status;
+    }
+    send_signal("TERM", &[child.id().to_string()]);
+    let mut status = None;
+    poll_until(STOP_GRACE, Duration::from_millis(10), || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    match status {
+        Some(status) => status,
+        None => {
+            eprintln!(
+                "{name} (pid {}) ignored SIGTERM for {STOP_GRACE:?}; SIGKILL",
+                child.id()
+            );
+            let _ = child.kill();
+            child.wait().expect("wait for a killed child")
+        }
+    }
+}
+
+/// `kill -<signal> <pids>`; std has no kill(2) other than SIGKILL on a `Child`.
+fn send_signal(signal: &str, pids: &[String]) {
+    let kill = find_program("kill").unwrap_or_else(|| PathBuf::from("kill"));
+    let _ = Command::new(kill)
+        .arg(format!("-{signal}"))
+        .args(pids)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Sets the permission bits of `path`.
+pub fn set_mode(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("chmod {mode:o} {}: {e}", path.display()));
+}
+
+/// Size of a file, 0 when it does not exist.
+pub fn file_len(path: &Path) -> u64 {
+    fs::metadata(path).map(|meta| meta.len()).unwrap_or(0)
+}
+
+/// The file's text from byte `from` on; empty when missing. Lossy: logs may hold any byte.
+pub fn read_from(path: &Path, from: u64) -> String {
+    let bytes = fs::read(path).unwrap_or_default();
+    let start = usize::try_from(from).unwrap_or(usize::MAX).min(bytes.len());
+    String::from_utf8_lossy(&bytes[start..]).into_owned()
+}
+
+/// The last lines of each file, for failure messages.
+pub fn tail_of(paths: &[PathBuf]) -> String {
+    const LINES: usize = 40;
+    let mut out = String::new();
+    for path in paths {
+        let text = read_from(path, 0);
+        let lines: Vec<&str> = text.lines().collect();
+        let skip = lines.len().saturating_sub(LINES);
+        out.push_str(&format!(
+            "--- {} (last {} lines) ---\n",
+            path.display(),
+            lines.len() - skip
+        ));
+        for line in &lines[skip..] {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A process's own log, plus `path` when that is a different file.
+fn logs_of(own_log: &Path, path: &Path) -> Vec<PathBuf> {
+    let mut logs = vec![own_log.to_path_buf()];
+    if path != own_log {
+        logs.push(path.to_path_buf());
+    }
+    logs
+}
+
+fn program_name<S: AsRef<OsStr>>(argv: &[S]) -> String {
+    let Some(first) = argv.first() else {
+        return "<empty>".to_string();
+    };
+    let path = Path::new(first.as_ref());
+    let base = path
+        .file_name()
+        .unwrap_or(path.as_os_str())
+        .to_string_lossy();
+    match (base.as_ref(), argv.get(1)) {
+        ("busybox", Some(applet)) => format!("busybox {}", applet.as_ref().to_string_lossy()),
+        _ => base.into_owned(),
+    }
+}
+
+fn describe(command: &Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
