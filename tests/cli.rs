@@ -313,3 +313,40 @@ fn scan_reads_history_and_a_second_writer_is_refused() {
     assert!(String::from_utf8_lossy(&second.stderr).contains("in use by another cisco-autoprov"));
     assert!(daemon.stop().success());
 }
+
+/// inotify must not report our own reads back to us: an idle daemon reads nothing.
+#[test]
+fn idle_daemon_does_not_wake_on_its_own_reads() {
+    let site = Site::new("");
+    site.append("dhcp.leases", LEASE_7941);
+    site.append(
+        "tftp.log",
+        "Nov 21 08:14:29 dnsmasq-tftp[1]: sent /srv/tftp/term41.default.loads to 198.18.0.151\n",
+    );
+    let daemon = Daemon::start(&site);
+    wait_for("the SEP file", || {
+        site.path("tftp/SEP001B0C18BDC1.cnf.xml").exists()
+    });
+    let count = || daemon.log_text().matches("source read").count();
+    let before = count();
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(
+        count(),
+        before,
+        "the daemon read a source nobody wrote to:\n{}",
+        daemon.log_text()
+    );
+    // One write: exactly one more read of that source.
+    site.append(
+        "tftp.log",
+        "Nov 21 08:14:30 dnsmasq-tftp[1]: sent /srv/tftp/XMLDefault.cnf.xml to 198.18.0.151\n",
+    );
+    wait_for("one read", || count() > before);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        count() - before <= 2,
+        "{} reads for one append",
+        count() - before
+    );
+    assert!(daemon.stop().success());
+}
