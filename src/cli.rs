@@ -13,6 +13,11 @@ usage:
   cisco-autoprov scan    [-c FILE]            read every source once from its start, provision, summarise
   cisco-autoprov status  [-c FILE] [--json]   show the phones known
   cisco-autoprov check   [-c FILE]            validate the config and the environment
+  cisco-autoprov notify  [-c FILE] [--socket PATH] KIND [ARGS...]
+                                              hand a DHCP/TFTP server hook event to the daemon;
+                                              never blocks, always exits 0. KIND: dnsmasq
+                                              (--dhcp-script), hotplug-dhcp, hotplug-tftp (OpenWrt),
+                                              isc (on commit/release/expiry execute())
   cisco-autoprov --help | --version
 
 options:
@@ -49,6 +54,17 @@ pub enum Command {
         /// `-c FILE`
         config: Option<PathBuf>,
     },
+    /// `notify KIND ARGS…`
+    Notify {
+        /// `-c FILE`
+        config: Option<PathBuf>,
+        /// `--socket PATH`: overrides the config's `notify_socket`.
+        socket: Option<PathBuf>,
+        /// Which server calls.
+        kind: String,
+        /// The server's arguments, untouched.
+        args: Vec<String>,
+    },
     /// `--help`
     Help,
     /// `--version`
@@ -66,6 +82,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         _ => {}
     }
     let mut config = None;
+    if first == "notify" {
+        return parse_notify(rest);
+    }
     let mut json = false;
     let mut rest = rest.iter();
     while let Some(arg) = rest.next() {
@@ -94,6 +113,38 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         "check" => Ok(Command::Check { config }),
         other => Err(format!("unknown command {other:?} (try --help)")),
     }
+}
+
+/// `notify [-c FILE] [--socket PATH] KIND ARGS…`: everything after KIND belongs to the server.
+fn parse_notify(rest: &[String]) -> Result<Command, String> {
+    let mut config = None;
+    let mut socket = None;
+    let mut index = 0;
+    while let Some(arg) = rest.get(index) {
+        match arg.as_str() {
+            "-c" | "--config" => {
+                config = Some(PathBuf::from(rest.get(index + 1).ok_or("-c needs a file")?));
+                index += 2;
+            }
+            "--socket" => {
+                socket = Some(PathBuf::from(
+                    rest.get(index + 1).ok_or("--socket needs a path")?,
+                ));
+                index += 2;
+            }
+            _ => break,
+        }
+    }
+    let kind = rest
+        .get(index)
+        .ok_or("notify needs a KIND (try --help)")?
+        .clone();
+    Ok(Command::Notify {
+        config,
+        socket,
+        kind,
+        args: rest[index + 1..].to_vec(),
+    })
 }
 
 #[cfg(test)]
@@ -137,5 +188,17 @@ mod tests {
         assert!(parse(&args("run -c")).is_err());
         assert!(parse(&args("frobnicate")).is_err());
         assert!(parse(&[]).is_err());
+        assert_eq!(
+            parse(&args(
+                "notify -c /x.toml dnsmasq add 00:1b:0c:18:bd:c1 198.18.0.151 -x"
+            )),
+            Ok(Command::Notify {
+                config: Some(PathBuf::from("/x.toml")),
+                socket: None,
+                kind: "dnsmasq".into(),
+                args: args("add 00:1b:0c:18:bd:c1 198.18.0.151 -x"),
+            })
+        );
+        assert!(parse(&args("notify")).is_err());
     }
 }

@@ -15,12 +15,14 @@ use std::time::Duration;
 
 use tokio::time::{sleep_until, Instant};
 
+use tokio::net::UnixDatagram;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{debug, error, info, warn};
 
 use crate::commands::load_config;
 use crate::config::{self, Config};
 use crate::fsutil;
+use crate::hook::{self, HookEvent};
 use crate::provision::{now, Provisioner};
 use crate::sources::tail::StartAt;
 use crate::sources::watch::{WatchEvent, Watcher};
@@ -184,6 +186,48 @@ fn read_sources(
     any_log
 }
 
+/// Binds the hook socket (0600), replacing a stale one: the state lock is held, so no other
+/// daemon owns it.
+fn bind_notify_socket(path: &Path) -> std::io::Result<UnixDatagram> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err),
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let socket = UnixDatagram::bind(path)?;
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    Ok(socket)
+}
+
+/// Handles one hook datagram. Bad ones are logged (rate-limited) and counted.
+fn on_datagram(datagram: &[u8], provisioner: &mut Provisioner, n_bad: &mut u64) {
+    let roots = vec![provisioner
+        .config()
+        .tftp_root
+        .to_string_lossy()
+        .into_owned()];
+    let result = serde_json::from_slice::<HookEvent>(datagram)
+        .map_err(|err| format!("not a hook event: {err}"))
+        .and_then(|event| hook::to_observation(event, now(), &roots));
+    match result {
+        Ok(observation) => {
+            debug!(?observation, "hook event");
+            provisioner.observe(&[observation]);
+        }
+        Err(reason) => {
+            *n_bad += 1;
+            if *n_bad <= 10 {
+                warn!(reason, n_bad = *n_bad, "ignoring a bad hook event");
+            } else {
+                debug!(reason, n_bad = *n_bad, "ignoring a bad hook event");
+            }
+        }
+    }
+}
+
 /// Runs the daemon until SIGTERM or SIGINT. `config_path` is re-read on SIGHUP.
 pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), String> {
     if !config.tftp_root.is_dir() {
@@ -212,9 +256,19 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     let mut sigint = signal(SignalKind::interrupt()).map_err(|err| err.to_string())?;
     let mut sighup = signal(SignalKind::hangup()).map_err(|err| err.to_string())?;
 
+    let notify = bind_notify_socket(&config.notify_socket).map_err(|err| {
+        format!(
+            "cannot listen for hook events on {}: {err}",
+            config.notify_socket.display()
+        )
+    })?;
+    let mut datagram = vec![0u8; hook::MAX_DATAGRAM];
+    let mut n_bad_datagrams = 0u64;
+
     let all: Vec<usize> = (0..set.sources.len()).collect();
     let mut positions_dirty = read_sources(&mut set, all, &mut provisioner);
     info!(
+        notify_socket = %config.notify_socket.display(),
         n_sources = set.sources.len(),
         n_phones = provisioner.engine().phones().len(),
         tftp_root = %config.tftp_root.display(),
@@ -243,6 +297,14 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
                         error!(%err, "inotify read failed");
                         return Err(format!("inotify read failed: {err}"));
                     }
+                }
+            }
+            // CANCEL-SAFETY: recv on a datagram socket is cancel-safe (a datagram is taken
+            // whole or not at all).
+            received = notify.recv(&mut datagram) => {
+                match received {
+                    Ok(n_bytes) => on_datagram(&datagram[..n_bytes], &mut provisioner, &mut n_bad_datagrams),
+                    Err(err) => warn!(%err, "hook socket receive failed"),
                 }
             }
             // CANCEL-SAFETY: signal streams are cancel-safe.
@@ -287,6 +349,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
         }
     }
     info!("stopping");
+    let _ = std::fs::remove_file(&config.notify_socket);
     provisioner.state_mut().positions = set.positions();
     provisioner.save().map_err(|err| err.to_string())?;
     Ok(())

@@ -4,9 +4,9 @@
 //!
 //! # Layout
 //! - Pure core (no IO): [`mac`], [`models`], [`oui`], [`event`], [`parse`], [`detect`],
-//!   [`render`], [`config`].
+//!   [`render`], [`config`], [`hook`].
 //! - Edge (touches the disk): [`fsutil`], [`state`], [`writer`], [`sources`], [`provision`].
-//! - Process: [`daemon`] (the event loop), [`cli`], [`commands`].
+//! - Process: [`daemon`] (the event loop), [`cli`], [`commands`], [`notify`] (the hook client).
 
 #![deny(unsafe_code)]
 
@@ -17,8 +17,10 @@ pub mod daemon;
 pub mod detect;
 pub mod event;
 pub mod fsutil;
+pub mod hook;
 pub mod mac;
 pub mod models;
+pub mod notify;
 pub mod oui;
 pub mod parse;
 pub mod provision;

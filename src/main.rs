@@ -24,6 +24,30 @@ fn main() -> ExitCode {
             println!("cisco-autoprov {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
+        Command::Notify {
+            config,
+            socket,
+            kind,
+            args,
+        } => {
+            // A DHCP server waits for its hook: never fail, never block.
+            let socket = match socket {
+                Some(socket) => socket.clone(),
+                None => match commands::load_config(config.as_deref()) {
+                    Ok(config) => config.notify_socket,
+                    Err(errors) => {
+                        for error in errors {
+                            eprintln!("cisco-autoprov notify: {error}");
+                        }
+                        return ExitCode::SUCCESS;
+                    }
+                },
+            };
+            if let Err(message) = cisco_autoprov::notify::send(&socket, kind, args) {
+                eprintln!("cisco-autoprov notify: {message}");
+            }
+            return ExitCode::SUCCESS;
+        }
         Command::Run { config }
         | Command::Scan { config }
         | Command::Status { config, .. }
@@ -62,7 +86,7 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
-        Command::Help | Command::Version => unreachable!("handled above"),
+        Command::Help | Command::Version | Command::Notify { .. } => unreachable!("handled above"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -350,3 +350,112 @@ fn idle_daemon_does_not_wake_on_its_own_reads() {
     );
     assert!(daemon.stop().success());
 }
+
+/// Hook events reach the running daemon; with the daemon down, `notify` still exits 0 at once.
+#[test]
+fn notify_hands_hook_events_to_the_daemon() {
+    let site = Site::new("");
+    let notify = |args: &[&str], env: &[(&str, &str)]| {
+        let started = Instant::now();
+        let output = Command::new(BIN)
+            .args(["notify", "-c", &site.config()])
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let vendor_class = [(
+        "DNSMASQ_VENDOR_CLASS",
+        "Cisco Systems, Inc. IP Phone CP-7962G",
+    )];
+    let add = [
+        "dnsmasq",
+        "add",
+        "00:1b:0c:18:bd:c1",
+        "198.18.0.151",
+        "SEP001B0C18BDC1",
+    ];
+
+    // No daemon: a clear note on stderr, exit 0.
+    assert!(notify(&add, &vendor_class).contains("daemon not reachable"));
+
+    let daemon = Daemon::start(&site);
+    assert_eq!(notify(&add, &vendor_class), "");
+    wait_for("the SEP file", || {
+        site.path("tftp/SEP001B0C18BDC1.cnf.xml").exists()
+    });
+    notify(
+        &["hotplug-tftp"],
+        &[
+            ("ACTION", "add"),
+            ("TFTP_ADDR", "198.18.0.151"),
+            ("TFTP_PATH", "/srv/tftp/SEP001B0C18BDC1.cnf.xml"),
+        ],
+    );
+    daemon.wait_log("state=\"configured\"");
+    // Garbage from a hook is refused, not fatal.
+    assert!(notify(&["isc", "commit", "198.18.0.100", "not-a-mac"], &[]).is_empty());
+    daemon.wait_log("ignoring a bad hook event");
+    assert!(daemon.stop().success());
+    let phones = site.status_json();
+    assert_eq!(phones[0]["model"], "7962");
+    assert_eq!(
+        phones[0]["vendor_class"],
+        "Cisco Systems, Inc. IP Phone CP-7962G"
+    );
+    assert_eq!(phones[0]["state"], "configured");
+}
+
+/// contrib/dnsmasq/dhcp-script hands the event to the daemon and then runs the dhcp-script
+/// dnsmasq had before, with the same arguments and environment.
+#[test]
+fn dnsmasq_hook_script_chains_to_the_previous_script() {
+    let site = Site::new("");
+    let previous = site.path("previous-script");
+    fs::write(
+        &previous,
+        format!(
+            "#!/bin/sh\necho \"$* $DNSMASQ_VENDOR_CLASS\" > {}\n",
+            site.path("chained").display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(
+        &previous,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    fs::write(site.path("chain"), format!("{}\n", previous.display())).unwrap();
+    let daemon = Daemon::start(&site);
+    let status = Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contrib/dnsmasq/dhcp-script"
+    ))
+    .args([
+        "add",
+        "00:1b:0c:18:bd:c1",
+        "198.18.0.151",
+        "SEP001B0C18BDC1",
+    ])
+    .env("CISCO_AUTOPROV", BIN)
+    .env("CISCO_AUTOPROV_CONFIG", site.config())
+    .env("CISCO_AUTOPROV_CHAIN_FILE", site.path("chain"))
+    .env(
+        "DNSMASQ_VENDOR_CLASS",
+        "Cisco Systems, Inc. IP Phone CP-7941G",
+    )
+    .status()
+    .unwrap();
+    assert!(status.success());
+    wait_for("the SEP file", || {
+        site.path("tftp/SEP001B0C18BDC1.cnf.xml").exists()
+    });
+    assert_eq!(
+        read(&site.path("chained")),
+        "add 00:1b:0c:18:bd:c1 198.18.0.151 SEP001B0C18BDC1 Cisco Systems, Inc. IP Phone CP-7941G\n"
+    );
+    assert!(daemon.stop().success());
+}

@@ -34,6 +34,9 @@ pub struct Config {
     pub state_dir: PathBuf,
     /// `error`, `warn`, `info`, `debug` or `trace`.
     pub log_level: String,
+    /// The Unix datagram socket `cisco-autoprov notify` sends hook events to; in the state
+    /// directory unless set.
+    pub notify_socket: PathBuf,
     /// The SIP registrar.
     pub pbx: Pbx,
     /// The address DHCP option 150/66 carries, when known.
@@ -171,6 +174,7 @@ impl Default for Config {
             tftp_root: PathBuf::from("/srv/tftp"),
             state_dir: PathBuf::from("/var/lib/cisco-autoprov"),
             log_level: "info".to_string(),
+            notify_socket: PathBuf::from("/var/lib/cisco-autoprov/notify.sock"),
             pbx: Pbx {
                 host: "127.0.0.1".to_string(),
                 port: 5060,
@@ -306,6 +310,12 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
     if let Some(value) = &wire.state_dir {
         if let Some(path) = checker.path(value, "state_dir") {
             config.state_dir = path;
+        }
+    }
+    config.notify_socket = config.state_dir.join("notify.sock");
+    if let Some(value) = &wire.notify_socket {
+        if let Some(path) = checker.path(value, "notify_socket") {
+            config.notify_socket = path;
         }
     }
     if let Some(value) = &wire.log_level {
@@ -574,7 +584,7 @@ mod tests {
     fn errors_name_file_and_line() {
         check_errors(
             "tftp_root = \"/srv/tftp\"\nbogus = 1\n",
-            &["config.toml:2: unknown field `bogus`, expected one of `tftp_root`, `state_dir`, `log_level`, `pbx`, `dhcp`, `provision`, `source`, `phone`"],
+            &["config.toml:2: unknown field `bogus`, expected one of `tftp_root`, `state_dir`, `log_level`, `notify_socket`, `pbx`, `dhcp`, `provision`, `source`, `phone`"],
         );
         check_errors(
             "[pbx]\nhost = 5\n",

@@ -11,6 +11,7 @@ pub struct File {
     pub tftp_root: Option<Spanned<String>>,
     pub state_dir: Option<Spanned<String>>,
     pub log_level: Option<Spanned<String>>,
+    pub notify_socket: Option<Spanned<String>>,
     pub pbx: Option<Pbx>,
     pub dhcp: Option<Dhcp>,
     pub provision: Option<Provision>,

@@ -1,0 +1,412 @@
+//! Hook events: what a DHCP or TFTP server tells us at the moment of a lease or transfer.
+//!
+//! The servers run `cisco-autoprov notify KIND ARGS…` (dnsmasq's `--dhcp-script`, OpenWrt's
+//! hotplug scripts, isc-dhcp's `on commit { execute(…) }`). That short-lived process turns its
+//! arguments and environment into a [`HookEvent`] and sends it as one JSON datagram to the
+//! daemon's socket. Hooks are the only source that carries the vendor class at lease time.
+//!
+//! Both halves are here and pure: [`from_invocation`] (argv + environment → event) and
+//! [`to_observation`] (event → observation, validating everything: the socket is a trust
+//! boundary like any log).
+//!
+//! | KIND | invoked as | gives |
+//! |---|---|---|
+//! | `dnsmasq` | `notify dnsmasq add\|old\|del MAC IP [HOST]`, env `DNSMASQ_VENDOR_CLASS`, `DNSMASQ_SUPPLIED_HOSTNAME`; `notify dnsmasq tftp SIZE IP PATH` | lease, release, TFTP sent |
+//! | `hotplug-dhcp` | OpenWrt `/etc/hotplug.d/dhcp`: env `ACTION` (add, update, remove), `MACADDR`, `IPADDR`, `HOSTNAME`, `DNSMASQ_VENDOR_CLASS` | lease, release |
+//! | `hotplug-tftp` | OpenWrt `/etc/hotplug.d/tftp`: env `TFTP_ADDR`, `TFTP_PATH` | TFTP sent |
+//! | `isc` | `notify isc commit\|release\|expiry IP MAC [HOST] [VENDOR_CLASS]` | lease, release |
+
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{LeaseSeen, Observation, TftpOutcome, TftpSeen};
+use crate::mac::Mac;
+
+/// Longest datagram accepted (a hook event is well under 1 KiB).
+pub const MAX_DATAGRAM: usize = 4096;
+
+/// One event, as sent over the socket. Fields are text: they are validated on receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum HookEvent {
+    /// A lease was granted or renewed.
+    Lease {
+        /// Client MAC, any spelling.
+        mac: String,
+        /// Leased address.
+        ip: String,
+        /// Option 12, when present.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hostname: Option<String>,
+        /// Option 60, when present.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vendor_class: Option<String>,
+    },
+    /// A lease was released or expired.
+    Release {
+        /// Client MAC.
+        mac: String,
+        /// The address it had.
+        ip: String,
+    },
+    /// A TFTP transfer completed.
+    Tftp {
+        /// Client address.
+        ip: String,
+        /// The served file: absolute (dnsmasq) or relative to the root.
+        path: String,
+    },
+}
+
+/// Turns a hook invocation into an event. `Ok(None)` for calls we have nothing to learn
+/// from (dnsmasq's `arp-add`, `init`, isc's unknown actions).
+pub fn from_invocation(
+    kind: &str,
+    args: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<HookEvent>, String> {
+    let arg = |index: usize| args.get(index).map(String::as_str);
+    let non_empty = |value: Option<String>| value.filter(|v| !v.is_empty());
+    match kind {
+        "dnsmasq" => match arg(0) {
+            Some("add" | "old") => {
+                let (Some(mac), Some(ip)) = (arg(1), arg(2)) else {
+                    return Err("dnsmasq add/old needs MAC and IP".into());
+                };
+                let hostname = non_empty(arg(3).map(str::to_string))
+                    .or_else(|| non_empty(env("DNSMASQ_SUPPLIED_HOSTNAME")));
+                Ok(Some(HookEvent::Lease {
+                    mac: mac.into(),
+                    ip: ip.into(),
+                    hostname,
+                    vendor_class: non_empty(env("DNSMASQ_VENDOR_CLASS")),
+                }))
+            }
+            Some("del") => match (arg(1), arg(2)) {
+                (Some(mac), Some(ip)) => Ok(Some(HookEvent::Release {
+                    mac: mac.into(),
+                    ip: ip.into(),
+                })),
+                _ => Err("dnsmasq del needs MAC and IP".into()),
+            },
+            Some("tftp") => match (arg(2), arg(3)) {
+                (Some(ip), Some(path)) => Ok(Some(HookEvent::Tftp {
+                    ip: ip.into(),
+                    path: path.into(),
+                })),
+                _ => Err("dnsmasq tftp needs SIZE IP PATH".into()),
+            },
+            _ => Ok(None),
+        },
+        "hotplug-dhcp" => {
+            let (Some(mac), Some(ip)) = (non_empty(env("MACADDR")), non_empty(env("IPADDR")))
+            else {
+                return Err("hotplug dhcp event without MACADDR or IPADDR".into());
+            };
+            match env("ACTION").as_deref() {
+                Some("add" | "update") => Ok(Some(HookEvent::Lease {
+                    mac,
+                    ip,
+                    hostname: non_empty(env("HOSTNAME"))
+                        .or_else(|| non_empty(env("DNSMASQ_SUPPLIED_HOSTNAME"))),
+                    vendor_class: non_empty(env("DNSMASQ_VENDOR_CLASS")),
+                })),
+                Some("remove") => Ok(Some(HookEvent::Release { mac, ip })),
+                _ => Ok(None),
+            }
+        }
+        "hotplug-tftp" => match (non_empty(env("TFTP_ADDR")), non_empty(env("TFTP_PATH"))) {
+            (Some(ip), Some(path)) => Ok(Some(HookEvent::Tftp { ip, path })),
+            _ => Err("hotplug tftp event without TFTP_ADDR or TFTP_PATH".into()),
+        },
+        "isc" => {
+            let (Some(action), Some(ip), Some(mac)) = (arg(0), arg(1), arg(2)) else {
+                return Err("isc needs ACTION IP MAC [HOST] [VENDOR_CLASS]".into());
+            };
+            match action {
+                "commit" => Ok(Some(HookEvent::Lease {
+                    mac: mac.into(),
+                    ip: ip.into(),
+                    hostname: non_empty(arg(3).map(str::to_string)),
+                    vendor_class: non_empty(arg(4).map(str::to_string)),
+                })),
+                "release" | "expiry" => Ok(Some(HookEvent::Release {
+                    mac: mac.into(),
+                    ip: ip.into(),
+                })),
+                _ => Ok(None),
+            }
+        }
+        other => Err(format!(
+            "unknown hook kind {other:?}: expected dnsmasq, hotplug-dhcp, hotplug-tftp or isc"
+        )),
+    }
+}
+
+/// Validates a received event and turns it into an observation. `tftp_roots` are stripped
+/// from absolute TFTP paths; a path outside them keeps only its last component.
+pub fn to_observation(
+    event: HookEvent,
+    now: i64,
+    tftp_roots: &[String],
+) -> Result<Observation, String> {
+    let mac = |text: &str| text.parse::<Mac>().map_err(|err| err.to_string());
+    let ip = |text: &str| {
+        text.parse::<Ipv4Addr>()
+            .map_err(|_| format!("invalid ipv4 address {:?}", clip(text)))
+    };
+    let text = |value: Option<String>| value.map(|v| clip(&v)).filter(|v| !v.is_empty());
+    Ok(match event {
+        HookEvent::Lease {
+            mac: mac_text,
+            ip: ip_text,
+            hostname,
+            vendor_class,
+        } => Observation::Lease(LeaseSeen {
+            mac: mac(&mac_text)?,
+            ip: ip(&ip_text)?,
+            hostname: text(hostname),
+            vendor_class: text(vendor_class),
+            time: now,
+        }),
+        HookEvent::Release {
+            mac: mac_text,
+            ip: ip_text,
+        } => Observation::LeaseGone {
+            mac: mac(&mac_text)?,
+            ip: ip(&ip_text)?,
+            time: now,
+        },
+        HookEvent::Tftp { ip: ip_text, path } => Observation::Tftp(TftpSeen {
+            ip: ip(&ip_text)?,
+            file: relative_name(&path, tftp_roots),
+            outcome: TftpOutcome::Sent,
+            time: now,
+        }),
+    })
+}
+
+/// The part of `path` below the longest matching root, else its last component.
+fn relative_name(path: &str, roots: &[String]) -> String {
+    let below_root = roots
+        .iter()
+        .filter_map(|root| {
+            let root = root.trim_end_matches('/');
+            path.strip_prefix(root)?.strip_prefix('/')
+        })
+        .min_by_key(|rest| rest.len());
+    match below_root {
+        Some(rest) => rest.to_string(),
+        None => path.rsplit('/').next().unwrap_or(path).to_string(),
+    }
+}
+
+/// At most 255 characters (DHCP options are at most 255 bytes).
+fn clip(text: &str) -> String {
+    text.chars().take(255).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn invoke(kind: &str, args: &str, env: &[(&str, &str)]) -> Result<Option<HookEvent>, String> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let args: Vec<String> = args.split_whitespace().map(str::to_string).collect();
+        from_invocation(kind, &args, &|name| env.get(name).cloned())
+    }
+
+    fn lease(
+        mac: &str,
+        ip: &str,
+        hostname: Option<&str>,
+        vendor_class: Option<&str>,
+    ) -> Option<HookEvent> {
+        Some(HookEvent::Lease {
+            mac: mac.into(),
+            ip: ip.into(),
+            hostname: hostname.map(str::to_string),
+            vendor_class: vendor_class.map(str::to_string),
+        })
+    }
+
+    const VCI: &str = "Cisco Systems, Inc. IP Phone CP-7941G";
+
+    /// Invocations as captured in shared/reference/captures/*/ (dhcp-script.log,
+    /// execute-hook.log) and described in formats.md 1.5, 2.4, 8.4.
+    #[test]
+    fn invocations() {
+        assert_eq!(
+            invoke(
+                "dnsmasq",
+                "add 00:1b:0c:18:bd:c1 198.18.0.151 SEP001B0C18BDC1",
+                &[("DNSMASQ_VENDOR_CLASS", VCI)]
+            ),
+            Ok(lease(
+                "00:1b:0c:18:bd:c1",
+                "198.18.0.151",
+                Some("SEP001B0C18BDC1"),
+                Some(VCI)
+            ))
+        );
+        assert_eq!(
+            invoke(
+                "dnsmasq",
+                "old 00:1b:0c:18:bd:c1 198.18.0.151",
+                &[("DNSMASQ_DATA_MISSING", "1")]
+            ),
+            Ok(lease("00:1b:0c:18:bd:c1", "198.18.0.151", None, None))
+        );
+        assert_eq!(
+            invoke(
+                "dnsmasq",
+                "del 00:1b:0c:18:bd:c1 198.18.0.151 SEP001B0C18BDC1",
+                &[]
+            ),
+            Ok(Some(HookEvent::Release {
+                mac: "00:1b:0c:18:bd:c1".into(),
+                ip: "198.18.0.151".into()
+            }))
+        );
+        assert_eq!(
+            invoke(
+                "dnsmasq",
+                "tftp 19 198.18.0.151 /srv/tftp/term41.default.loads",
+                &[]
+            ),
+            Ok(Some(HookEvent::Tftp {
+                ip: "198.18.0.151".into(),
+                path: "/srv/tftp/term41.default.loads".into()
+            }))
+        );
+        assert_eq!(
+            invoke("dnsmasq", "arp-add 00:1b:0c:18:bd:c1 198.18.0.151", &[]),
+            Ok(None)
+        );
+        assert_eq!(invoke("dnsmasq", "init", &[]), Ok(None));
+        assert!(invoke("dnsmasq", "add", &[]).is_err());
+
+        let hotplug = [
+            ("ACTION", "add"),
+            ("MACADDR", "00:1b:0c:18:bd:c1"),
+            ("IPADDR", "198.18.0.151"),
+            ("HOSTNAME", "SEP001B0C18BDC1"),
+            ("DNSMASQ_VENDOR_CLASS", VCI),
+        ];
+        assert_eq!(
+            invoke("hotplug-dhcp", "", &hotplug),
+            Ok(lease(
+                "00:1b:0c:18:bd:c1",
+                "198.18.0.151",
+                Some("SEP001B0C18BDC1"),
+                Some(VCI)
+            ))
+        );
+        let mut remove = hotplug;
+        remove[0] = ("ACTION", "remove");
+        assert!(matches!(
+            invoke("hotplug-dhcp", "", &remove),
+            Ok(Some(HookEvent::Release { .. }))
+        ));
+        assert_eq!(
+            invoke(
+                "hotplug-tftp",
+                "",
+                &[
+                    ("ACTION", "add"),
+                    ("TFTP_SIZE", "19"),
+                    ("TFTP_ADDR", "198.18.0.151"),
+                    ("TFTP_PATH", "/srv/tftp/x")
+                ]
+            ),
+            Ok(Some(HookEvent::Tftp {
+                ip: "198.18.0.151".into(),
+                path: "/srv/tftp/x".into()
+            }))
+        );
+
+        // isc `execute()` with binary-to-ascii's unpadded MAC; empty host and vendor class.
+        assert_eq!(
+            invoke(
+                "isc",
+                "commit 198.18.0.100 0:1b:c:18:bd:c1 SEP001B0C18BDC1",
+                &[]
+            ),
+            Ok(lease(
+                "0:1b:c:18:bd:c1",
+                "198.18.0.100",
+                Some("SEP001B0C18BDC1"),
+                None
+            ))
+        );
+        let args: Vec<String> = ["commit", "198.18.0.100", "0:1b:c:18:bd:c1", "", VCI]
+            .map(str::to_string)
+            .to_vec();
+        assert_eq!(
+            from_invocation("isc", &args, &|_| None),
+            Ok(lease("0:1b:c:18:bd:c1", "198.18.0.100", None, Some(VCI)))
+        );
+        assert!(matches!(
+            invoke("isc", "release 198.18.0.100 0:1b:c:18:bd:c1", &[]),
+            Ok(Some(HookEvent::Release { .. }))
+        ));
+        assert!(invoke("nope", "", &[]).is_err());
+    }
+
+    #[test]
+    fn received_events_are_validated() {
+        let roots = ["/srv/tftp".to_string()];
+        let event = lease(
+            "0:1b:c:18:bd:c1",
+            "198.18.0.100",
+            Some("SEP001B0C18BDC1"),
+            Some(VCI),
+        )
+        .unwrap();
+        match to_observation(event, 7, &roots).unwrap() {
+            Observation::Lease(lease) => {
+                assert_eq!(lease.mac.to_string(), "001B0C18BDC1");
+                assert_eq!(lease.vendor_class.as_deref(), Some(VCI));
+                assert_eq!(lease.time, 7);
+            }
+            other => panic!("{other:?}"),
+        }
+        let tftp = |path: &str| match to_observation(
+            HookEvent::Tftp {
+                ip: "198.18.0.1".into(),
+                path: path.into(),
+            },
+            0,
+            &roots,
+        ) {
+            Ok(Observation::Tftp(seen)) => seen.file,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            tftp("/srv/tftp/SEP001B0C18BDC1.cnf.xml"),
+            "SEP001B0C18BDC1.cnf.xml"
+        );
+        assert_eq!(tftp("/srv/tftp/US/7960-tones.xml"), "US/7960-tones.xml");
+        assert_eq!(
+            tftp("/elsewhere/term41.default.loads"),
+            "term41.default.loads"
+        );
+        assert!(
+            to_observation(lease("nope", "198.18.0.1", None, None).unwrap(), 0, &roots).is_err()
+        );
+        assert!(
+            to_observation(lease("001b0c18bdc1", "::1", None, None).unwrap(), 0, &roots).is_err()
+        );
+        let json = r#"{"event":"lease","mac":"001b0c18bdc1","ip":"1.2.3.4","extra":1}"#;
+        assert!(
+            serde_json::from_str::<HookEvent>(json).is_err(),
+            "unknown fields are refused"
+        );
+    }
+}
