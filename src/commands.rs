@@ -66,6 +66,11 @@ pub fn scan(config: Config) -> Result<String, String> {
     let mut n_missing = 0;
     let mut positions = Vec::new();
     for source_config in &config.sources {
+        if source_config.kind == crate::config::SourceKind::Command {
+            // A command's output has no beginning to read from.
+            n_missing += 1;
+            continue;
+        }
         let mut source = Source::new(source_config, StartAt::Beginning);
         if !source_config.path.exists() {
             n_missing += 1;
@@ -96,7 +101,7 @@ pub fn scan(config: Config) -> Result<String, String> {
     let totals = provisioner.totals;
     let counters = provisioner.engine().counters;
     Ok(format!(
-        "scanned {} sources ({} missing), {} lines/leases, {} unparsable\n\
+        "scanned {} sources ({} missing or commands), {} lines/leases, {} unparsable\n\
          phones: {} known, {} provisioned\n\
          files: {} written, {} left alone (not ours), {} failed\n\
          skipped requests: {} suspicious names, {} for another device's config, {} non-cisco macs",
@@ -256,6 +261,12 @@ pub fn check(config: &Config) -> Vec<String> {
         )),
     }
     for source in &config.sources {
+        if source.kind == crate::config::SourceKind::Command {
+            if !program_exists(&source.command[0]) {
+                problems.push(format!("source {}: program {} not found", source.label(), source.command[0]));
+            }
+            continue;
+        }
         let dir = source.path.parent().unwrap_or(Path::new("/"));
         if !dir.is_dir() {
             problems.push(format!(
@@ -274,6 +285,14 @@ pub fn check(config: &Config) -> Vec<String> {
         }
     }
     problems
+}
+
+/// True when `program` is a path that exists, or a name found in `PATH`.
+fn program_exists(program: &str) -> bool {
+    if program.contains('/') {
+        return Path::new(program).is_file();
+    }
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// Writes and removes a temporary file in `dir`.

@@ -24,9 +24,12 @@ use crate::config::{self, Config};
 use crate::fsutil;
 use crate::hook::{self, HookEvent};
 use crate::provision::{now, Provisioner};
+use crate::config::SourceKind;
+use crate::parse::tftp_log;
+use crate::sources::command::{CommandLine, CommandSource};
 use crate::sources::tail::StartAt;
 use crate::sources::watch::{WatchEvent, Watcher};
-use crate::sources::Source;
+use crate::sources::{LineReader, Source};
 use crate::state::{Position, StateStore};
 
 /// How long read positions may wait before they are saved (they are saved at exit too).
@@ -35,9 +38,17 @@ const SAVE_POSITIONS_AFTER: Duration = Duration::from_secs(5);
 const RETRY_FIRST: Duration = Duration::from_secs(2);
 const RETRY_MAX: Duration = Duration::from_secs(60);
 
+/// How many command-output lines may wait for the event loop.
+const COMMAND_QUEUE: usize = 1024;
+
 /// The sources and the watches that serve them.
 struct SourceSet {
+    /// File sources (lease files and logs), watched with inotify.
     sources: Vec<Source>,
+    /// Command sources and the readers of their lines; dropping them kills the commands.
+    commands: Vec<(CommandSource, LineReader)>,
+    /// Lines from every command source, tagged with their index in `commands`.
+    command_lines: tokio::sync::mpsc::Receiver<CommandLine>,
     /// Sources whose directory does not exist; an ancestor is watched instead.
     pending: BTreeSet<usize>,
     watcher: Watcher,
@@ -50,8 +61,21 @@ impl SourceSet {
         configs: &[config::Source],
         positions: &BTreeMap<String, Position>,
     ) -> std::io::Result<SourceSet> {
+        let (sender, command_lines) = tokio::sync::mpsc::channel(COMMAND_QUEUE);
+        let commands = configs
+            .iter()
+            .filter(|source| source.kind == SourceKind::Command)
+            .enumerate()
+            .map(|(index, source)| {
+                (
+                    CommandSource::start(index, source.command.clone(), sender.clone()),
+                    LineReader::new(source.label()),
+                )
+            })
+            .collect();
         let sources = configs
             .iter()
+            .filter(|source| source.kind != SourceKind::Command)
             .map(|source| {
                 let start = match positions.get(&source.path.to_string_lossy().into_owned()) {
                     Some(position) => StartAt::Resume(*position),
@@ -62,6 +86,8 @@ impl SourceSet {
             .collect();
         let mut set = SourceSet {
             sources,
+            commands,
+            command_lines,
             pending: BTreeSet::new(),
             watcher: Watcher::new()?,
             overflow_reported: false,
@@ -186,6 +212,23 @@ fn read_sources(
     any_log
 }
 
+/// Handles a line from a command source and whatever else is already queued.
+fn on_command_lines(set: &mut SourceSet, first: CommandLine, provisioner: &mut Provisioner) {
+    let roots = vec![provisioner.config().tftp_root.to_string_lossy().into_owned()];
+    let context = tftp_log::Context { now: now(), tftp_roots: &roots };
+    let mut observations = Vec::new();
+    let mut next = Some(first);
+    while let Some((index, line)) = next {
+        if let Some((_, reader)) = set.commands.get_mut(index) {
+            reader.line(&line, &context, &mut observations);
+        }
+        next = set.command_lines.try_recv().ok();
+    }
+    if !observations.is_empty() {
+        provisioner.observe(&observations);
+    }
+}
+
 /// Binds the hook socket (0600), replacing a stale one: the state lock is held, so no other
 /// daemon owns it.
 fn bind_notify_socket(path: &Path) -> std::io::Result<UnixDatagram> {
@@ -269,7 +312,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     let mut positions_dirty = read_sources(&mut set, all, &mut provisioner);
     info!(
         notify_socket = %config.notify_socket.display(),
-        n_sources = set.sources.len(),
+        n_sources = set.sources.len() + set.commands.len(),
         n_phones = provisioner.engine().phones().len(),
         tftp_root = %config.tftp_root.display(),
         "daemon ready"
@@ -307,6 +350,8 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
                     Err(err) => warn!(%err, "hook socket receive failed"),
                 }
             }
+            // CANCEL-SAFETY: mpsc recv is cancel-safe.
+            Some(line) = set.command_lines.recv() => on_command_lines(&mut set, line, &mut provisioner),
             // CANCEL-SAFETY: signal streams are cancel-safe.
             _ = sigterm.recv() => break,
             _ = sigint.recv() => break,

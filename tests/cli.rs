@@ -459,3 +459,27 @@ fn dnsmasq_hook_script_chains_to_the_previous_script() {
     );
     assert!(daemon.stop().success());
 }
+
+/// A command whose output is a log (like `logread -f`): its lines provision phones, and
+/// it is restarted when it exits.
+#[test]
+fn command_source_is_read_and_restarted() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("tftp")).unwrap();
+    let script = "echo 'Fri Nov 21 08:14:29 2026 daemon.info dnsmasq-tftp[1]: file /srv/tftp/SEP001B0C18BDC1.cnf.xml not found for 198.18.0.41'; echo 'oops' >&2; exit 3";
+    let config = dir.path().join("config.toml");
+    fs::write(
+        &config,
+        format!("tftp_root = \"tftp\"\nstate_dir = \"state\"\n[[source]]\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"{script}\"]\n"),
+    )
+    .unwrap();
+    let site = Site { dir };
+    let daemon = Daemon::start(&site);
+    wait_for("the SEP file", || site.path("tftp/SEP001B0C18BDC1.cnf.xml").exists());
+    daemon.wait_log("command source stderr");
+    daemon.wait_log("command source exited");
+    daemon.wait_log("restarting command source after a pause");
+    let check = site.run(&["check", "-c", &site.config()]);
+    assert!(check.status.success(), "{check:?}");
+    assert!(daemon.stop().success());
+}

@@ -113,6 +113,9 @@ pub enum SourceKind {
     DnsmasqLeases,
     /// A daemon log (dnsmasq, tftpd-hpa, atftpd; any syslog flavour), tailed.
     Log,
+    /// A long-running command whose standard output is such a log (`logread -f`,
+    /// `journalctl -f`); restarted with back-off when it exits.
+    Command,
 }
 
 impl SourceKind {
@@ -121,6 +124,7 @@ impl SourceKind {
         match self {
             SourceKind::DnsmasqLeases => "dnsmasq-leases",
             SourceKind::Log => "log",
+            SourceKind::Command => "command",
         }
     }
 }
@@ -130,8 +134,30 @@ impl SourceKind {
 pub struct Source {
     /// How to read it.
     pub kind: SourceKind,
-    /// Absolute path of the file.
+    /// Absolute path of the file; empty for a command.
     pub path: PathBuf,
+    /// Program and arguments of a `command` source; empty otherwise.
+    pub command: Vec<String>,
+}
+
+impl Source {
+    /// A file source.
+    pub fn file(kind: SourceKind, path: impl Into<PathBuf>) -> Source {
+        Source {
+            kind,
+            path: path.into(),
+            command: Vec::new(),
+        }
+    }
+
+    /// How to name the source in logs: its path, or its command line.
+    pub fn label(&self) -> String {
+        if self.kind == SourceKind::Command {
+            format!("command: {}", self.command.join(" "))
+        } else {
+            self.path.display().to_string()
+        }
+    }
 }
 
 /// A `[[phone]]` inventory entry.
@@ -191,14 +217,8 @@ impl Default for Config {
                 ntp_server: None,
             },
             sources: vec![
-                Source {
-                    kind: SourceKind::DnsmasqLeases,
-                    path: PathBuf::from("/tmp/dhcp.leases"),
-                },
-                Source {
-                    kind: SourceKind::Log,
-                    path: PathBuf::from("/var/log/syslog"),
-                },
+                Source::file(SourceKind::DnsmasqLeases, "/tmp/dhcp.leases"),
+                Source::file(SourceKind::Log, "/var/log/syslog"),
             ],
             inventory: BTreeMap::new(),
         }
@@ -402,23 +422,49 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
             let kind = match source.kind.get_ref().as_str() {
                 "dnsmasq-leases" => SourceKind::DnsmasqLeases,
                 "log" => SourceKind::Log,
+                "command" => SourceKind::Command,
                 other => {
                     checker.error(
                         &source.kind,
-                        format!("unknown source kind {other:?}: expected dnsmasq-leases or log"),
+                        format!("unknown source kind {other:?}: expected dnsmasq-leases, log or command"),
                     );
                     continue;
                 }
             };
-            if let Some(path) = checker.path(&source.path, "source.path") {
-                if config.sources.iter().any(|s| s.path == path) {
-                    checker.error(
-                        &source.path,
-                        format!("{} is already a source", path.display()),
-                    );
+            if kind == SourceKind::Command {
+                if let Some(path) = &source.path {
+                    checker.error(path, "a command source takes `command`, not `path`".into());
                     continue;
                 }
-                config.sources.push(Source { kind, path });
+                let Some(command) = &source.command else {
+                    checker.error(&source.kind, "a command source needs `command = [\"program\", \"arg\", …]`".into());
+                    continue;
+                };
+                if command.get_ref().is_empty() || command.get_ref()[0].is_empty() {
+                    checker.error(command, "command must name a program".into());
+                    continue;
+                }
+                config.sources.push(Source {
+                    kind,
+                    path: PathBuf::new(),
+                    command: command.get_ref().clone(),
+                });
+                continue;
+            }
+            if let Some(command) = &source.command {
+                checker.error(command, format!("a {} source takes `path`, not `command`", kind.as_str()));
+                continue;
+            }
+            let Some(path_value) = &source.path else {
+                checker.error(&source.kind, format!("a {} source needs `path`", kind.as_str()));
+                continue;
+            };
+            if let Some(path) = checker.path(path_value, "source.path") {
+                if config.sources.iter().any(|s| s.path == path) {
+                    checker.error(path_value, format!("{} is already a source", path.display()));
+                    continue;
+                }
+                config.sources.push(Source::file(kind, path));
             }
         }
     }
@@ -600,7 +646,7 @@ mod tests {
         );
         check_errors(
             "[[source]]\nkind = \"isc\"\npath = \"/x\"\n",
-            &["config.toml:2: unknown source kind \"isc\": expected dnsmasq-leases or log"],
+            &["config.toml:2: unknown source kind \"isc\": expected dnsmasq-leases, log or command"],
         );
     }
 
@@ -631,6 +677,21 @@ extension = "1007"
                 "config.toml:9: phone 001B0C18BDC1: secret is 31 characters, the phones accept at most 30",
                 "config.toml:13: phone 001B0C18BDC2: extension 1006 is given to another phone too",
                 "config.toml:17: phone 001B0C18BDC2 is listed twice",
+            ],
+        );
+    }
+
+    #[test]
+    fn command_sources() {
+        let config = load("[[source]]\nkind = \"command\"\ncommand = [\"logread\", \"-f\"]\n").unwrap();
+        assert_eq!(config.sources[0].command, ["logread", "-f"]);
+        assert_eq!(config.sources[0].label(), "command: logread -f");
+        check_errors(
+            "[[source]]\nkind = \"command\"\npath = \"/x\"\n[[source]]\nkind = \"command\"\ncommand = []\n[[source]]\nkind = \"log\"\ncommand = [\"x\"]\n",
+            &[
+                "config.toml:3: a command source takes `command`, not `path`",
+                "config.toml:6: command must name a program",
+                "config.toml:9: a log source takes `path`, not `command`",
             ],
         );
     }

@@ -51,7 +51,8 @@ pub struct Provision {
 #[serde(deny_unknown_fields)]
 pub struct Source {
     pub kind: Spanned<String>,
-    pub path: Spanned<String>,
+    pub path: Option<Spanned<String>>,
+    pub command: Option<Spanned<Vec<String>>>,
 }
 
 /// `[[phone]]`

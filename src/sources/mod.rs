@@ -1,16 +1,17 @@
 //! Sources: the files cisco-autoprov reads, turned into observations.
 //!
-//! A source is a lease file (a snapshot, re-read whole) or a log (tailed). Reading a source
-//! is synchronous and cheap; the daemon calls [`Source::read`] when inotify says its file
-//! changed, `scan` calls it once.
+//! A source is a lease file (a snapshot, re-read whole), a log (tailed) or a command whose
+//! output is a log (`command.rs`). Reading a file source is synchronous and cheap; the daemon
+//! calls [`Source::read`] when inotify says its file changed, `scan` calls it once.
 
+pub mod command;
 pub mod leases;
 pub mod tail;
 pub mod watch;
 
 use std::collections::VecDeque;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tracing::{debug, warn};
 
@@ -41,11 +42,13 @@ enum Reader {
     Log(Tail),
 }
 
-/// One configured source and its reading state.
+/// Turns log lines into observations for one log (a file or a command's output), keeping
+/// what spans lines: the `--log-dhcp` vendor classes waiting for their DHCPACK, and counts
+/// for rate-limited warnings.
 #[derive(Debug)]
-pub struct Source {
-    kind: SourceKind,
-    reader: Reader,
+pub struct LineReader {
+    /// Names the log in warnings.
+    label: String,
     /// Bad lines seen so far, for rate-limiting warnings.
     n_bad_lines: u64,
     /// Lines read since this process started reading the log: bad lines are reported by
@@ -56,19 +59,59 @@ pub struct Source {
     vendor_classes: VecDeque<(u32, String)>,
 }
 
+impl LineReader {
+    /// A reader for the log named `label` in warnings.
+    pub fn new(label: String) -> LineReader {
+        LineReader {
+            label,
+            n_bad_lines: 0,
+            n_lines_read: 0,
+            vendor_classes: VecDeque::new(),
+        }
+    }
+
+    /// Interprets one line (without its newline); observations go to `out`. Returns false
+    /// for a line that looked like ours but did not parse.
+    pub fn line(&mut self, bytes: &[u8], context: &tftp_log::Context<'_>, out: &mut Vec<Observation>) -> bool {
+        self.n_lines_read += 1;
+        let line = String::from_utf8_lossy(bytes);
+        match tftp_log::parse_line(&line, context) {
+            Ok(Some(record)) => {
+                if let Some(observation) = observation_of(record, &mut self.vendor_classes) {
+                    debug!(?observation, "log line");
+                    out.push(observation);
+                }
+                true
+            }
+            Ok(None) => true,
+            Err(reason) => {
+                self.n_bad_lines += 1;
+                report_bad_line(&self.label, self.n_lines_read, &reason, self.n_bad_lines);
+                false
+            }
+        }
+    }
+}
+
+/// One configured file source and its reading state.
+#[derive(Debug)]
+pub struct Source {
+    kind: SourceKind,
+    reader: Reader,
+    lines: LineReader,
+}
+
 impl Source {
-    /// A source for a `[[source]]` entry. `start` applies to logs.
+    /// A source for a file `[[source]]` entry. `start` applies to logs.
     pub fn new(config: &config::Source, start: StartAt) -> Source {
         let reader = match config.kind {
             SourceKind::DnsmasqLeases => Reader::Leases(LeaseSnapshot::new(&config.path)),
-            SourceKind::Log => Reader::Log(Tail::new(&config.path, start)),
+            SourceKind::Log | SourceKind::Command => Reader::Log(Tail::new(&config.path, start)),
         };
         Source {
             kind: config.kind,
             reader,
-            n_bad_lines: 0,
-            n_lines_read: 0,
-            vendor_classes: VecDeque::new(),
+            lines: LineReader::new(config.path.display().to_string()),
         }
     }
 
@@ -101,48 +144,29 @@ impl Source {
         tftp_roots: &[String],
         out: &mut Vec<Observation>,
     ) -> io::Result<ReadStats> {
-        let path: PathBuf = self.path().to_path_buf();
         let mut stats = ReadStats::default();
-        let mut n_bad_lines = self.n_bad_lines;
         match &mut self.reader {
             Reader::Leases(snapshot) => {
                 let (observations, errors) = snapshot.read(now)?;
                 stats.n_lines = observations.len() as u64;
                 for error in &errors {
-                    n_bad_lines += 1;
-                    report_bad_line(&path, error.line as u64, &error.reason, n_bad_lines);
+                    self.lines.n_bad_lines += 1;
+                    report_bad_line(&self.lines.label, error.line as u64, &error.reason, self.lines.n_bad_lines);
                 }
                 stats.n_bad_lines = errors.len() as u64;
                 out.extend(observations);
             }
             Reader::Log(tail) => {
-                let vendor_classes = &mut self.vendor_classes;
                 let context = tftp_log::Context { now, tftp_roots };
-                let mut line_in_read = 0u64;
-                let first_line = self.n_lines_read;
+                let lines = &mut self.lines;
                 tail.read(&mut |bytes| {
-                    line_in_read += 1;
-                    let line = String::from_utf8_lossy(bytes);
-                    match tftp_log::parse_line(&line, &context) {
-                        Ok(Some(record)) => {
-                            if let Some(observation) = observation_of(record, vendor_classes) {
-                                debug!(?observation, "log line");
-                                out.push(observation);
-                            }
-                        }
-                        Ok(None) => {}
-                        Err(reason) => {
-                            stats.n_bad_lines += 1;
-                            n_bad_lines += 1;
-                            report_bad_line(&path, first_line + line_in_read, &reason, n_bad_lines);
-                        }
+                    stats.n_lines += 1;
+                    if !lines.line(bytes, &context, out) {
+                        stats.n_bad_lines += 1;
                     }
                 })?;
-                stats.n_lines = line_in_read;
-                self.n_lines_read += line_in_read;
             }
         }
-        self.n_bad_lines = n_bad_lines;
         Ok(stats)
     }
 
@@ -150,19 +174,19 @@ impl Source {
     pub fn n_long_lines(&self) -> u64 {
         match &self.reader {
             Reader::Leases(_) => 0,
-            Reader::Log(tail) => tail.n_long_lines,
+            Reader::Log(tail) => tail.n_long_lines(),
         }
     }
 }
 
-fn report_bad_line(path: &Path, line: u64, reason: &str, n_so_far: u64) {
+fn report_bad_line(label: &str, line: u64, reason: &str, n_so_far: u64) {
     if n_so_far <= MAX_WARNED_LINES {
-        warn!(source = %path.display(), line, reason, "skipping a line that does not parse");
+        warn!(source = label, line, reason, "skipping a line that does not parse");
         if n_so_far == MAX_WARNED_LINES {
-            warn!(source = %path.display(), "more unparsable lines follow; they are counted and logged at debug level");
+            warn!(source = label, "more unparsable lines follow; they are counted and logged at debug level");
         }
     } else {
-        debug!(source = %path.display(), line, reason, "skipping a line that does not parse");
+        debug!(source = label, line, reason, "skipping a line that does not parse");
     }
 }
 
@@ -213,10 +237,7 @@ mod tests {
             &path,
         )
         .unwrap();
-        let config = config::Source {
-            kind: config::SourceKind::Log,
-            path: path.clone(),
-        };
+        let config = config::Source::file(config::SourceKind::Log, path.clone());
         let mut source = Source::new(&config, StartAt::Beginning);
         let mut out = Vec::new();
         source

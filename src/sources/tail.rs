@@ -34,6 +34,69 @@ pub enum StartAt {
     Resume(Position),
 }
 
+/// Splits a byte stream into lines, holding a partial line until its newline comes and
+/// dropping lines longer than [`MAX_LINE`] whole.
+#[derive(Debug, Default)]
+pub struct LineSplitter {
+    /// The start of a line whose newline has not arrived yet.
+    partial: Vec<u8>,
+    /// True while skipping the rest of an over-long line.
+    skipping: bool,
+    /// Lines dropped for being longer than [`MAX_LINE`].
+    pub n_long_lines: u64,
+}
+
+impl LineSplitter {
+    /// Feeds bytes; calls `on_line` for every line they complete.
+    pub fn feed(&mut self, mut chunk: &[u8], on_line: &mut dyn FnMut(&[u8])) {
+        while let Some(newline) = chunk.iter().position(|&b| b == b'\n') {
+            let (head, rest) = (&chunk[..newline], &chunk[newline + 1..]);
+            if self.skipping {
+                self.skipping = false;
+            } else if self.partial.is_empty() {
+                on_line(head);
+            } else if self.partial.len() + head.len() <= MAX_LINE {
+                self.partial.extend_from_slice(head);
+                let line = std::mem::take(&mut self.partial);
+                on_line(&line);
+            } else {
+                self.partial.clear();
+                self.n_long_lines += 1;
+            }
+            chunk = rest;
+        }
+        if !self.skipping {
+            if self.partial.len() + chunk.len() > MAX_LINE {
+                self.partial.clear();
+                self.skipping = true;
+                self.n_long_lines += 1;
+            } else {
+                self.partial.extend_from_slice(chunk);
+            }
+        }
+    }
+
+    /// Bytes held for a line not yet complete.
+    pub fn pending(&self) -> usize {
+        self.partial.len()
+    }
+
+    /// Ends the stream: a held partial line is complete (its writer is gone).
+    pub fn finish(&mut self, on_line: &mut dyn FnMut(&[u8])) {
+        if !self.partial.is_empty() && !self.skipping {
+            let line = std::mem::take(&mut self.partial);
+            on_line(&line);
+        }
+        self.reset();
+    }
+
+    /// Forgets any partial line.
+    pub fn reset(&mut self) {
+        self.partial.clear();
+        self.skipping = false;
+    }
+}
+
 /// A followed log file.
 #[derive(Debug)]
 pub struct Tail {
@@ -41,16 +104,12 @@ pub struct Tail {
     /// The file being read, with its identity. `None` until the path exists.
     file: Option<(File, (u64, u64))>,
     /// Bytes of the open file consumed: everything before it has been handed out as lines or
-    /// sits in `partial`.
+    /// is held by `lines` as a partial line.
     offset: u64,
-    /// The start of a line whose newline has not been written yet.
-    partial: Vec<u8>,
-    /// True while skipping the rest of an over-long line.
-    skipping: bool,
+    /// Line splitting across reads.
+    lines: LineSplitter,
     /// How the first open positions itself.
     start: StartAt,
-    /// Lines dropped for being longer than [`MAX_LINE`].
-    pub n_long_lines: u64,
 }
 
 impl Tail {
@@ -60,11 +119,14 @@ impl Tail {
             path: path.to_path_buf(),
             file: None,
             offset: 0,
-            partial: Vec::new(),
-            skipping: false,
+            lines: LineSplitter::default(),
             start,
-            n_long_lines: 0,
         }
+    }
+
+    /// Lines dropped for being longer than [`MAX_LINE`].
+    pub fn n_long_lines(&self) -> u64 {
+        self.lines.n_long_lines
     }
 
     /// The file followed.
@@ -77,7 +139,7 @@ impl Tail {
         self.file.as_ref().map(|(_, (dev, ino))| Position {
             dev: *dev,
             ino: *ino,
-            offset: self.offset - self.partial.len() as u64,
+            offset: self.offset - self.lines.pending() as u64,
         })
     }
 
@@ -100,10 +162,9 @@ impl Tail {
             return Ok(());
         }
         // A new file at the path: first open, or a rotation.
-        if self.file.is_some() && !self.partial.is_empty() {
+        if self.file.is_some() {
             // The old file will not grow any more: its last line is complete.
-            let line = std::mem::take(&mut self.partial);
-            on_line(&line);
+            self.lines.finish(on_line);
         }
         let mut file = File::open(&self.path)?;
         let start = std::mem::replace(&mut self.start, StartAt::Beginning);
@@ -118,8 +179,7 @@ impl Tail {
             _ => 0,
         };
         file.seek(SeekFrom::Start(self.offset))?;
-        self.partial.clear();
-        self.skipping = false;
+        self.lines.reset();
         self.file = Some((file, identity));
         self.drain(on_line)
     }
@@ -134,8 +194,7 @@ impl Tail {
             // Truncated in place: the writer starts again at 0 (O_APPEND).
             file.seek(SeekFrom::Start(0))?;
             self.offset = 0;
-            self.partial.clear();
-            self.skipping = false;
+            self.lines.reset();
         }
         let mut buffer = vec![0u8; 64 * 1024];
         loop {
@@ -146,32 +205,7 @@ impl Tail {
                 Err(err) => return Err(err),
             };
             self.offset += n_read as u64;
-            let mut chunk = &buffer[..n_read];
-            while let Some(newline) = chunk.iter().position(|&b| b == b'\n') {
-                let (head, rest) = (&chunk[..newline], &chunk[newline + 1..]);
-                if self.skipping {
-                    self.skipping = false;
-                } else if self.partial.is_empty() {
-                    on_line(head);
-                } else if self.partial.len() + head.len() <= MAX_LINE {
-                    self.partial.extend_from_slice(head);
-                    let line = std::mem::take(&mut self.partial);
-                    on_line(&line);
-                } else {
-                    self.partial.clear();
-                    self.n_long_lines += 1;
-                }
-                chunk = rest;
-            }
-            if !self.skipping {
-                if self.partial.len() + chunk.len() > MAX_LINE {
-                    self.partial.clear();
-                    self.skipping = true;
-                    self.n_long_lines += 1;
-                } else {
-                    self.partial.extend_from_slice(chunk);
-                }
-            }
+            self.lines.feed(&buffer[..n_read], on_line);
         }
     }
 }
@@ -321,12 +355,12 @@ mod tests {
         h.append(&format!("a\n{}\nb\n", "x".repeat(MAX_LINE * 3)));
         h.read();
         assert_eq!(h.take(), ["a", "b"]);
-        assert_eq!(h.tail.n_long_lines, 1);
+        assert_eq!(h.tail.n_long_lines(), 1);
         h.append(&"y".repeat(MAX_LINE + 1));
         h.read();
         h.append("\nc\n");
         h.read();
         assert_eq!(h.take(), ["c"]);
-        assert_eq!(h.tail.n_long_lines, 2);
+        assert_eq!(h.tail.n_long_lines(), 2);
     }
 }
