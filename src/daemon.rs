@@ -51,6 +51,9 @@ struct SourceSet {
     command_lines: tokio::sync::mpsc::Receiver<CommandLine>,
     /// Sources whose directory does not exist; an ancestor is watched instead.
     pending: BTreeSet<usize>,
+    /// For sources whose path is a symlink: the file it points to, whose directory is
+    /// watched too (writes to the target do not show up in the link's directory).
+    targets: Vec<Option<PathBuf>>,
     watcher: Watcher,
     /// Lines that overflowed the kernel queue were reported once.
     overflow_reported: bool,
@@ -73,7 +76,7 @@ impl SourceSet {
                 )
             })
             .collect();
-        let sources = configs
+        let sources: Vec<Source> = configs
             .iter()
             .filter(|source| source.kind != SourceKind::Command)
             .map(|source| {
@@ -84,7 +87,9 @@ impl SourceSet {
                 Source::new(source, start)
             })
             .collect();
+        let n_sources = sources.len();
         let mut set = SourceSet {
+            targets: vec![None; n_sources],
             sources,
             commands,
             command_lines,
@@ -119,6 +124,24 @@ impl SourceSet {
                 }
             }
         }
+        self.resolve_target(index);
+    }
+
+    /// Follows a symlinked source to its target and watches the target's directory.
+    fn resolve_target(&mut self, index: usize) {
+        let path = self.sources[index].path();
+        let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        let target = if is_link { std::fs::canonicalize(path).ok() } else { None };
+        if target != self.targets[index] {
+            if let Some(target) = &target {
+                let dir = parent(target);
+                match self.watcher.watch_dir(&dir) {
+                    Ok(()) => info!(source = %path.display(), target = %target.display(), "source is a symlink; watching its target"),
+                    Err(err) => warn!(source = %path.display(), target = %target.display(), %err, "cannot watch the target of a symlinked source"),
+                }
+            }
+            self.targets[index] = target;
+        }
     }
 
     /// Which sources an inotify batch concerns.
@@ -127,11 +150,19 @@ impl SourceSet {
         for event in events {
             match event {
                 WatchEvent::Changed { dir, name } => {
+                    let names = |path: &Path| parent(path) == *dir && path.file_name() == Some(name.as_os_str());
+                    let mut relinked = Vec::new();
                     for (index, source) in self.sources.iter().enumerate() {
-                        let path = source.path();
-                        if parent(path) == *dir && path.file_name() == Some(name.as_os_str()) {
+                        if names(source.path()) {
+                            dirty.insert(index);
+                            relinked.push(index);
+                        } else if self.targets[index].as_deref().is_some_and(names) {
                             dirty.insert(index);
                         }
+                    }
+                    // The link itself changed: it may point somewhere else now.
+                    for index in relinked {
+                        self.resolve_target(index);
                     }
                     if !self.pending.is_empty() {
                         // Something appeared on the way to a missing directory: try again.

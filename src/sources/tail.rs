@@ -15,13 +15,15 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use crate::state::Position;
 
 /// Longest line kept, in bytes. Longer lines are dropped whole.
 pub const MAX_LINE: usize = 64 * 1024;
+/// How many leading bytes identify a file's contents across truncation.
+const HEAD_LEN: usize = 256;
 
 /// Where to start reading a log the first time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +110,10 @@ pub struct Tail {
     offset: u64,
     /// Line splitting across reads.
     lines: LineSplitter,
+    /// The first bytes of the open file (up to [`HEAD_LEN`]): if they change while the file
+    /// did not shrink below our offset, it was truncated and written past our offset before
+    /// we looked (copytruncate followed by a burst), and is read again from its start.
+    head: Vec<u8>,
     /// How the first open positions itself.
     start: StartAt,
 }
@@ -120,6 +126,7 @@ impl Tail {
             file: None,
             offset: 0,
             lines: LineSplitter::default(),
+            head: Vec::new(),
             start,
         }
     }
@@ -180,6 +187,7 @@ impl Tail {
         };
         file.seek(SeekFrom::Start(self.offset))?;
         self.lines.reset();
+        self.head.clear();
         self.file = Some((file, identity));
         self.drain(on_line)
     }
@@ -190,11 +198,23 @@ impl Tail {
             return Ok(());
         };
         let length = file.metadata()?.len();
-        if length < self.offset {
+        let rewritten = length >= self.offset && !self.head.is_empty() && {
+            let mut now = vec![0u8; self.head.len()];
+            file.read_exact_at(&mut now, 0).is_err() || now != self.head
+        };
+        if length < self.offset || rewritten {
             // Truncated in place: the writer starts again at 0 (O_APPEND).
             file.seek(SeekFrom::Start(0))?;
             self.offset = 0;
             self.lines.reset();
+            self.head.clear();
+        }
+        if self.head.len() < HEAD_LEN && length > self.head.len() as u64 {
+            let n_head = (length as usize).min(HEAD_LEN);
+            let mut head = vec![0u8; n_head];
+            if file.read_exact_at(&mut head, 0).is_ok() {
+                self.head = head;
+            }
         }
         let mut buffer = vec![0u8; 64 * 1024];
         loop {
@@ -362,5 +382,123 @@ mod tests {
         h.read();
         assert_eq!(h.take(), ["c"]);
         assert_eq!(h.tail.n_long_lines(), 2);
+    }
+
+    /// The file-system actions of the model test.
+    #[derive(Debug, Clone, Copy)]
+    enum Action {
+        /// Append `n` whole lines.
+        Write(usize),
+        /// Append half a line, then (after a read) the rest.
+        WriteSplit,
+        /// logrotate's default: rename the file away, the writer creates a new one.
+        RenameCreate,
+        /// logrotate's copytruncate: copy, then truncate in place.
+        CopyTruncate,
+        /// The file is deleted and written again from scratch.
+        DeleteRecreate,
+        /// The path is a symlink; it is pointed at a new file.
+        Repoint,
+        /// The tail reads.
+        Read,
+    }
+
+    /// Interprets random action sequences against a model (every line written comes out
+    /// exactly once, in order), as Vector's file-source tests do. The tail reads before every
+    /// rotation, as the daemon does on the inotify event of the last write; between writes
+    /// reads are skipped at random, so several writes arrive in one read.
+    #[test]
+    fn model_based_rotation_sequences() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut random = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for round in 0..200 {
+            let dir = tempfile::tempdir().unwrap();
+            let link = dir.path().join("app.log");
+            let mut target_no = 0;
+            let target = |no: u32| dir.path().join(format!("target-{no}.log"));
+            let use_symlink = round % 4 == 0;
+            let writer_path = |no: u32| if use_symlink { target(no) } else { link.clone() };
+            if use_symlink {
+                fs::write(target(0), b"").unwrap();
+                std::os::unix::fs::symlink(target(0), &link).unwrap();
+            }
+            let mut tail = Tail::new(&link, StartAt::Beginning);
+            let mut expected = Vec::new();
+            let mut got = Vec::new();
+            let mut n_line = 0;
+            let mut actions = Vec::new();
+            for _ in 0..40 {
+                let action = match random(12) {
+                    0..=4 => Action::Write(1 + random(3) as usize),
+                    5 => Action::WriteSplit,
+                    6 => Action::RenameCreate,
+                    7 => Action::CopyTruncate,
+                    8 => Action::DeleteRecreate,
+                    9 if use_symlink => Action::Repoint,
+                    _ => Action::Read,
+                };
+                actions.push(action);
+                let append = |path: &Path, text: &str| {
+                    let mut file = fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+                    file.write_all(text.as_bytes()).unwrap();
+                };
+                let mut read = |tail: &mut Tail, got: &mut Vec<String>| {
+                    tail.read(&mut |line| got.push(String::from_utf8_lossy(line).into_owned())).unwrap();
+                };
+                match action {
+                    Action::Write(n) => {
+                        for _ in 0..n {
+                            n_line += 1;
+                            let line = format!("line {n_line} {}", "x".repeat(random(200) as usize));
+                            append(&writer_path(target_no), &format!("{line}\n"));
+                            expected.push(line);
+                        }
+                    }
+                    Action::WriteSplit => {
+                        n_line += 1;
+                        append(&writer_path(target_no), &format!("split {n_line} first half"));
+                        read(&mut tail, &mut got);
+                        append(&writer_path(target_no), " second half\n");
+                        expected.push(format!("split {n_line} first half second half"));
+                    }
+                    Action::RenameCreate => {
+                        read(&mut tail, &mut got);
+                        let from = writer_path(target_no);
+                        if from.exists() {
+                            fs::rename(&from, from.with_extension(format!("old{n_line}"))).unwrap();
+                        }
+                        append(&from, "");
+                    }
+                    Action::CopyTruncate => {
+                        read(&mut tail, &mut got);
+                        let path = writer_path(target_no);
+                        if path.exists() {
+                            fs::copy(&path, path.with_extension(format!("copy{n_line}"))).unwrap();
+                            fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(0).unwrap();
+                        }
+                    }
+                    Action::DeleteRecreate => {
+                        read(&mut tail, &mut got);
+                        let _ = fs::remove_file(writer_path(target_no));
+                    }
+                    Action::Repoint => {
+                        read(&mut tail, &mut got);
+                        target_no += 1;
+                        fs::write(target(target_no), b"").unwrap();
+                        let temp = dir.path().join("app.log.new");
+                        std::os::unix::fs::symlink(target(target_no), &temp).unwrap();
+                        fs::rename(&temp, &link).unwrap();
+                    }
+                    Action::Read => read(&mut tail, &mut got),
+                }
+            }
+            tail.read(&mut |line| got.push(String::from_utf8_lossy(line).into_owned())).unwrap();
+            assert_eq!(got, expected, "round {round}, actions {actions:?}");
+        }
     }
 }
