@@ -263,7 +263,11 @@ pub fn check(config: &Config) -> Vec<String> {
     for source in &config.sources {
         if source.kind == crate::config::SourceKind::Command {
             if !program_exists(&source.command[0]) {
-                problems.push(format!("source {}: program {} not found", source.label(), source.command[0]));
+                problems.push(format!(
+                    "source {}: program {} not found",
+                    source.label(),
+                    source.command[0]
+                ));
             }
             continue;
         }
@@ -292,7 +296,8 @@ fn program_exists(program: &str) -> bool {
     if program.contains('/') {
         return Path::new(program).is_file();
     }
-    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// Writes and removes a temporary file in `dir`.

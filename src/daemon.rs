@@ -20,12 +20,12 @@ use tokio::signal::unix::{signal, SignalKind};
 use tracing::{debug, error, info, warn};
 
 use crate::commands::load_config;
+use crate::config::SourceKind;
 use crate::config::{self, Config};
 use crate::fsutil;
 use crate::hook::{self, HookEvent};
-use crate::provision::{now, Provisioner};
-use crate::config::SourceKind;
 use crate::parse::tftp_log;
+use crate::provision::{now, Provisioner};
 use crate::sources::command::{CommandLine, CommandSource};
 use crate::sources::tail::StartAt;
 use crate::sources::watch::{WatchEvent, Watcher};
@@ -131,13 +131,21 @@ impl SourceSet {
     fn resolve_target(&mut self, index: usize) {
         let path = self.sources[index].path();
         let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-        let target = if is_link { std::fs::canonicalize(path).ok() } else { None };
+        let target = if is_link {
+            std::fs::canonicalize(path).ok()
+        } else {
+            None
+        };
         if target != self.targets[index] {
             if let Some(target) = &target {
                 let dir = parent(target);
                 match self.watcher.watch_dir(&dir) {
-                    Ok(()) => info!(source = %path.display(), target = %target.display(), "source is a symlink; watching its target"),
-                    Err(err) => warn!(source = %path.display(), target = %target.display(), %err, "cannot watch the target of a symlinked source"),
+                    Ok(()) => {
+                        info!(source = %path.display(), target = %target.display(), "source is a symlink; watching its target")
+                    }
+                    Err(err) => {
+                        warn!(source = %path.display(), target = %target.display(), %err, "cannot watch the target of a symlinked source")
+                    }
                 }
             }
             self.targets[index] = target;
@@ -150,9 +158,14 @@ impl SourceSet {
         for event in events {
             match event {
                 WatchEvent::Changed { dir, name } => {
-                    let names = |path: &Path| parent(path) == *dir && path.file_name() == Some(name.as_os_str());
+                    let names = |path: &Path| {
+                        parent(path) == *dir && path.file_name() == Some(name.as_os_str())
+                    };
                     let mut relinked = Vec::new();
                     for (index, source) in self.sources.iter().enumerate() {
+                        if source.companion_path().is_some_and(names) {
+                            dirty.insert(index);
+                        }
                         if names(source.path()) {
                             dirty.insert(index);
                             relinked.push(index);
@@ -245,8 +258,15 @@ fn read_sources(
 
 /// Handles a line from a command source and whatever else is already queued.
 fn on_command_lines(set: &mut SourceSet, first: CommandLine, provisioner: &mut Provisioner) {
-    let roots = vec![provisioner.config().tftp_root.to_string_lossy().into_owned()];
-    let context = tftp_log::Context { now: now(), tftp_roots: &roots };
+    let roots = vec![provisioner
+        .config()
+        .tftp_root
+        .to_string_lossy()
+        .into_owned()];
+    let context = tftp_log::Context {
+        now: now(),
+        tftp_roots: &roots,
+    };
     let mut observations = Vec::new();
     let mut next = Some(first);
     while let Some((index, line)) = next {

@@ -475,7 +475,9 @@ fn command_source_is_read_and_restarted() {
     .unwrap();
     let site = Site { dir };
     let daemon = Daemon::start(&site);
-    wait_for("the SEP file", || site.path("tftp/SEP001B0C18BDC1.cnf.xml").exists());
+    wait_for("the SEP file", || {
+        site.path("tftp/SEP001B0C18BDC1.cnf.xml").exists()
+    });
     daemon.wait_log("command source stderr");
     daemon.wait_log("command source exited");
     daemon.wait_log("restarting command source after a pause");
@@ -489,18 +491,28 @@ fn command_source_is_read_and_restarted() {
 #[test]
 fn restart_resumes_the_log_where_it_stopped() {
     let site = Site::new("");
-    let line = |mac: &str| format!("Nov 21 08:14:29 dnsmasq-tftp[1]: file /srv/tftp/SEP{mac}.cnf.xml not found for 198.18.0.41\n");
+    let line = |mac: &str| {
+        format!("Nov 21 08:14:29 dnsmasq-tftp[1]: file /srv/tftp/SEP{mac}.cnf.xml not found for 198.18.0.41\n")
+    };
     let daemon = Daemon::start(&site);
     site.append("tftp.log", &line("001B0C18BDC1"));
-    wait_for("phone 1", || site.path("tftp/SEP001B0C18BDC1.cnf.xml").exists());
+    wait_for("phone 1", || {
+        site.path("tftp/SEP001B0C18BDC1.cnf.xml").exists()
+    });
     assert!(daemon.stop().success());
 
     site.append("tftp.log", &line("001B0C18BDC3"));
     let daemon = Daemon::start(&site);
-    wait_for("phone 3", || site.path("tftp/SEP001B0C18BDC3.cnf.xml").exists());
+    wait_for("phone 3", || {
+        site.path("tftp/SEP001B0C18BDC3.cnf.xml").exists()
+    });
     std::thread::sleep(Duration::from_millis(200));
     let log = daemon.log_text();
-    assert_eq!(log.matches("log line").count(), 1, "only the new line is read:\n{log}");
+    assert_eq!(
+        log.matches("log line").count(),
+        1,
+        "only the new line is read:\n{log}"
+    );
     assert_eq!(log.matches("phone detected").count(), 1, "{log}");
     assert!(daemon.stop().success());
 }
@@ -522,21 +534,29 @@ fn missing_directories_and_symlinked_logs_are_followed() {
     )
     .unwrap();
     let site = Site { dir };
-    let line = |mac: &str| format!("Nov 21 08:14:29 dnsmasq-tftp[1]: file /srv/tftp/SEP{mac}.cnf.xml not found for 198.18.0.41\n");
+    let line = |mac: &str| {
+        format!("Nov 21 08:14:29 dnsmasq-tftp[1]: file /srv/tftp/SEP{mac}.cnf.xml not found for 198.18.0.41\n")
+    };
     let daemon = Daemon::start(&site);
     daemon.wait_log("source directory does not exist yet; waiting for it");
 
     site.append("real/a.log", &line("001B0C18BDC1"));
-    wait_for("phone 1 via the symlink target", || site.path("tftp/SEP001B0C18BDC1.cnf.xml").exists());
+    wait_for("phone 1 via the symlink target", || {
+        site.path("tftp/SEP001B0C18BDC1.cnf.xml").exists()
+    });
 
     fs::write(site.path("real/b.log"), "").unwrap();
     std::os::unix::fs::symlink(site.path("real/b.log"), site.path("link.new")).unwrap();
     fs::rename(site.path("link.new"), site.path("link.log")).unwrap();
     site.append("real/b.log", &line("001B0C18BDC2"));
-    wait_for("phone 2 via the re-pointed symlink", || site.path("tftp/SEP001B0C18BDC2.cnf.xml").exists());
+    wait_for("phone 2 via the re-pointed symlink", || {
+        site.path("tftp/SEP001B0C18BDC2.cnf.xml").exists()
+    });
 
     fs::create_dir_all(site.path("later/logs")).unwrap();
     site.append("later/logs/tftp.log", &line("001B0C18BDC3"));
-    wait_for("phone 3 in the late directory", || site.path("tftp/SEP001B0C18BDC3.cnf.xml").exists());
+    wait_for("phone 3 in the late directory", || {
+        site.path("tftp/SEP001B0C18BDC3.cnf.xml").exists()
+    });
     assert!(daemon.stop().success());
 }

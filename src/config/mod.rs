@@ -111,6 +111,12 @@ impl fmt::Display for ExtensionRange {
 pub enum SourceKind {
     /// dnsmasq's lease file: a snapshot re-read on every change.
     DnsmasqLeases,
+    /// isc-dhcp-server's `dhcpd.leases`: a journal read as it grows.
+    IscLeases,
+    /// Kea's memfile CSV (`kea-leases4.csv`, with its `.2` after cleanup).
+    KeaLeases,
+    /// OpenWrt odhcpd's DHCPv4 state file: a snapshot replaced by rename.
+    Odhcpd,
     /// A daemon log (dnsmasq, tftpd-hpa, atftpd; any syslog flavour), tailed.
     Log,
     /// A long-running command whose standard output is such a log (`logread -f`,
@@ -123,6 +129,9 @@ impl SourceKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::DnsmasqLeases => "dnsmasq-leases",
+            SourceKind::IscLeases => "isc-leases",
+            SourceKind::KeaLeases => "kea-leases",
+            SourceKind::Odhcpd => "odhcpd",
             SourceKind::Log => "log",
             SourceKind::Command => "command",
         }
@@ -421,12 +430,15 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
             let source = source.get_ref();
             let kind = match source.kind.get_ref().as_str() {
                 "dnsmasq-leases" => SourceKind::DnsmasqLeases,
+                "isc-leases" => SourceKind::IscLeases,
+                "kea-leases" => SourceKind::KeaLeases,
+                "odhcpd" => SourceKind::Odhcpd,
                 "log" => SourceKind::Log,
                 "command" => SourceKind::Command,
                 other => {
                     checker.error(
                         &source.kind,
-                        format!("unknown source kind {other:?}: expected dnsmasq-leases, log or command"),
+                        format!("unknown source kind {other:?}: expected dnsmasq-leases, isc-leases, kea-leases, odhcpd, log or command"),
                     );
                     continue;
                 }
@@ -437,7 +449,10 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
                     continue;
                 }
                 let Some(command) = &source.command else {
-                    checker.error(&source.kind, "a command source needs `command = [\"program\", \"arg\", …]`".into());
+                    checker.error(
+                        &source.kind,
+                        "a command source needs `command = [\"program\", \"arg\", …]`".into(),
+                    );
                     continue;
                 };
                 if command.get_ref().is_empty() || command.get_ref()[0].is_empty() {
@@ -452,16 +467,25 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
                 continue;
             }
             if let Some(command) = &source.command {
-                checker.error(command, format!("a {} source takes `path`, not `command`", kind.as_str()));
+                checker.error(
+                    command,
+                    format!("a {} source takes `path`, not `command`", kind.as_str()),
+                );
                 continue;
             }
             let Some(path_value) = &source.path else {
-                checker.error(&source.kind, format!("a {} source needs `path`", kind.as_str()));
+                checker.error(
+                    &source.kind,
+                    format!("a {} source needs `path`", kind.as_str()),
+                );
                 continue;
             };
             if let Some(path) = checker.path(path_value, "source.path") {
                 if config.sources.iter().any(|s| s.path == path) {
-                    checker.error(path_value, format!("{} is already a source", path.display()));
+                    checker.error(
+                        path_value,
+                        format!("{} is already a source", path.display()),
+                    );
                     continue;
                 }
                 config.sources.push(Source::file(kind, path));
@@ -646,7 +670,7 @@ mod tests {
         );
         check_errors(
             "[[source]]\nkind = \"isc\"\npath = \"/x\"\n",
-            &["config.toml:2: unknown source kind \"isc\": expected dnsmasq-leases, log or command"],
+            &["config.toml:2: unknown source kind \"isc\": expected dnsmasq-leases, isc-leases, kea-leases, odhcpd, log or command"],
         );
     }
 
@@ -683,7 +707,8 @@ extension = "1007"
 
     #[test]
     fn command_sources() {
-        let config = load("[[source]]\nkind = \"command\"\ncommand = [\"logread\", \"-f\"]\n").unwrap();
+        let config =
+            load("[[source]]\nkind = \"command\"\ncommand = [\"logread\", \"-f\"]\n").unwrap();
         assert_eq!(config.sources[0].command, ["logread", "-f"]);
         assert_eq!(config.sources[0].label(), "command: logread -f");
         check_errors(

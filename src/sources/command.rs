@@ -43,7 +43,11 @@ impl Drop for CommandSource {
 impl CommandSource {
     /// Starts supervising `command` (program and arguments); its lines go to `lines`,
     /// tagged with `index`. Must be called inside the tokio runtime.
-    pub fn start(index: usize, command: Vec<String>, lines: mpsc::Sender<CommandLine>) -> CommandSource {
+    pub fn start(
+        index: usize,
+        command: Vec<String>,
+        lines: mpsc::Sender<CommandLine>,
+    ) -> CommandSource {
         CommandSource {
             task: tokio::spawn(supervise(index, command, lines)),
         }

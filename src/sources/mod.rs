@@ -5,6 +5,7 @@
 //! calls [`Source::read`] when inotify says its file changed, `scan` calls it once.
 
 pub mod command;
+pub mod journal;
 pub mod leases;
 pub mod tail;
 pub mod watch;
@@ -19,7 +20,8 @@ use crate::config::{self, SourceKind};
 use crate::event::Observation;
 use crate::parse::tftp_log::{self, LogRecord};
 use crate::state::Position;
-use leases::LeaseSnapshot;
+use journal::{IscJournal, KeaJournal};
+use leases::{LeaseSnapshot, SnapshotFormat};
 use tail::{StartAt, Tail};
 
 /// Bad lines logged at warn per source before the rest go to debug (all are counted).
@@ -38,7 +40,9 @@ pub struct ReadStats {
 
 #[derive(Debug)]
 enum Reader {
-    Leases(LeaseSnapshot),
+    Snapshot(LeaseSnapshot),
+    Isc(IscJournal),
+    Kea(KeaJournal),
     Log(Tail),
 }
 
@@ -72,7 +76,12 @@ impl LineReader {
 
     /// Interprets one line (without its newline); observations go to `out`. Returns false
     /// for a line that looked like ours but did not parse.
-    pub fn line(&mut self, bytes: &[u8], context: &tftp_log::Context<'_>, out: &mut Vec<Observation>) -> bool {
+    pub fn line(
+        &mut self,
+        bytes: &[u8],
+        context: &tftp_log::Context<'_>,
+        out: &mut Vec<Observation>,
+    ) -> bool {
         self.n_lines_read += 1;
         let line = String::from_utf8_lossy(bytes);
         match tftp_log::parse_line(&line, context) {
@@ -105,7 +114,14 @@ impl Source {
     /// A source for a file `[[source]]` entry. `start` applies to logs.
     pub fn new(config: &config::Source, start: StartAt) -> Source {
         let reader = match config.kind {
-            SourceKind::DnsmasqLeases => Reader::Leases(LeaseSnapshot::new(&config.path)),
+            SourceKind::DnsmasqLeases => {
+                Reader::Snapshot(LeaseSnapshot::new(&config.path, SnapshotFormat::Dnsmasq))
+            }
+            SourceKind::Odhcpd => {
+                Reader::Snapshot(LeaseSnapshot::new(&config.path, SnapshotFormat::Odhcpd))
+            }
+            SourceKind::IscLeases => Reader::Isc(IscJournal::new(&config.path)),
+            SourceKind::KeaLeases => Reader::Kea(KeaJournal::new(&config.path)),
             SourceKind::Log | SourceKind::Command => Reader::Log(Tail::new(&config.path, start)),
         };
         Source {
@@ -118,8 +134,18 @@ impl Source {
     /// The file read.
     pub fn path(&self) -> &Path {
         match &self.reader {
-            Reader::Leases(snapshot) => snapshot.path(),
+            Reader::Snapshot(snapshot) => snapshot.path(),
+            Reader::Isc(journal) => journal.path(),
+            Reader::Kea(journal) => journal.path(),
             Reader::Log(tail) => tail.path(),
+        }
+    }
+
+    /// Another file in the same directory whose changes concern this source (Kea's `.2`).
+    pub fn companion_path(&self) -> Option<&Path> {
+        match &self.reader {
+            Reader::Kea(journal) => Some(journal.compacted_path()),
+            _ => None,
         }
     }
 
@@ -131,8 +157,8 @@ impl Source {
     /// The read position to persist (logs only).
     pub fn position(&self) -> Option<Position> {
         match &self.reader {
-            Reader::Leases(_) => None,
             Reader::Log(tail) => tail.position(),
+            _ => None,
         }
     }
 
@@ -145,13 +171,24 @@ impl Source {
         out: &mut Vec<Observation>,
     ) -> io::Result<ReadStats> {
         let mut stats = ReadStats::default();
+        let lease_read = match &mut self.reader {
+            Reader::Snapshot(snapshot) => Some(snapshot.read(now)?),
+            Reader::Isc(journal) => Some(journal.read(now)?),
+            Reader::Kea(journal) => Some(journal.read(now)?),
+            Reader::Log(_) => None,
+        };
         match &mut self.reader {
-            Reader::Leases(snapshot) => {
-                let (observations, errors) = snapshot.read(now)?;
+            Reader::Snapshot(_) | Reader::Isc(_) | Reader::Kea(_) => {
+                let (observations, errors) = lease_read.expect("read above");
                 stats.n_lines = observations.len() as u64;
                 for error in &errors {
                     self.lines.n_bad_lines += 1;
-                    report_bad_line(&self.lines.label, error.line as u64, &error.reason, self.lines.n_bad_lines);
+                    report_bad_line(
+                        &self.lines.label,
+                        error.line as u64,
+                        &error.reason,
+                        self.lines.n_bad_lines,
+                    );
                 }
                 stats.n_bad_lines = errors.len() as u64;
                 out.extend(observations);
@@ -173,20 +210,29 @@ impl Source {
     /// Lines dropped for exceeding the line-length limit (logs only).
     pub fn n_long_lines(&self) -> u64 {
         match &self.reader {
-            Reader::Leases(_) => 0,
             Reader::Log(tail) => tail.n_long_lines(),
+            _ => 0,
         }
     }
 }
 
 fn report_bad_line(label: &str, line: u64, reason: &str, n_so_far: u64) {
     if n_so_far <= MAX_WARNED_LINES {
-        warn!(source = label, line, reason, "skipping a line that does not parse");
+        warn!(
+            source = label,
+            line, reason, "skipping a line that does not parse"
+        );
         if n_so_far == MAX_WARNED_LINES {
-            warn!(source = label, "more unparsable lines follow; they are counted and logged at debug level");
+            warn!(
+                source = label,
+                "more unparsable lines follow; they are counted and logged at debug level"
+            );
         }
     } else {
-        debug!(source = label, line, reason, "skipping a line that does not parse");
+        debug!(
+            source = label,
+            line, reason, "skipping a line that does not parse"
+        );
     }
 }
 

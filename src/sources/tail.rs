@@ -422,7 +422,13 @@ mod tests {
             let mut target_no = 0;
             let target = |no: u32| dir.path().join(format!("target-{no}.log"));
             let use_symlink = round % 4 == 0;
-            let writer_path = |no: u32| if use_symlink { target(no) } else { link.clone() };
+            let writer_path = |no: u32| {
+                if use_symlink {
+                    target(no)
+                } else {
+                    link.clone()
+                }
+            };
             if use_symlink {
                 fs::write(target(0), b"").unwrap();
                 std::os::unix::fs::symlink(target(0), &link).unwrap();
@@ -444,24 +450,33 @@ mod tests {
                 };
                 actions.push(action);
                 let append = |path: &Path, text: &str| {
-                    let mut file = fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+                    let mut file = fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .unwrap();
                     file.write_all(text.as_bytes()).unwrap();
                 };
-                let mut read = |tail: &mut Tail, got: &mut Vec<String>| {
-                    tail.read(&mut |line| got.push(String::from_utf8_lossy(line).into_owned())).unwrap();
+                let read = |tail: &mut Tail, got: &mut Vec<String>| {
+                    tail.read(&mut |line| got.push(String::from_utf8_lossy(line).into_owned()))
+                        .unwrap();
                 };
                 match action {
                     Action::Write(n) => {
                         for _ in 0..n {
                             n_line += 1;
-                            let line = format!("line {n_line} {}", "x".repeat(random(200) as usize));
+                            let line =
+                                format!("line {n_line} {}", "x".repeat(random(200) as usize));
                             append(&writer_path(target_no), &format!("{line}\n"));
                             expected.push(line);
                         }
                     }
                     Action::WriteSplit => {
                         n_line += 1;
-                        append(&writer_path(target_no), &format!("split {n_line} first half"));
+                        append(
+                            &writer_path(target_no),
+                            &format!("split {n_line} first half"),
+                        );
                         read(&mut tail, &mut got);
                         append(&writer_path(target_no), " second half\n");
                         expected.push(format!("split {n_line} first half second half"));
@@ -479,7 +494,12 @@ mod tests {
                         let path = writer_path(target_no);
                         if path.exists() {
                             fs::copy(&path, path.with_extension(format!("copy{n_line}"))).unwrap();
-                            fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(0).unwrap();
+                            fs::OpenOptions::new()
+                                .write(true)
+                                .open(&path)
+                                .unwrap()
+                                .set_len(0)
+                                .unwrap();
                         }
                     }
                     Action::DeleteRecreate => {
@@ -497,7 +517,8 @@ mod tests {
                     Action::Read => read(&mut tail, &mut got),
                 }
             }
-            tail.read(&mut |line| got.push(String::from_utf8_lossy(line).into_owned())).unwrap();
+            tail.read(&mut |line| got.push(String::from_utf8_lossy(line).into_owned()))
+                .unwrap();
             assert_eq!(got, expected, "round {round}, actions {actions:?}");
         }
     }

@@ -8,6 +8,11 @@
 //!   dnsmasq, cisco-autoprov                  udhcpc, tftp
 //! ```
 //!
+//! Other servers for the router namespace: a private rsyslogd ([`Lab::start_rsyslogd`]),
+//! tftpd-hpa logging to it through a `/dev/log` that exists only in its own mount namespace
+//! ([`Lab::start_in_tftpd`]), and atftpd ([`Lab::start_atftpd`]). [`Lab::add_second_phone`]
+//! adds a third namespace with its own veth pair (`br…`/`bp…`), for a second phone.
+//!
 //! Why the rules look the way they do:
 //! - **Nothing runs in the host namespace.** Both ends of the veth are created directly inside
 //!   our namespaces (`ip link add … netns R type veth peer name … netns P`), and every process
@@ -79,6 +84,14 @@ impl Phone {
         vendor_class: "Cisco Systems, Inc. IP Phone CP-7941G",
         hostname: "SEP001B0C18BDC1",
     };
+
+    /// The second phone of the captures ("phone2" in formats.md), for
+    /// [`Lab::add_second_phone`].
+    pub const CP_7940G: Phone = Phone {
+        mac: "00:1b:0c:18:bd:c2",
+        vendor_class: "Cisco Systems, Inc. IP Phone CP-7940G",
+        hostname: "SEP001B0C18BDC2",
+    };
 }
 
 /// Which namespace of the lab a command runs in.
@@ -88,6 +101,8 @@ pub enum Ns {
     Router,
     /// Holds the client side of the simulated phone.
     Phone,
+    /// Holds a second simulated phone; exists only after [`Lab::add_second_phone`].
+    SecondPhone,
 }
 
 /// Handle to a long-running process started with [`Lab::spawn_in`].
@@ -240,6 +255,21 @@ pub struct Lab {
     logs: Vec<PathBuf>,
     /// Working directory (mode 0755); removed after the namespaces on drop.
     dir: tempfile::TempDir,
+    /// `<pid>n<n>`: the unique part of the veth names, for links added later.
+    tag: String,
+    /// The second phone, once [`Lab::add_second_phone`] has created it.
+    second_phone: Option<SecondPhone>,
+}
+
+/// A second phone namespace with its own veth pair to the router namespace; see
+/// [`Lab::add_second_phone`].
+struct SecondPhone {
+    /// Namespace name.
+    ns: String,
+    /// Phone end of the veth (inside `ns`), MAC = `phone.mac`.
+    interface: String,
+    /// The phone identity.
+    phone: Phone,
 }
 
 impl Lab {
@@ -303,6 +333,8 @@ impl Lab {
             processes: Vec::new(),
             logs: Vec::new(),
             dir,
+            tag: format!("{pid}n{n}"),
+            second_phone: None,
         };
 
         for ns in [lab.router_ns.clone(), lab.phone_ns.clone()] {
@@ -407,6 +439,10 @@ impl Lab {
         match ns {
             Ns::Router => &self.router_ns,
             Ns::Phone => &self.phone_ns,
+            Ns::SecondPhone => match &self.second_phone {
+                Some(second) => &second.ns,
+                None => panic!("Ns::SecondPhone used before Lab::add_second_phone"),
+            },
         }
     }
 
@@ -422,6 +458,103 @@ impl Lab {
             "dev",
             &self.phone_if,
         ]);
+    }
+
+    /// Adds a second phone namespace ([`Ns::SecondPhone`]) with its own veth pair to the
+    /// router namespace: the phone end has `phone.mac` and `198.18.<k>.<host>/24`. A second
+    /// namespace, because tftp-hpa cannot choose its source address.
+    ///
+    /// As for the first pair, both ends are born inside their namespaces. The router end
+    /// (`br<pid>n<n>`) gets the router address as a /32, so that it answers ARP for it
+    /// whatever `arp_ignore` says, and the router a /32 route to the phone through it; the
+    /// first pair and its /24 are untouched. Only one second phone per lab.
+    #[track_caller]
+    pub fn add_second_phone(&mut self, phone: Phone, host: u8) {
+        assert!(
+            self.second_phone.is_none(),
+            "the lab already has a second phone"
+        );
+        let base = self
+            .router_ns
+            .strip_suffix("-router")
+            .expect("router namespace name ends in -router");
+        let ns = format!("{base}-phone2");
+        let router_if = format!("br{}", self.tag);
+        let phone_if = format!("bp{}", self.tag);
+        assert!(
+            router_if.len() <= 15 && phone_if.len() <= 15,
+            "veth name too long"
+        );
+        self.remove_namespace(&ns);
+        self.ip_ok(&["netns", "add", &ns]);
+        self.namespaces.push(ns.clone());
+        self.second_phone = Some(SecondPhone {
+            ns: ns.clone(),
+            interface: phone_if.clone(),
+            phone,
+        });
+
+        let router_ns = self.router_ns.clone();
+        self.ip_ok(&[
+            "link", "add", &router_if, "netns", &router_ns, "type", "veth", "peer", "name",
+            &phone_if, "netns", &ns,
+        ]);
+        self.ip_ok(&["-n", &ns, "link", "set", &phone_if, "address", phone.mac]);
+        let router_host = format!("{}/32", self.router_ip());
+        self.ip_ok(&[
+            "-n",
+            &router_ns,
+            "addr",
+            "add",
+            &router_host,
+            "dev",
+            &router_if,
+        ]);
+        let phone_cidr = format!("{}/24", self.ip(host));
+        self.ip_ok(&["-n", &ns, "addr", "add", &phone_cidr, "dev", &phone_if]);
+        for (ns, interface) in [(&router_ns, &router_if), (&ns, &phone_if)] {
+            self.ip_ok(&["-n", ns, "link", "set", "lo", "up"]);
+            self.ip_ok(&["-n", ns, "link", "set", interface, "up"]);
+        }
+        let phone_host = format!("{}/32", self.ip(host));
+        self.ip_ok(&[
+            "-n",
+            &router_ns,
+            "route",
+            "add",
+            &phone_host,
+            "dev",
+            &router_if,
+        ]);
+        for (ns, interface) in [(&router_ns, &router_if), (&ns, &phone_if)] {
+            wait_until(&format!("{interface} has carrier"), READY_TIMEOUT, || {
+                let output = self.ip_output(&["-n", ns, "link", "show", "dev", interface]);
+                String::from_utf8_lossy(&output.stdout).contains("LOWER_UP")
+            });
+        }
+    }
+
+    /// The second phone, once [`Lab::add_second_phone`] has created it.
+    pub fn second_phone(&self) -> Option<Phone> {
+        self.second_phone.as_ref().map(|second| second.phone)
+    }
+
+    /// `ip -4 addr show` of the second phone's veth; panics before [`Lab::add_second_phone`].
+    pub fn second_phone_addresses(&self) -> String {
+        let second = self
+            .second_phone
+            .as_ref()
+            .expect("Lab::add_second_phone first");
+        let output = self.ip_output(&[
+            "-n",
+            &second.ns,
+            "-4",
+            "addr",
+            "show",
+            "dev",
+            &second.interface,
+        ]);
+        String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
     /// `ip -4 addr show` of the phone-side veth.
@@ -592,6 +725,267 @@ impl Lab {
         id
     }
 
+    /// The socket [`Lab::start_rsyslogd`] reads: `/dev/log` of [`Lab::start_in_tftpd`].
+    pub fn devlog_socket(&self) -> PathBuf {
+        self.path("devlog.sock")
+    }
+
+    /// The file [`Lab::start_rsyslogd`] writes every message to.
+    pub fn syslog_path(&self) -> PathBuf {
+        self.path("syslog")
+    }
+
+    /// Starts a private rsyslogd in the router namespace
+    /// (`rsyslogd -n -f rsyslog.conf -i rsyslog.pid`) and waits until a test message sent
+    /// to its socket has reached [`Lab::syslog_path`].
+    ///
+    /// It reads only [`Lab::devlog_socket`] (`SysSock.Use="off"`: never the host's
+    /// `/dev/log`) and writes every message to `syslog` in rsyslog's default file format,
+    /// which is Debian 12's (RFC 3339 with microseconds and offset, formats.md §3): the
+    /// config has no `$ActionFileDefaultTemplate`. Its state goes to the lab directory.
+    #[track_caller]
+    pub fn start_rsyslogd(&mut self) -> ProcessId {
+        let rsyslogd = find_program("rsyslogd").expect("rsyslogd was checked before");
+        let socket = self.devlog_socket();
+        let syslog = self.syslog_path();
+        // sun_path holds 108 bytes including the terminating NUL.
+        assert!(
+            socket.as_os_str().len() < 108,
+            "socket path too long for AF_UNIX (set TMPDIR to a shorter directory): {}",
+            socket.display()
+        );
+        let conf = self.path("rsyslog.conf");
+        fs::write(
+            &conf,
+            format!(
+                "# rsyslogd of the e2e tests: one private socket in, one file out, in rsyslog's\n\
+                 # default file format (Debian 12: no $ActionFileDefaultTemplate).\n\
+                 $WorkDirectory {dir}\n\
+                 module(load=\"imuxsock\" SysSock.Use=\"off\")\n\
+                 input(type=\"imuxsock\" Socket=\"{socket}\" CreatePath=\"on\")\n\
+                 *.* {syslog}\n",
+                dir = self.dir().display(),
+                socket = socket.display(),
+                syslog = syslog.display(),
+            ),
+        )
+        .expect("write rsyslog.conf");
+        self.note_log(&syslog);
+        let pid_file = self.path("rsyslog.pid");
+        let argv: [&OsStr; 6] = [
+            rsyslogd.as_os_str(),
+            "-n".as_ref(),
+            "-f".as_ref(),
+            conf.as_os_str(),
+            "-i".as_ref(),
+            pid_file.as_os_str(),
+        ];
+        let id = self.spawn_in_router(&argv, &[], &self.path("rsyslogd.log"));
+        self.wait_while_running(id, "rsyslogd created its socket", READY_TIMEOUT, || {
+            socket.exists()
+        });
+        // The socket exists once bound, so this datagram waits in its queue if need be.
+        let probe = format!("autoprov-lab rsyslogd ready in lab {}", self.k);
+        std::os::unix::net::UnixDatagram::unbound()
+            .and_then(|sender| {
+                sender.send_to(format!("<14>autoprov-lab: {probe}").as_bytes(), &socket)
+            })
+            .unwrap_or_else(|e| panic!("send a test message to {}: {e}", socket.display()));
+        self.wait_for_text(id, &syslog, 0, &probe, READY_TIMEOUT);
+        id
+    }
+
+    /// Starts tftpd-hpa in the router namespace,
+    /// `in.tftpd -L -v -v -s <tftp root> -a 198.18.<k>.1:69 -u nobody` (foreground,
+    /// chrooted into the TFTP root, as `nobody`), and waits until it listens. Call
+    /// [`Lab::start_rsyslogd`] first: this is where its log goes.
+    ///
+    /// in.tftpd logs only with syslog(3), i.e. to `/dev/log`, and the host's `/dev` must not
+    /// be touched. So it runs under `unshare --mount` with a private `/dev`: a tmpfs holding
+    /// bind mounts of the host's null, zero, full, random and urandom plus a `log` symlink
+    /// to [`Lab::devlog_socket`], moved over `/dev` (the reference lab did the same,
+    /// formats.md §10). Those mounts exist only in that mount namespace and vanish with its
+    /// last process. in.tftpd connects to the socket (`LOG_NDELAY`) before it chroots, which
+    /// is why rsyslogd must already be listening.
+    #[track_caller]
+    pub fn start_in_tftpd(&mut self) -> ProcessId {
+        let in_tftpd = find_program("in.tftpd").expect("in.tftpd was checked before");
+        let unshare = find_program("unshare").expect("unshare was checked before");
+        let socket = self.devlog_socket();
+        assert!(
+            socket.exists(),
+            "start_in_tftpd needs start_rsyslogd first: no {}",
+            socket.display()
+        );
+        let new_dev = self.path("in.tftpd-dev");
+        fs::create_dir_all(&new_dev).expect("create the mount point for in.tftpd's /dev");
+        let script = self.path("in.tftpd.sh");
+        fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\n\
+                 # in.tftpd of the e2e tests. Runs under `unshare --mount` (private propagation):\n\
+                 # no mount below is visible outside this process and its children.\n\
+                 set -e\n\
+                 mount -t tmpfs -o mode=0755,size=64k autoprov-dev '{new_dev}'\n\
+                 for device in null zero full random urandom; do\n\
+                 \x20 : > '{new_dev}'/$device\n\
+                 \x20 mount --bind /dev/$device '{new_dev}'/$device\n\
+                 done\n\
+                 ln -s '{socket}' '{new_dev}/log'\n\
+                 mount --move '{new_dev}' /dev\n\
+                 exec '{in_tftpd}' -L -v -v -s '{root}' -a '{router}:69' -u nobody\n",
+                new_dev = new_dev.display(),
+                socket = socket.display(),
+                in_tftpd = in_tftpd.display(),
+                root = self.tftp_root().display(),
+                router = self.router_ip(),
+            ),
+        )
+        .expect("write in.tftpd.sh");
+        set_mode(&script, 0o755);
+        let argv: [&OsStr; 4] = [
+            unshare.as_os_str(),
+            "--mount".as_ref(),
+            "/bin/sh".as_ref(),
+            script.as_os_str(),
+        ];
+        // unshare and sh exec, so the pid is in.tftpd's.
+        let id = self.spawn_in_router(&argv, &[], &self.path("in.tftpd.log"));
+        self.processes[id.0].name = "in.tftpd".to_string();
+        let router = self.router_ip();
+        self.wait_for_udp_port(id, router, 69);
+        id
+    }
+
+    /// Starts atftpd 0.8 ([`atftpd_binary`]) in the router namespace,
+    /// `atftpd --daemon --no-fork --user nobody.nogroup --bind-address 198.18.<k>.1
+    /// --port 69 --pidfile atftpd.pid --logfile atftpd.log --verbose=5 <tftp root>`, and
+    /// waits until it has logged its start and listens.
+    ///
+    /// atftpd opens its log file after dropping to `nobody`, so (like Debian's postinst) the
+    /// file is created first, `nobody:nogroup` 0640. At verbosity 5 it logs one
+    /// `Serving <file> to <ip>:<port>` line per request, before it even opens the file
+    /// (formats.md §4). SIGHUP kills it; [`Lab::stop`] sends SIGTERM.
+    #[track_caller]
+    pub fn start_atftpd(&mut self) -> ProcessId {
+        let atftpd = atftpd_binary().expect("atftpd was checked before");
+        let log = self.atftpd_log();
+        let pid_file = self.path("atftpd.pid");
+        // A leftover pid file only makes atftpd complain; start clean anyway.
+        let _ = fs::remove_file(&pid_file);
+        if !log.exists() {
+            fs::write(&log, "").expect("create atftpd.log");
+        }
+        set_mode(&log, 0o640);
+        let chown = find_program("chown").unwrap_or_else(|| PathBuf::from("chown"));
+        let argv: [&OsStr; 3] = [
+            chown.as_os_str(),
+            "nobody:nogroup".as_ref(),
+            log.as_os_str(),
+        ];
+        self.run_in_router(&argv, READY_TIMEOUT).assert_success();
+        let from = file_len(&log);
+        let mut argv: Vec<OsString> = vec![atftpd.into_os_string()];
+        for arg in [
+            "--daemon".to_string(),
+            "--no-fork".into(),
+            "--user".into(),
+            "nobody.nogroup".into(),
+            "--bind-address".into(),
+            self.router_ip().to_string(),
+            "--port".into(),
+            "69".into(),
+            "--pidfile".into(),
+            pid_file.display().to_string(),
+            "--logfile".into(),
+            log.display().to_string(),
+            "--verbose=5".into(),
+            self.tftp_root().display().to_string(),
+        ] {
+            argv.push(arg.into());
+        }
+        self.note_log(&log);
+        let id = self.spawn_in_router(&argv, &[], &self.path("atftpd.stderr"));
+        self.wait_for_text(
+            id,
+            &log,
+            from,
+            "Advanced Trivial FTP server started",
+            READY_TIMEOUT,
+        );
+        let router = self.router_ip();
+        self.wait_for_udp_port(id, router, 69);
+        id
+    }
+
+    /// atftpd's log file ([`Lab::start_atftpd`]).
+    pub fn atftpd_log(&self) -> PathBuf {
+        self.path("atftpd.log")
+    }
+
+    /// Polls until process `id`'s network namespace has a UDP socket bound to
+    /// `address:port`; panics with its log if it exits first or after [`READY_TIMEOUT`].
+    #[track_caller]
+    fn wait_for_udp_port(&mut self, id: ProcessId, address: Ipv4Addr, port: u16) {
+        let pid = self.processes[id.0].child.id();
+        // /proc/<pid>/net/udp lists the sockets of <pid>'s network namespace; addresses are
+        // in host byte order (little-endian here), ports big-endian, both as hex.
+        let local = format!("{:08X}:{port:04X}", u32::from_le_bytes(address.octets()));
+        let table = PathBuf::from(format!("/proc/{pid}/net/udp"));
+        self.wait_while_running(
+            id,
+            &format!("something listens on {address}:{port}/udp"),
+            READY_TIMEOUT,
+            || {
+                fs::read_to_string(&table).is_ok_and(|text| {
+                    text.lines()
+                        .filter_map(|line| line.split_whitespace().nth(1))
+                        .any(|field| field == local)
+                })
+            },
+        );
+    }
+
+    /// Polls `condition` every [`POLL_STEP`]; panics with process `id`'s log and the noted
+    /// logs if the process exits before it holds, or after `timeout`.
+    #[track_caller]
+    fn wait_while_running(
+        &mut self,
+        id: ProcessId,
+        what: &str,
+        timeout: Duration,
+        mut condition: impl FnMut() -> bool,
+    ) -> Duration {
+        let started = Instant::now();
+        loop {
+            if condition() {
+                return started.elapsed();
+            }
+            let spawned = &mut self.processes[id.0];
+            // Its own output, and the logs it may write to instead (in.tftpd: the syslog).
+            let mut logs = vec![spawned.log.clone()];
+            logs.extend(self.logs.iter().filter(|log| **log != spawned.log).cloned());
+            if let Ok(Some(status)) = spawned.child.try_wait() {
+                if condition() {
+                    return started.elapsed();
+                }
+                panic!(
+                    "{} exited ({status}) before {what}\n{}",
+                    spawned.name,
+                    tail_of(&logs)
+                );
+            }
+            if started.elapsed() > timeout {
+                panic!(
+                    "timed out after {timeout:?} waiting until {what}\n{}",
+                    tail_of(&logs)
+                );
+            }
+            thread::sleep(POLL_STEP);
+        }
+    }
+
     /// Runs busybox udhcpc as the phone (`-f -q -n -t 5 -T 1`, option 60, hostname, asking
     /// for options 150 and 66) with our own script, and returns when it exits.
     ///
@@ -671,7 +1065,16 @@ impl Lab {
     /// The phone downloads `name` from the router with tftp-hpa (binary mode) into
     /// `got-<name>` and compares it with the file in the TFTP root.
     pub fn tftp_get(&self, name: &str) -> TftpGet {
-        let local = self.path(&format!("got-{name}"));
+        self.tftp_get_in(Ns::Phone, name)
+    }
+
+    /// [`Lab::tftp_get`] by the phone in namespace `ns` ([`Ns::Phone`] or
+    /// [`Ns::SecondPhone`]); other phones than the first save to `got-<ns>-<name>`.
+    pub fn tftp_get_in(&self, ns: Ns, name: &str) -> TftpGet {
+        let local = match ns {
+            Ns::Phone => self.path(&format!("got-{name}")),
+            other => self.path(&format!("got-{other:?}-{name}")),
+        };
         // A failed earlier get may have left an empty file; never mistake it for this one.
         let _ = fs::remove_file(&local);
         let tftp = find_program("tftp").expect("tftp was checked before");
@@ -687,7 +1090,7 @@ impl Lab {
             name.as_ref(),
             local_arg.as_ref(),
         ];
-        let output = self.run_in_phone(&argv, TFTP_TIMEOUT);
+        let output = self.run_in(ns, &argv, TFTP_TIMEOUT);
         TftpGet {
             name: name.to_string(),
             output,
@@ -901,8 +1304,24 @@ pub fn udhcpc_command() -> Option<Vec<OsString>> {
         .then(|| vec![busybox.into_os_string(), "udhcpc".into()])
 }
 
+/// Environment variable naming the atftpd binary; see [`atftpd_binary`].
+pub const ATFTPD_ENV: &str = "ATFTPD";
+/// Where [`atftpd_binary`] looks without [`ATFTPD_ENV`]. The Debian package conflicts with
+/// tftpd-hpa, so it is unpacked rather than installed (commands in `tests/e2e_tftpd.rs`).
+pub const ATFTPD_DEFAULT: &str = "/opt/cisco-autoprov-test/atftpd/usr/sbin/atftpd";
+
+/// The atftpd binary: `$ATFTPD`, else [`ATFTPD_DEFAULT`], if that is an executable file.
+pub fn atftpd_binary() -> Option<PathBuf> {
+    let path = std::env::var_os(ATFTPD_ENV)
+        .filter(|value| !value.is_empty())
+        .map_or_else(|| PathBuf::from(ATFTPD_DEFAULT), PathBuf::from);
+    fs::metadata(&path)
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        .then_some(path)
+}
+
 /// Why the lab cannot run here, if it cannot: not root, or `ip` or one of `programs`
-/// missing.
+/// missing. `atftpd` is looked for with [`atftpd_binary`], not in `PATH`.
 pub fn missing_prerequisite(programs: &[&str]) -> Option<String> {
     match effective_uid() {
         Some(0) => {}
@@ -914,11 +1333,17 @@ pub fn missing_prerequisite(programs: &[&str]) -> Option<String> {
         .copied()
         .filter(|&program| match program {
             "udhcpc" => udhcpc_command().is_none(),
+            "atftpd" => atftpd_binary().is_none(),
             _ => find_program(program).is_none(),
         })
         .collect();
     missing.dedup();
-    (!missing.is_empty()).then(|| format!("missing program(s): {}", missing.join(", ")))
+    let hint = if missing.contains(&"atftpd") {
+        format!(" (atftpd is looked for at ${ATFTPD_ENV}, else {ATFTPD_DEFAULT})")
+    } else {
+        String::new()
+    };
+    (!missing.is_empty()).then(|| format!("missing program(s): {}{hint}", missing.join(", ")))
 }
 
 /// Prints `skipping <test>: <reason>`, or panics with the reason when `CI=true`.
