@@ -450,3 +450,34 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     provisioner.save().map_err(|err| err.to_string())?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lost-events report (queue overflow) re-reads every source; a moved-away directory
+    /// is watched again through its ancestor.
+    #[tokio::test(flavor = "current_thread")]
+    async fn overflow_and_vanished_directories_mean_rescans() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("logs")).unwrap();
+        let configs = vec![
+            config::Source::file(SourceKind::Log, dir.path().join("logs/a.log")),
+            config::Source::file(SourceKind::DnsmasqLeases, dir.path().join("b.leases")),
+        ];
+        let mut set = SourceSet::new(&configs, &BTreeMap::new()).unwrap();
+        assert!(set.pending.is_empty());
+        let dirty = set.dirty_sources(&[WatchEvent::Overflow, WatchEvent::Overflow]);
+        assert_eq!(dirty, BTreeSet::from([0, 1]));
+        assert!(set.overflow_reported);
+
+        std::fs::rename(dir.path().join("logs"), dir.path().join("old-logs")).unwrap();
+        let dirty = set.dirty_sources(&[WatchEvent::DirGone(dir.path().join("logs"))]);
+        assert_eq!(dirty, BTreeSet::from([0]));
+        assert_eq!(
+            set.pending,
+            BTreeSet::from([0]),
+            "waiting for logs/ to come back"
+        );
+    }
+}
