@@ -101,21 +101,7 @@ pub fn sep_cnf_xml(site: &Site<'_>, line: &Line<'_>) -> String {
         </ntp>
       </ntps>
     </dateTimeSetting>
-    <callManagerGroup>
-      <members>
-        <member priority="0">
-          <callManager>
-            <ports>
-              <ethernetPhonePort>2000</ethernetPhonePort>
-              <sipPort>{port}</sipPort>
-              <securedSipPort>5061</securedSipPort>
-            </ports>
-            <processNodeName>{host}</processNodeName>
-          </callManager>
-        </member>
-      </members>
-    </callManagerGroup>
-  </devicePool>
+{call_manager_group}  </devicePool>
   <sipProfile>
     <sipProxies>
       <registerWithProxy>true</registerWithProxy>
@@ -263,8 +249,8 @@ pub fn sep_cnf_xml(site: &Site<'_>, line: &Line<'_>) -> String {
 "#,
         time_zone = e(site.time_zone),
         ntp = e(site.ntp_server),
+        call_manager_group = call_manager_group(site, "    "),
         port = site.pbx_port,
-        host = e(site.pbx_host),
         phone_label = e(&phone_label(line)),
         display = e(display),
         extension = e(line.extension),
@@ -272,6 +258,34 @@ pub fn sep_cnf_xml(site: &Site<'_>, line: &Line<'_>) -> String {
         voicemail = e(site.voicemail),
     );
     out
+}
+
+/// The registrar as the XML firmware wants it, indented by `indent`: SIP goes to
+/// `processNodeName` on `sipPort`.
+fn call_manager_group(site: &Site<'_>, indent: &str) -> String {
+    let lines = [
+        "<callManagerGroup>".to_string(),
+        "  <members>".to_string(),
+        "    <member priority=\"0\">".to_string(),
+        "      <callManager>".to_string(),
+        "        <ports>".to_string(),
+        "          <ethernetPhonePort>2000</ethernetPhonePort>".to_string(),
+        format!("          <sipPort>{}</sipPort>", site.pbx_port),
+        "          <securedSipPort>5061</securedSipPort>".to_string(),
+        "        </ports>".to_string(),
+        format!(
+            "        <processNodeName>{}</processNodeName>",
+            xml_escape(site.pbx_host)
+        ),
+        "      </callManager>".to_string(),
+        "    </member>".to_string(),
+        "  </members>".to_string(),
+        "</callManagerGroup>".to_string(),
+    ];
+    lines
+        .iter()
+        .map(|line| format!("{indent}{line}\n"))
+        .collect()
 }
 
 /// `XMLDefault.cnf.xml`: what a phone without its own file (or still on SCCP) reads. It
@@ -285,23 +299,8 @@ pub fn xml_default(site: &Site<'_>, loads: &[(u32, &str, &str)]) -> String {
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <!-- Written by cisco-autoprov. -->
 <Default>
-  <callManagerGroup>
-    <members>
-      <member priority="0">
-        <callManager>
-          <ports>
-            <ethernetPhonePort>2000</ethernetPhonePort>
-            <sipPort>{port}</sipPort>
-            <securedSipPort>5061</securedSipPort>
-          </ports>
-          <processNodeName>{host}</processNodeName>
-        </callManager>
-      </member>
-    </members>
-  </callManagerGroup>
-"#,
-        port = site.pbx_port,
-        host = e(site.pbx_host),
+{}"#,
+        call_manager_group(site, "  ")
     );
     for (device_type, model, load) in loads {
         let _ = writeln!(
