@@ -34,6 +34,8 @@ use crate::state::{Position, StateStore};
 
 /// How long read positions may wait before they are saved (they are saved at exit too).
 const SAVE_POSITIONS_AFTER: Duration = Duration::from_secs(5);
+/// How long changed phone records (boot state, model) may wait before they are saved.
+const SAVE_PHONES_AFTER: Duration = Duration::from_millis(300);
 /// First and longest wait before writing failed files again.
 const RETRY_FIRST: Duration = Duration::from_secs(2);
 const RETRY_MAX: Duration = Duration::from_secs(60);
@@ -376,7 +378,10 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
         if provisioner.has_failed_writes() && retry_at.is_none() {
             retry_at = Some(Instant::now() + retry_delay);
         }
-        if positions_dirty && save_at.is_none() {
+        if provisioner.has_unsaved_changes() {
+            let soon = Instant::now() + SAVE_PHONES_AFTER;
+            save_at = Some(save_at.map_or(soon, |at| at.min(soon)));
+        } else if positions_dirty && save_at.is_none() {
             save_at = Some(Instant::now() + SAVE_POSITIONS_AFTER);
         }
         tokio::select! {

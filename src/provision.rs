@@ -74,6 +74,8 @@ pub struct Provisioner {
     failed: BTreeSet<Mac>,
     /// Warnings already given, so repeats do not flood the log.
     warned: HashSet<(Mac, &'static str)>,
+    /// Phone records changed in memory since the last save (state, model, new phones).
+    unsaved: bool,
     /// Running totals.
     pub totals: Totals,
 }
@@ -90,6 +92,7 @@ impl Provisioner {
             state,
             failed: BTreeSet::new(),
             warned: HashSet::new(),
+            unsaved: false,
             totals: Totals::default(),
         };
         provisioner.engine.counters = provisioner.state.counters;
@@ -113,6 +116,12 @@ impl Provisioner {
     /// The persisted state (positions live here).
     pub fn state_mut(&mut self) -> &mut State {
         &mut self.state
+    }
+
+    /// True when phone records changed since the last save: the daemon saves soon after,
+    /// so `status` shows boot progress without a write per TFTP request.
+    pub fn has_unsaved_changes(&self) -> bool {
+        self.unsaved
     }
 
     /// True when some phone's files still have to be written.
@@ -186,6 +195,9 @@ impl Provisioner {
         self.state.counters = self.engine.counters;
         let result = self.store.save(&self.state);
         self.state.phones.clear();
+        if result.is_ok() {
+            self.unsaved = false;
+        }
         if let Err(err) = &result {
             error!(%err, "cannot save state");
         }
@@ -194,6 +206,9 @@ impl Provisioner {
 
     fn carry_out(&mut self, actions: Vec<Action>) {
         let mut to_write = Vec::new();
+        if !actions.is_empty() {
+            self.unsaved = true;
+        }
         for action in actions {
             match action {
                 Action::Detected { mac, evidence } => {

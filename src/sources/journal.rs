@@ -335,16 +335,16 @@ mod tests {
         let lease1 = format!("lease 001B0C18BDC1 198.18.0.100 {vc1}");
         let lease2 = format!("lease 001B0C18BDC2 198.18.0.101 {vc2}");
         let expected: Vec<Vec<String>> = vec![
-            vec![],                               // 01 start
-            vec![lease1.clone()],                 // 02 phone bound
-            vec![lease2.clone()],                 // 03 phone2 bound
-            vec![],                               // 04 renew under 25 %: nothing written
-            vec![],                               // 05 phone2 reboot: nothing written
-            vec!["gone 001B0C18BDC1".into()],     // 06 release
-            vec!["gone 001B0C18BDC2".into()],     // 07 release
-            vec![lease1.clone()], // 08 rebound
-            vec![],                               // 09 stop
-            vec![],                               // 10 restart: rewritten, nothing new
+            vec![],                           // 01 start
+            vec![lease1.clone()],             // 02 phone bound
+            vec![lease2.clone()],             // 03 phone2 bound
+            vec![],                           // 04 renew under 25 %: nothing written
+            vec![],                           // 05 phone2 reboot: nothing written
+            vec!["gone 001B0C18BDC1".into()], // 06 release
+            vec!["gone 001B0C18BDC2".into()], // 07 release
+            vec![lease1.clone()],             // 08 rebound
+            vec![],                           // 09 stop
+            vec![],                           // 10 restart: rewritten, nothing new
         ];
         assert_eq!(steps, expected);
     }

@@ -10,8 +10,11 @@
 //!
 //! Other servers for the router namespace: a private rsyslogd ([`Lab::start_rsyslogd`]),
 //! tftpd-hpa logging to it through a `/dev/log` that exists only in its own mount namespace
-//! ([`Lab::start_in_tftpd`]), and atftpd ([`Lab::start_atftpd`]). [`Lab::add_second_phone`]
-//! adds a third namespace with its own veth pair (`br…`/`bp…`), for a second phone.
+//! ([`Lab::start_in_tftpd`]), atftpd ([`Lab::start_atftpd`]), ISC dhcpd with the same private
+//! `/dev/log` ([`Lab::start_isc_dhcpd`]), kea-dhcp4 with a memfile lease CSV
+//! ([`Lab::start_kea_dhcp4`]), and dnsmasq with extra arguments and environment, e.g. a
+//! `--dhcp-script` ([`Lab::start_dnsmasq_with`]). [`Lab::add_second_phone`] adds a third
+//! namespace with its own veth pair (`br…`/`bp…`), for a second phone.
 //!
 //! Why the rules look the way they do:
 //! - **Nothing runs in the host namespace.** Both ends of the veth are created directly inside
@@ -694,6 +697,19 @@ impl Lab {
     /// does by default, so served files must really be world-readable.
     #[track_caller]
     pub fn start_dnsmasq(&mut self, mode: DnsmasqMode) -> ProcessId {
+        self.start_dnsmasq_with::<&str>(mode, &[], &[])
+    }
+
+    /// [`Lab::start_dnsmasq`] with `extra` arguments after the lab's own and `env` added to
+    /// its (otherwise cleared) environment, e.g. `--dhcp-script=…` and the variables that
+    /// script reads: dnsmasq hands its environment on to the script.
+    #[track_caller]
+    pub fn start_dnsmasq_with<S: AsRef<OsStr>>(
+        &mut self,
+        mode: DnsmasqMode,
+        extra: &[S],
+        env: &[(&str, &str)],
+    ) -> ProcessId {
         let dnsmasq = find_program("dnsmasq").expect("dnsmasq was checked before");
         let log = self.path("dnsmasq.log");
         let k = self.k;
@@ -719,8 +735,9 @@ impl Lab {
             ));
             push(format!("--dhcp-option=150,{}", self.router_ip()));
         }
+        argv.extend(extra.iter().map(|arg| arg.as_ref().to_os_string()));
         self.note_log(&log);
-        let id = self.spawn_in_router(&argv, &[], &self.path("dnsmasq.stderr"));
+        let id = self.spawn_in_router(&argv, env, &self.path("dnsmasq.stderr"));
         self.wait_for_text(id, &log, 0, "TFTP root is", READY_TIMEOUT);
         id
     }
@@ -810,21 +827,67 @@ impl Lab {
     #[track_caller]
     pub fn start_in_tftpd(&mut self) -> ProcessId {
         let in_tftpd = find_program("in.tftpd").expect("in.tftpd was checked before");
+        let root = self.tftp_root();
+        let listen = format!("{}:69", self.router_ip());
+        let argv: [&OsStr; 10] = [
+            in_tftpd.as_os_str(),
+            "-L".as_ref(),
+            "-v".as_ref(),
+            "-v".as_ref(),
+            "-s".as_ref(),
+            root.as_os_str(),
+            "-a".as_ref(),
+            listen.as_ref(),
+            "-u".as_ref(),
+            "nobody".as_ref(),
+        ];
+        let log = self.path("in.tftpd.log");
+        let id = self.spawn_with_private_devlog("in.tftpd", &argv, &[], &log);
+        let router = self.router_ip();
+        self.wait_for_udp_port(id, router, 69);
+        id
+    }
+
+    /// Starts `argv` in the router namespace with a private `/dev` whose `log` is
+    /// [`Lab::devlog_socket`], for servers that log only with syslog(3) (in.tftpd, dhcpd):
+    /// their lines reach [`Lab::syslog_path`] and never the host's `/dev/log`. Call
+    /// [`Lab::start_rsyslogd`] first.
+    ///
+    /// It runs `unshare --mount /bin/sh <name>.sh`; the script mounts a tmpfs holding bind
+    /// mounts of the host's null, zero, full, random and urandom plus the `log` symlink, moves
+    /// it over `/dev` and execs `argv` (so the pid is the program's). Those mounts exist only
+    /// in that mount namespace (private propagation) and vanish with its last process;
+    /// children (dhcpd's `execute()` hooks) share it. The program must open `/dev/log` only
+    /// after rsyslogd listens, which is why rsyslogd comes first. `name` is the process name
+    /// in messages and names the script and the mount point (`<name>-dev`).
+    #[track_caller]
+    pub fn spawn_with_private_devlog<S: AsRef<OsStr>>(
+        &mut self,
+        name: &str,
+        argv: &[S],
+        env: &[(&str, &str)],
+        log: &Path,
+    ) -> ProcessId {
         let unshare = find_program("unshare").expect("unshare was checked before");
         let socket = self.devlog_socket();
         assert!(
             socket.exists(),
-            "start_in_tftpd needs start_rsyslogd first: no {}",
+            "{name} needs start_rsyslogd first: no {}",
             socket.display()
         );
-        let new_dev = self.path("in.tftpd-dev");
-        fs::create_dir_all(&new_dev).expect("create the mount point for in.tftpd's /dev");
-        let script = self.path("in.tftpd.sh");
+        let new_dev = self.path(&format!("{name}-dev"));
+        fs::create_dir_all(&new_dev)
+            .unwrap_or_else(|e| panic!("create the mount point for {name}'s /dev: {e}"));
+        let script = self.path(&format!("{name}.sh"));
+        let command: Vec<String> = argv
+            .iter()
+            .map(|arg| shell_quote(&arg.as_ref().to_string_lossy()))
+            .collect();
         fs::write(
             &script,
             format!(
                 "#!/bin/sh\n\
-                 # in.tftpd of the e2e tests. Runs under `unshare --mount` (private propagation):\n\
+                 # {name} of the e2e tests. Runs under `unshare --mount` (private propagation):\n\
                  # no mount below is visible outside this process and its children.\n\
                  set -e\n\
                  mount -t tmpfs -o mode=0755,size=64k autoprov-dev '{new_dev}'\n\
@@ -834,27 +897,23 @@ impl Lab {
                  done\n\
                  ln -s '{socket}' '{new_dev}/log'\n\
                  mount --move '{new_dev}' /dev\n\
-                 exec '{in_tftpd}' -L -v -v -s '{root}' -a '{router}:69' -u nobody\n",
+                 exec {command}\n",
                 new_dev = new_dev.display(),
                 socket = socket.display(),
-                in_tftpd = in_tftpd.display(),
-                root = self.tftp_root().display(),
-                router = self.router_ip(),
+                command = command.join(" "),
             ),
         )
-        .expect("write in.tftpd.sh");
+        .unwrap_or_else(|e| panic!("write {}: {e}", script.display()));
         set_mode(&script, 0o755);
-        let argv: [&OsStr; 4] = [
+        let wrapper: [&OsStr; 4] = [
             unshare.as_os_str(),
             "--mount".as_ref(),
             "/bin/sh".as_ref(),
             script.as_os_str(),
         ];
-        // unshare and sh exec, so the pid is in.tftpd's.
-        let id = self.spawn_in_router(&argv, &[], &self.path("in.tftpd.log"));
-        self.processes[id.0].name = "in.tftpd".to_string();
-        let router = self.router_ip();
-        self.wait_for_udp_port(id, router, 69);
+        // unshare and sh exec, so the pid is the program's.
+        let id = self.spawn_in_router(&wrapper, env, log);
+        self.processes[id.0].name = name.to_string();
         id
     }
 
@@ -922,6 +981,172 @@ impl Lab {
     /// atftpd's log file ([`Lab::start_atftpd`]).
     pub fn atftpd_log(&self) -> PathBuf {
         self.path("atftpd.log")
+    }
+
+    /// Starts ISC dhcpd in the router namespace as the reference lab ran it
+    /// (formats.md §2), `dhcpd -4 -f -d -cf dhcpd.conf -lf dhcpd.leases -pf dhcpd.pid
+    /// <router veth>`, and waits until it logs `Server starting service.`. Call
+    /// [`Lab::start_rsyslogd`] first: dhcpd logs with syslog(3) as well as to stderr, so it
+    /// runs with a private `/dev/log` ([`Lab::spawn_with_private_devlog`]).
+    ///
+    /// `dhcpd.conf` is `captures/isc-dhcpd/dhcpd.conf` for the lab's subnet (range
+    /// 198.18.k.100–199, option 150 declared as `voip-tftp-server` and sent, option 66,
+    /// next-server) without its hooks, plus `ping-check false;` (nothing else is on the
+    /// link; the ping costs a second per offer), followed by `extra` (e.g. an `include` of
+    /// the hook statements). The lease file ([`Lab::isc_leases_path`]) is created empty, as
+    /// dhcpd requires. dhcpd runs as root, and so do its `execute()` hooks.
+    #[track_caller]
+    pub fn start_isc_dhcpd(&mut self, extra: &str) -> ProcessId {
+        let dhcpd = find_program("dhcpd").expect("dhcpd was checked before");
+        let conf = self.path("dhcpd.conf");
+        let router = self.router_ip();
+        let k = self.k;
+        fs::write(
+            &conf,
+            format!(
+                "# dhcpd.conf of the e2e tests (captures/isc-dhcpd/dhcpd.conf for this lab).\n\
+                 option voip-tftp-server code 150 = ip-address;\n\
+                 authoritative;\n\
+                 ddns-update-style none;\n\
+                 default-lease-time 3600;\n\
+                 max-lease-time 7200;\n\
+                 ping-check false;\n\
+                 subnet 198.18.{k}.0 netmask 255.255.255.0 {{\n\
+                 \x20 range 198.18.{k}.100 198.18.{k}.199;\n\
+                 \x20 option routers {router};\n\
+                 \x20 option tftp-server-name \"{router}\";\n\
+                 \x20 option voip-tftp-server {router};\n\
+                 \x20 next-server {router};\n\
+                 }}\n\
+                 {extra}\n"
+            ),
+        )
+        .expect("write dhcpd.conf");
+        let leases = self.isc_leases_path();
+        if !leases.exists() {
+            fs::write(&leases, "").expect("create dhcpd.leases");
+        }
+        self.note_log(&leases);
+        let pid_file = self.path("dhcpd.pid");
+        let interface = self.router_if.clone();
+        let argv: [&OsStr; 11] = [
+            dhcpd.as_os_str(),
+            "-4".as_ref(),
+            "-f".as_ref(),
+            "-d".as_ref(),
+            "-cf".as_ref(),
+            conf.as_os_str(),
+            "-lf".as_ref(),
+            leases.as_os_str(),
+            "-pf".as_ref(),
+            pid_file.as_os_str(),
+            interface.as_ref(),
+        ];
+        let log = self.path("dhcpd.log");
+        let from = file_len(&log);
+        let id = self.spawn_with_private_devlog("dhcpd", &argv, &[], &log);
+        self.wait_for_text(id, &log, from, "Server starting service.", READY_TIMEOUT);
+        id
+    }
+
+    /// dhcpd's lease file ([`Lab::start_isc_dhcpd`]).
+    pub fn isc_leases_path(&self) -> PathBuf {
+        self.path("dhcpd.leases")
+    }
+
+    /// Starts Kea's DHCPv4 server in the router namespace, `kea-dhcp4 -c kea-dhcp4.conf`,
+    /// and waits until its log says `DHCP4_STARTED`.
+    ///
+    /// The config follows `captures/kea/kea-dhcp4.conf` for the lab: raw sockets on the
+    /// router veth, pool 198.18.k.100–199, option 150 defined (`cisco-tftp-servers`) and
+    /// sent with option 66, a memfile lease CSV ([`Lab::kea_leases_path`]) with an LFC
+    /// interval of an hour (no cleanup during a test), a control socket, and the
+    /// `kea-dhcp4` logger at INFO to [`Lab::kea_log`]. No hooks library. Kea's lock and pid
+    /// files go to the lab directory (`KEA_LOCKFILE_DIR`, `KEA_PIDFILE_DIR`); without them
+    /// it would use `/run/kea`.
+    #[track_caller]
+    pub fn start_kea_dhcp4(&mut self) -> ProcessId {
+        let kea = find_program("kea-dhcp4").expect("kea-dhcp4 was checked before");
+        let router = self.router_ip().to_string();
+        let k = self.k;
+        let log = self.kea_log();
+        let socket = self.path("kea4-ctrl.sock");
+        assert!(
+            socket.as_os_str().len() < 100,
+            "socket path too long for AF_UNIX (set TMPDIR to a shorter directory): {}",
+            socket.display()
+        );
+        let config = serde_json::json!({
+            "Dhcp4": {
+                "interfaces-config": {
+                    "interfaces": [self.router_if],
+                    "dhcp-socket-type": "raw"
+                },
+                "control-socket": {
+                    "socket-type": "unix",
+                    "socket-name": socket.display().to_string()
+                },
+                "lease-database": {
+                    "type": "memfile",
+                    "persist": true,
+                    "name": self.kea_leases_path().display().to_string(),
+                    "lfc-interval": 3600
+                },
+                "valid-lifetime": 3600,
+                "renew-timer": 900,
+                "rebind-timer": 1800,
+                "option-def": [{
+                    "name": "cisco-tftp-servers",
+                    "code": 150,
+                    "type": "ipv4-address",
+                    "array": true,
+                    "space": "dhcp4"
+                }],
+                "subnet4": [{
+                    "id": 1,
+                    "subnet": format!("198.18.{k}.0/24"),
+                    "pools": [{ "pool": format!("198.18.{k}.100 - 198.18.{k}.199") }],
+                    "option-data": [
+                        { "name": "routers", "data": router },
+                        { "name": "tftp-server-name", "data": router },
+                        { "name": "cisco-tftp-servers", "data": router }
+                    ]
+                }],
+                "loggers": [{
+                    "name": "kea-dhcp4",
+                    "severity": "INFO",
+                    "output_options": [{ "output": log.display().to_string() }]
+                }]
+            }
+        });
+        let conf = self.path("kea-dhcp4.conf");
+        fs::write(
+            &conf,
+            serde_json::to_string_pretty(&config).expect("serialise the Kea config"),
+        )
+        .expect("write kea-dhcp4.conf");
+        self.note_log(&log);
+        self.note_log(&self.kea_leases_path());
+        let dir = self.dir().display().to_string();
+        let argv: [&OsStr; 3] = [kea.as_os_str(), "-c".as_ref(), conf.as_os_str()];
+        let env = [
+            ("KEA_LOCKFILE_DIR", dir.as_str()),
+            ("KEA_PIDFILE_DIR", dir.as_str()),
+        ];
+        let from = file_len(&log);
+        let id = self.spawn_in_router(&argv, &env, &self.path("kea-dhcp4.stdout"));
+        self.wait_for_text(id, &log, from, "DHCP4_STARTED", READY_TIMEOUT);
+        id
+    }
+
+    /// Kea's memfile lease CSV ([`Lab::start_kea_dhcp4`]).
+    pub fn kea_leases_path(&self) -> PathBuf {
+        self.path("kea-leases4.csv")
+    }
+
+    /// Kea's log file ([`Lab::start_kea_dhcp4`]).
+    pub fn kea_log(&self) -> PathBuf {
+        self.path("kea-dhcp4.log")
     }
 
     /// Polls until process `id`'s network namespace has a UDP socket bound to
@@ -1516,4 +1741,9 @@ fn describe(command: &Command) -> String {
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `text` as one single-quoted `sh` word.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
 }
