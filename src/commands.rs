@@ -13,6 +13,7 @@ use crate::provision::{now, Provisioner};
 use crate::sources::tail::StartAt;
 use crate::sources::Source;
 use crate::state::{self, StateStore};
+use crate::template::Templates;
 
 /// Reads and checks the config. With no `-c`, the default path is used when it exists, and
 /// the built-in defaults when it does not.
@@ -44,6 +45,38 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
     config::parse(&text, &name, &base_dir)
 }
 
+/// The templates in force: the built-ins, replaced by the files of `templates_dir`. Errors
+/// name the file and line.
+pub fn load_templates(config: &Config) -> Result<Templates, Vec<String>> {
+    let Some(dir) = &config.templates_dir else {
+        return Ok(Templates::built_in());
+    };
+    let entries =
+        fs::read_dir(dir).map_err(|err| vec![format!("templates_dir {}: {err}", dir.display())])?;
+    let mut user = Vec::new();
+    let mut errors = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || !path.is_file() {
+            continue;
+        }
+        match fs::read_to_string(&path) {
+            Ok(text) => user.push((name, text, path.display().to_string())),
+            Err(err) => errors.push(format!("{}: {err}", path.display())),
+        }
+    }
+    user.sort();
+    match Templates::with_overrides(&user) {
+        Ok(templates) if errors.is_empty() => Ok(templates),
+        Ok(_) => Err(errors),
+        Err(template_errors) => {
+            errors.extend(template_errors.iter().map(ToString::to_string));
+            Err(errors)
+        }
+    }
+}
+
 /// `scan`: reads every source from its beginning once, provisions, prints a summary.
 pub fn scan(config: Config) -> Result<String, String> {
     if !config.tftp_root.is_dir() {
@@ -57,7 +90,8 @@ pub fn scan(config: Config) -> Result<String, String> {
     if let Some(warning) = warning {
         tracing::error!(%warning, "state file unreadable; starting with an empty state");
     }
-    let mut provisioner = Provisioner::new(config.clone(), store, state);
+    let templates = load_templates(&config).map_err(|errors| errors.join("\n"))?;
+    let mut provisioner = Provisioner::new(config.clone(), templates, store, state);
     provisioner.write_shared();
     provisioner.rewrite_all();
     let roots = vec![config.tftp_root.to_string_lossy().into_owned()];
@@ -244,6 +278,9 @@ pub fn check(config: &Config) -> Vec<String> {
             config.tftp_root.display()
         )),
         Err(err) => problems.push(format!("tftp_root {}: {err}", config.tftp_root.display())),
+    }
+    if let Err(errors) = load_templates(config) {
+        problems.extend(errors);
     }
     let existing_state_ancestor = config.state_dir.ancestors().find(|dir| dir.is_dir());
     match existing_state_ancestor {

@@ -19,7 +19,7 @@ use tokio::net::UnixDatagram;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{debug, error, info, warn};
 
-use crate::commands::load_config;
+use crate::commands::{load_config, load_templates};
 use crate::config::SourceKind;
 use crate::config::{self, Config};
 use crate::fsutil;
@@ -342,7 +342,8 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
         info!(n_stale, "removed temporary files left by an earlier crash");
     }
     let positions = state.positions.clone();
-    let mut provisioner = Provisioner::new(config.clone(), store, state);
+    let templates = load_templates(&config).map_err(|errors| errors.join("\n"))?;
+    let mut provisioner = Provisioner::new(config.clone(), templates, store, state);
     provisioner.write_shared();
     provisioner.rewrite_all();
 
@@ -412,8 +413,11 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
             _ = sigterm.recv() => break,
             _ = sigint.recv() => break,
             _ = sighup.recv() => {
-                match load_config(config_path.as_deref()) {
-                    Ok(new_config) => {
+                let loaded = load_config(config_path.as_deref())
+                    .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())
+                    .and_then(|config| Ok((load_templates(&config)?, config)));
+                match loaded {
+                    Ok((new_templates, new_config)) => {
                         info!("configuration reloaded");
                         if new_config.sources != provisioner.config().sources {
                             let mut positions = provisioner.state_mut().positions.clone();
@@ -423,7 +427,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
                                 Err(err) => error!(%err, "cannot rebuild sources; keeping the old ones"),
                             }
                         }
-                        provisioner.reload(new_config);
+                        provisioner.reload(new_config, new_templates);
                         let all: Vec<usize> = (0..set.sources.len()).collect();
                         positions_dirty |= read_sources(&mut set, all, &mut provisioner);
                     }

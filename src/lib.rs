@@ -27,4 +27,5 @@ pub mod provision;
 pub mod render;
 pub mod sources;
 pub mod state;
+pub mod template;
 pub mod writer;

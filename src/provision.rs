@@ -12,7 +12,7 @@
 //! fingerprint did not reach the state is still recognised as ours, because it holds exactly
 //! what we would write.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use tracing::{error, info, warn};
 
@@ -20,8 +20,10 @@ use crate::config::Config;
 use crate::detect::{Action, Engine, Phone};
 use crate::event::Observation;
 use crate::mac::Mac;
-use crate::render::{self, Line, Site};
+use crate::models::{self, Model};
+use crate::render::{self, PhoneView, SharedView, Site};
 use crate::state::{State, StateError, StateStore};
+use crate::template::Templates;
 use crate::writer::{FileWriter, WriteOutcome};
 
 /// Characters of generated SIP secrets: letters and digits, safe in every config format.
@@ -62,10 +64,26 @@ pub struct Totals {
     pub n_write_errors: u64,
 }
 
+/// The firmware present in the TFTP root, as far as choosing loads goes: the newest
+/// complete SIP load per load prefix (`SIP41` → `SIP41.9-4-2SR3-1S`, `P0S3` →
+/// `P0S3-8-12-00`) and the 8.5.2 stepping stone per Java family. Built by the daemon from a
+/// scan of the TFTP root (`firmware`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FirmwareChoice {
+    /// Load prefix → newest complete SIP load.
+    pub newest: BTreeMap<String, String>,
+    /// SIP load prefix of a Java family → its complete 8.5.2 load (SIP or SCCP).
+    pub ladder: BTreeMap<String, String>,
+}
+
 /// Engine + writer + state store.
 #[derive(Debug)]
 pub struct Provisioner {
     config: Config,
+    /// The templates in force (built-in, or the config's `templates_dir`).
+    templates: Templates,
+    /// Loads available for each family.
+    firmware: FirmwareChoice,
     engine: Engine,
     writer: FileWriter,
     store: StateStore,
@@ -82,11 +100,18 @@ pub struct Provisioner {
 
 impl Provisioner {
     /// Builds the provisioner from the loaded state and applies the config's inventory.
-    pub fn new(config: Config, store: StateStore, mut state: State) -> Provisioner {
+    pub fn new(
+        config: Config,
+        templates: Templates,
+        store: StateStore,
+        mut state: State,
+    ) -> Provisioner {
         let engine = Engine::new(std::mem::take(&mut state.phones));
         let mut provisioner = Provisioner {
             writer: FileWriter::new(&config.tftp_root),
             config,
+            templates,
+            firmware: FirmwareChoice::default(),
             engine,
             store,
             state,
@@ -129,10 +154,21 @@ impl Provisioner {
         !self.failed.is_empty()
     }
 
-    /// Swaps in a new config (after SIGHUP) and applies its inventory.
-    pub fn reload(&mut self, config: Config) {
+    /// Swaps in the firmware found in the TFTP root; rewrites what names loads.
+    pub fn set_firmware(&mut self, firmware: FirmwareChoice) {
+        if firmware != self.firmware {
+            info!(loads = ?firmware.newest, "firmware present");
+            self.firmware = firmware;
+            self.write_shared();
+            self.rewrite_all();
+        }
+    }
+
+    /// Swaps in a new config and templates (after SIGHUP) and applies its inventory.
+    pub fn reload(&mut self, config: Config, templates: Templates) {
         self.writer = FileWriter::new(&config.tftp_root);
         self.config = config;
+        self.templates = templates;
         let actions = self.engine.apply_config(&self.config, &mut generate_secret);
         self.carry_out(actions);
         self.write_shared();
@@ -151,23 +187,60 @@ impl Provisioner {
         self.carry_out(actions);
     }
 
-    /// Writes the files every phone shares (`XMLDefault.cnf.xml`).
+    /// Writes the files every phone shares (`XMLDefault.cnf.xml`, `SIPDefault.cnf`,
+    /// `OS79XX.TXT`, and the templates directory's extras).
     pub fn write_shared(&mut self) {
         let site = site(&self.config);
-        let contents = render::xml_default(&site, &[]);
-        let name = render::XML_DEFAULT;
-        match self.writer.write(name, &contents, &mut self.state.written) {
-            Ok(WriteOutcome::Written) => {
-                self.totals.n_written += 1;
-                info!(file = name, "shared file written");
-            }
-            Ok(WriteOutcome::Unchanged) => {}
-            Ok(WriteOutcome::KeptForeign) => self.totals.n_kept += 1,
-            Err(err) => {
-                self.totals.n_write_errors += 1;
-                error!(file = name, %err, "cannot write shared file");
+        let shared = self.shared_view();
+        for (name, contents) in render::shared_files(&self.templates, &site, &shared) {
+            match self.writer.write(&name, &contents, &mut self.state.written) {
+                Ok(WriteOutcome::Written) => {
+                    self.totals.n_written += 1;
+                    info!(file = name, "shared file written");
+                }
+                Ok(WriteOutcome::Unchanged) => {}
+                Ok(WriteOutcome::KeptForeign) => self.totals.n_kept += 1,
+                Err(err) => {
+                    self.totals.n_write_errors += 1;
+                    error!(file = name, %err, "cannot write shared file");
+                }
             }
         }
+    }
+
+    /// The load a model should run: pinned, else the newest complete one present.
+    fn load_for_model(&self, model: Model) -> Option<String> {
+        if let Some(pinned) = self.config.firmware_pins.get(model.name()) {
+            return Some(pinned.clone());
+        }
+        if let Some(base) = Model::by_name(model.base()) {
+            if let Some(pinned) = self.config.firmware_pins.get(base.name()) {
+                return Some(pinned.clone());
+            }
+        }
+        let prefix = model.info().loads_prefix.as_deref()?;
+        self.firmware.newest.get(prefix).cloned()
+    }
+
+    /// What `XMLDefault.cnf.xml`, `SIPDefault.cnf` and `OS79XX.TXT` name.
+    fn shared_view(&self) -> SharedView {
+        let mut view = SharedView::default();
+        for info in models::all() {
+            let Some(model) = Model::by_name(&info.name) else {
+                continue;
+            };
+            let (Some(device_type), Some(_)) = (info.device_type, info.config) else {
+                continue;
+            };
+            if let Some(load) = self.load_for_model(model) {
+                // The CUCM typemodel name (cisco-facts.md section 2): phones match on the
+                // number in the element name; the attribute is descriptive.
+                view.loads
+                    .push((device_type, format!("Cisco {}", info.name), load));
+            }
+        }
+        view.image_7940 = Model::by_name("7940").and_then(|model| self.load_for_model(model));
+        view
     }
 
     /// Re-renders every provisioned phone (start-up, reload): templates or site values may
@@ -225,6 +298,12 @@ impl Provisioner {
                         to_write.push(mac);
                     }
                 }
+                Action::FirmwareLoop { mac, file } => {
+                    warn!(%mac, file, "phone keeps asking for the same firmware without taking it; serving the 8.5.2 stepping stone if present");
+                }
+                Action::LadderStepTaken(mac) => {
+                    info!(%mac, "phone took the 8.5.2 stepping stone; its target load comes next");
+                }
                 Action::PoolExhausted(mac) => {
                     if self.warned.insert((mac, "pool")) {
                         warn!(%mac, range = %self.config.provision.extensions, "extension range is used up; phone not provisioned");
@@ -252,6 +331,30 @@ impl Provisioner {
         self.write_phones(&to_write);
     }
 
+    /// The files of one provisioned phone: name → contents.
+    fn render_phone(&self, site: &Site<'_>, phone: &Phone) -> Option<Vec<(String, String)>> {
+        let model = phone.model();
+        let load = match model {
+            Some(model) if phone.needs_ladder => model
+                .info()
+                .loads_prefix
+                .as_deref()
+                .and_then(|prefix| self.firmware.ladder.get(prefix).cloned())
+                .or_else(|| self.load_for_model(model)),
+            Some(model) => self.load_for_model(model),
+            None => None,
+        };
+        let view = PhoneView {
+            mac: phone.mac,
+            model,
+            extension: phone.extension.as_deref()?,
+            secret: phone.secret.as_deref()?,
+            label: phone.label.as_deref(),
+            load: load.as_deref(),
+        };
+        Some(render::phone_files(&self.templates, site, &view))
+    }
+
     fn write_phones(&mut self, macs: &[Mac]) {
         if macs.is_empty() {
             return;
@@ -262,9 +365,27 @@ impl Provisioner {
             let Some(phone) = self.engine.phone(mac) else {
                 continue;
             };
-            let Some(files) = render_phone(&site, phone) else {
+            let Some(files) = self.render_phone(&site, phone) else {
                 continue;
             };
+            // Files of the other family, written before the model was known, go.
+            let stale: Vec<String> = phone
+                .files
+                .iter()
+                .filter(|name| !files.iter().any(|(new, _)| new == *name))
+                .cloned()
+                .collect();
+            for name in stale {
+                match self.writer.remove(&name, &mut self.state.written) {
+                    Ok(true) => {
+                        info!(%mac, file = %name, "removed a file this model does not read")
+                    }
+                    Ok(false) => {}
+                    Err(err) => {
+                        warn!(%mac, file = %name, %err, "cannot remove a file this model does not read")
+                    }
+                }
+            }
             let mut ours = BTreeSet::new();
             let mut n_written = 0;
             let mut failed = false;
@@ -314,20 +435,9 @@ fn site(config: &Config) -> Site<'_> {
             .as_deref()
             .unwrap_or(&config.pbx.host),
         time_zone: &config.provision.time_zone,
+        time_zone_7940: &config.provision.time_zone_7940,
+        tftp_server: config.tftp_server.map(|ip| ip.to_string()),
     }
-}
-
-/// The files of one provisioned phone: name → contents.
-fn render_phone(site: &Site<'_>, phone: &Phone) -> Option<Vec<(String, String)>> {
-    let line = Line {
-        extension: phone.extension.as_deref()?,
-        secret: phone.secret.as_deref()?,
-        label: phone.label.as_deref(),
-    };
-    Some(vec![(
-        render::sep_file_name(phone.mac),
-        render::sep_cnf_xml(site, &line),
-    )])
 }
 
 /// Unix seconds now.

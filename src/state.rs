@@ -191,6 +191,8 @@ mod tests {
             last_seen: 2,
             written_at: 3,
             files: ["SEP001B0C18BDC1.cnf.xml".to_string()].into(),
+            needs_ladder: false,
+            loads_streak: None,
         });
         state.positions.insert(
             "/var/log/syslog".into(),

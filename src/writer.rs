@@ -93,6 +93,36 @@ impl FileWriter {
     }
 }
 
+impl FileWriter {
+    /// Removes `name` if it is ours (holds exactly what we last wrote). Returns whether it
+    /// was removed; a file a person changed is left alone.
+    pub fn remove(
+        &mut self,
+        name: &str,
+        registry: &mut BTreeMap<String, String>,
+    ) -> io::Result<bool> {
+        if !is_plain_name(name) {
+            return Ok(false);
+        }
+        let path = self.root.join(name);
+        let existing = match fs::read(&path) {
+            Ok(existing) => existing,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                registry.remove(name);
+                return Ok(false);
+            }
+            Err(err) => return Err(err),
+        };
+        let print = format!("{:016x}", fsutil::fingerprint(&existing));
+        if registry.get(name) != Some(&print) {
+            return Ok(false);
+        }
+        fs::remove_file(&path)?;
+        registry.remove(name);
+        Ok(true)
+    }
+}
+
 /// A name that stays inside the directory: no separators, no leading dot, no NUL, ≤ 255 bytes.
 pub fn is_plain_name(name: &str) -> bool {
     !name.is_empty()

@@ -34,6 +34,11 @@ pub struct Config {
     pub state_dir: PathBuf,
     /// `error`, `warn`, `info`, `debug` or `trace`.
     pub log_level: String,
+    /// A directory of templates replacing the built-in ones (`SEP.cnf.xml`, `SIP.cnf`, …).
+    pub templates_dir: Option<PathBuf>,
+    /// Loads pinned per model name (`"7941" = "SIP41.9-4-2SR3-1S"`), instead of the newest
+    /// complete one present.
+    pub firmware_pins: BTreeMap<String, String>,
     /// The Unix datagram socket `cisco-autoprov notify` sends hook events to; in the state
     /// directory unless set.
     pub notify_socket: PathBuf,
@@ -67,6 +72,9 @@ pub struct Provision {
     pub extensions: ExtensionRange,
     /// Cisco time zone name written into `SEP<MAC>.cnf.xml`.
     pub time_zone: String,
+    /// Time zone of the 7940/7960 SIP firmware (`SIPDefault.cnf`): short names like `GMT`,
+    /// `CET`, `EST`.
+    pub time_zone_7940: String,
     /// NTP server for the phones; the PBX host when not set.
     pub ntp_server: Option<String>,
 }
@@ -210,6 +218,8 @@ impl Default for Config {
             state_dir: PathBuf::from("/var/lib/cisco-autoprov"),
             log_level: "info".to_string(),
             notify_socket: PathBuf::from("/var/lib/cisco-autoprov/notify.sock"),
+            templates_dir: None,
+            firmware_pins: BTreeMap::new(),
             pbx: Pbx {
                 host: "127.0.0.1".to_string(),
                 port: 5060,
@@ -223,6 +233,7 @@ impl Default for Config {
                     width: 0,
                 },
                 time_zone: "Greenwich Standard Time".to_string(),
+                time_zone_7940: "GMT".to_string(),
                 ntp_server: None,
             },
             sources: vec![
@@ -286,6 +297,11 @@ impl Checker<'_> {
             self.error(value, format!("{key} must not contain control characters"));
             return None;
         }
+        if text.contains('"') {
+            // The 7940/7960 `key: "value"` files cannot carry a double quote.
+            self.error(value, format!("{key} must not contain a double quote"));
+            return None;
+        }
         let n_chars = text.chars().count();
         if n_chars > max {
             self.error(
@@ -345,6 +361,37 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
     if let Some(value) = &wire.notify_socket {
         if let Some(path) = checker.path(value, "notify_socket") {
             config.notify_socket = path;
+        }
+    }
+    if let Some(value) = &wire.templates_dir {
+        config.templates_dir = checker.path(value, "templates_dir");
+    }
+    if let Some(pins) = wire
+        .firmware
+        .as_ref()
+        .and_then(|firmware| firmware.pin.as_ref())
+    {
+        for (model, load) in pins {
+            match crate::models::Model::by_name(model) {
+                Some(found) if found.info().loads_prefix.is_some() => {
+                    let text = load.get_ref();
+                    if text.is_empty()
+                        || !text
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                    {
+                        checker.error(load, format!("firmware.pin.{model}: {text:?} is not a load name like SIP41.9-4-2SR3-1S"));
+                    } else {
+                        config
+                            .firmware_pins
+                            .insert(found.name().to_string(), text.clone());
+                    }
+                }
+                _ => checker.error(
+                    load,
+                    format!("firmware.pin: {model:?} is not a model with SIP firmware"),
+                ),
+            }
         }
     }
     if let Some(value) = &wire.log_level {
@@ -411,6 +458,11 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
         if let Some(value) = &provision.time_zone {
             if let Some(text) = checker.field(value, "provision.time_zone", 64) {
                 config.provision.time_zone = text;
+            }
+        }
+        if let Some(value) = &provision.time_zone_7940 {
+            if let Some(text) = checker.field(value, "provision.time_zone_7940", 32) {
+                config.provision.time_zone_7940 = text;
             }
         }
         if let Some(value) = &provision.ntp_server {
@@ -654,7 +706,7 @@ mod tests {
     fn errors_name_file_and_line() {
         check_errors(
             "tftp_root = \"/srv/tftp\"\nbogus = 1\n",
-            &["config.toml:2: unknown field `bogus`, expected one of `tftp_root`, `state_dir`, `log_level`, `notify_socket`, `pbx`, `dhcp`, `provision`, `source`, `phone`"],
+            &["config.toml:2: unknown field `bogus`, expected one of `tftp_root`, `state_dir`, `log_level`, `notify_socket`, `templates_dir`, `pbx`, `dhcp`, `provision`, `firmware`, `source`, `phone`"],
         );
         check_errors(
             "[pbx]\nhost = 5\n",
@@ -718,6 +770,28 @@ extension = "1007"
                 "config.toml:6: command must name a program",
                 "config.toml:9: a log source takes `path`, not `command`",
             ],
+        );
+    }
+
+    #[test]
+    fn firmware_pins_and_templates() {
+        let config = load("templates_dir = \"t\"\n[firmware]\npin = { \"7941\" = \"SIP41.9-4-2SR3-1S\", \"CP-7940\" = \"P0S3-8-12-00\" }\n").unwrap();
+        assert_eq!(
+            config.templates_dir,
+            Some(PathBuf::from("/etc/cisco-autoprov/t"))
+        );
+        assert_eq!(config.firmware_pins["7941"], "SIP41.9-4-2SR3-1S");
+        assert_eq!(config.firmware_pins["7940"], "P0S3-8-12-00");
+        check_errors(
+            "[firmware]\npin = { \"7905\" = \"x\", \"7941\" = \"../x\" }\n",
+            &[
+                "config.toml:2: firmware.pin: \"7905\" is not a model with SIP firmware",
+                "config.toml:2: firmware.pin.7941: \"../x\" is not a load name like SIP41.9-4-2SR3-1S",
+            ],
+        );
+        check_errors(
+            "[[phone]]\nmac = \"001b0c18bdc1\"\nextension = \"1\"\nsecret = 'a\"b'\n",
+            &["config.toml:4: phone 001B0C18BDC1: secret must not contain a double quote"],
         );
     }
 

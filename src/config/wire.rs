@@ -12,9 +12,11 @@ pub struct File {
     pub state_dir: Option<Spanned<String>>,
     pub log_level: Option<Spanned<String>>,
     pub notify_socket: Option<Spanned<String>>,
+    pub templates_dir: Option<Spanned<String>>,
     pub pbx: Option<Pbx>,
     pub dhcp: Option<Dhcp>,
     pub provision: Option<Provision>,
+    pub firmware: Option<Firmware>,
     #[serde(default, rename = "source")]
     pub sources: Option<Vec<Spanned<Source>>>,
     #[serde(default, rename = "phone")]
@@ -43,7 +45,15 @@ pub struct Dhcp {
 pub struct Provision {
     pub extensions: Option<Spanned<String>>,
     pub time_zone: Option<Spanned<String>>,
+    pub time_zone_7940: Option<Spanned<String>>,
     pub ntp_server: Option<Spanned<String>>,
+}
+
+/// `[firmware]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Firmware {
+    pub pin: Option<std::collections::BTreeMap<String, Spanned<String>>>,
 }
 
 /// `[[source]]`

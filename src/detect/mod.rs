@@ -32,6 +32,9 @@ use names::{classify, TftpName};
 
 /// How many IPs with a model hint but no known MAC are remembered.
 const MAX_IP_HINTS: usize = 4096;
+/// The same `.loads` asked for this many times with no image in between: the phone cannot
+/// take the load (a 79x1/7906/7911 below 8.3.3 facing 9.x loops so: cisco-facts.md 7).
+pub const LADDER_LOOP: u32 = 3;
 
 /// Where a phone is in its boot, as far as the logs show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -95,6 +98,13 @@ pub struct Phone {
     pub written_at: i64,
     /// Names under the TFTP root written for this phone.
     pub files: BTreeSet<String>,
+    /// The phone loops on its firmware (old bootloader): serve the 8.5.2 step first.
+    #[serde(default)]
+    pub needs_ladder: bool,
+    /// Firmware requests since the last image request: `(name, count)` of the repeated
+    /// `.loads` file, to see a loop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loads_streak: Option<(String, u32)>,
 }
 
 impl Phone {
@@ -113,6 +123,8 @@ impl Phone {
             last_seen: time,
             written_at: 0,
             files: BTreeSet::new(),
+            needs_ladder: false,
+            loads_streak: None,
         }
     }
 
@@ -155,6 +167,15 @@ pub enum Action {
     },
     /// A phone should be provisioned but the extension range is used up.
     PoolExhausted(Mac),
+    /// A phone loops on a firmware file: it gets the 8.5.2 stepping stone first.
+    FirmwareLoop {
+        /// Which.
+        mac: Mac,
+        /// The file it keeps asking for.
+        file: String,
+    },
+    /// A phone took the 8.5.2 stepping stone: it gets its target load next.
+    LadderStepTaken(Mac),
     /// A request named a phone's file from an IP leased to another MAC.
     ForeignRequest {
         /// The MAC in the requested name.
@@ -403,6 +424,7 @@ impl Engine {
         if let Some(phone) = self.phones.get_mut(&mac) {
             phone.last_seen = phone.last_seen.max(request.time);
         }
+        self.follow_firmware(mac, &name, &request.file, actions);
         let state = match &name {
             TftpName::TermLoads(_) | TftpName::Loads | TftpName::Image => {
                 Some(PhoneState::LoadingFirmware)
@@ -558,6 +580,48 @@ impl Engine {
                 phone.state = state;
                 actions.push(Action::StateChanged { mac, state });
             }
+        }
+    }
+
+    /// Watches for a firmware loop (the same `.loads` again and again, no image) and for the
+    /// stepping stone being taken (an 8.5.2 image asked for).
+    fn follow_firmware(
+        &mut self,
+        mac: Mac,
+        name: &TftpName,
+        file: &str,
+        actions: &mut Vec<Action>,
+    ) {
+        let Some(phone) = self.phones.get_mut(&mac) else {
+            return;
+        };
+        match name {
+            TftpName::TermLoads(_) | TftpName::Loads => {
+                let count = match &phone.loads_streak {
+                    Some((last, count)) if last == file => count + 1,
+                    _ => 1,
+                };
+                phone.loads_streak = Some((file.to_string(), count));
+                let java = phone.model().and_then(|m| m.family())
+                    == Some(crate::models::ConfigFamily::Sepxml);
+                if count >= LADDER_LOOP && java && !phone.needs_ladder {
+                    phone.needs_ladder = true;
+                    actions.push(Action::FirmwareLoop {
+                        mac,
+                        file: file.to_string(),
+                    });
+                    actions.push(Action::Provision(mac));
+                }
+            }
+            TftpName::Image => {
+                phone.loads_streak = None;
+                if phone.needs_ladder && file.contains(".8-5-2") {
+                    phone.needs_ladder = false;
+                    actions.push(Action::LadderStepTaken(mac));
+                    actions.push(Action::Provision(mac));
+                }
+            }
+            _ => {}
         }
     }
 

@@ -367,3 +367,62 @@ fn restart_keeps_assignments_and_inventory_wins_on_reload() {
     assert_eq!(actions, [Action::Provision(mac("001B0C000001"))]);
     check_phone(&engine, "001B0C000001", "2001", None, PhoneState::Leased);
 }
+
+/// Seed 003: a 7906 asks for term06.default.loads again and again; once the 8.5.2 images
+/// come, the phone has taken the step.
+#[test]
+fn firmware_loop_asks_for_the_ladder_step() {
+    let config = config("");
+    let mut engine = Engine::default();
+    run(
+        &mut engine,
+        &config,
+        &[lease(
+            "00:1b:0c:18:bd:c1",
+            224,
+            Some("SEP001B0C18BDC1"),
+            None,
+        )],
+    );
+    let loop_requests: Vec<Observation> = (0..3)
+        .map(|_| tftp(224, "term06.default.loads", TftpOutcome::Requested))
+        .collect();
+    let actions = run(&mut engine, &config, &loop_requests);
+    assert!(
+        actions.contains(&Action::FirmwareLoop {
+            mac: mac(PHONE),
+            file: "term06.default.loads".into()
+        }),
+        "{actions:?}"
+    );
+    assert!(engine.phone(mac(PHONE)).unwrap().needs_ladder);
+    let actions = run(
+        &mut engine,
+        &config,
+        &[tftp(
+            224,
+            "jar11sccp.8-5-2TH1-9.sbn",
+            TftpOutcome::Requested,
+        )],
+    );
+    assert!(actions.contains(&Action::LadderStepTaken(mac(PHONE))));
+    assert!(actions.contains(&Action::Provision(mac(PHONE))));
+    assert!(!engine.phone(mac(PHONE)).unwrap().needs_ladder);
+    // Images in between break a streak: no loop.
+    let actions = run(
+        &mut engine,
+        &config,
+        &[
+            tftp(224, "SIP11.9-4-2SR3-1S.loads", TftpOutcome::Requested),
+            tftp(224, "jar11sip.9-4-2ES26.sbn", TftpOutcome::Requested),
+            tftp(224, "SIP11.9-4-2SR3-1S.loads", TftpOutcome::Requested),
+            tftp(224, "SIP11.9-4-2SR3-1S.loads", TftpOutcome::Requested),
+        ],
+    );
+    assert!(
+        !actions
+            .iter()
+            .any(|a| matches!(a, Action::FirmwareLoop { .. })),
+        "{actions:?}"
+    );
+}

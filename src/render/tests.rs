@@ -1,0 +1,189 @@
+//! Golden files per family, and a table test over every model row.
+
+use super::*;
+use crate::models;
+
+fn site() -> Site<'static> {
+    Site {
+        pbx_host: "198.18.0.10",
+        pbx_port: 5060,
+        voicemail: "*97",
+        ntp_server: "198.18.0.1",
+        time_zone: "Central Europe Standard/Daylight Time",
+        time_zone_7940: "CET",
+        tftp_server: Some("198.18.0.1".into()),
+    }
+}
+
+fn phone(model: Option<&str>, load: Option<&'static str>) -> PhoneView<'static> {
+    PhoneView {
+        mac: "001B0C18BDC1".parse().unwrap(),
+        model: model.map(|name| Model::by_name(name).unwrap()),
+        extension: "1006",
+        secret: "s3cret",
+        label: Some("Thomas Müller"),
+        load,
+    }
+}
+
+/// Compares with `tests/data/golden/NAME`; `UPDATE_GOLDEN=1` rewrites the files (review the
+/// diff against cisco-facts.md before committing).
+#[track_caller]
+fn check_golden(name: &str, text: &str) {
+    let path = format!("{}/tests/data/golden/{name}", env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, text).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("{path}: {err} (run with UPDATE_GOLDEN=1)"));
+    assert_eq!(text, expected, "{name} differs from its golden file");
+}
+
+fn text_of(xml: &str, tag: &str) -> Option<String> {
+    let doc = roxmltree::Document::parse(xml)
+        .unwrap_or_else(|err| panic!("not well-formed: {err}\n{xml}"));
+    doc.descendants()
+        .find(|node| node.has_tag_name(tag))
+        .map(|node| node.text().unwrap_or("").to_string())
+}
+
+#[test]
+fn golden_files_per_family() {
+    let templates = Templates::built_in();
+    let files = phone_files(
+        &templates,
+        &site(),
+        &phone(Some("7941"), Some("SIP41.9-4-2SR3-1S")),
+    );
+    assert_eq!(files.len(), 1);
+    check_golden("SEP001B0C18BDC1-7941.cnf.xml", &files[0].1);
+
+    let files = phone_files(
+        &templates,
+        &site(),
+        &phone(Some("7940"), Some("P0S3-8-12-00")),
+    );
+    let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["SEP001B0C18BDC1.cnf.xml", "SIP001B0C18BDC1.cnf"]);
+    check_golden("SIP001B0C18BDC1-7940.cnf", &files[1].1);
+    assert_eq!(
+        text_of(&files[0].1, "loadInformation").as_deref(),
+        Some("P0S3-8-12-00"),
+        "the SCCP firmware converts"
+    );
+
+    let shared = SharedView {
+        loads: vec![
+            (115, "Cisco 7941".into(), "SIP41.9-4-2SR3-1S".into()),
+            (8, "Cisco 7940".into(), "P0S3-8-12-00".into()),
+            (7, "Cisco 7960".into(), "P0S3-8-12-00".into()),
+        ],
+        image_7940: Some("P0S3-8-12-00".into()),
+    };
+    let files = shared_files(&templates, &site(), &shared);
+    let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["XMLDefault.cnf.xml", "SIPDefault.cnf", "OS79XX.TXT"]
+    );
+    check_golden("XMLDefault.cnf.xml", &files[0].1);
+    check_golden("SIPDefault.cnf", &files[1].1);
+    assert_eq!(files[2].1, "P0S3-8-12-00\n");
+}
+
+#[test]
+fn sep_file_carries_the_line_and_escapes_everything() {
+    let templates = Templates::built_in();
+    let mut view = phone(Some("7962"), None);
+    view.secret = "a<b>&\"c'";
+    view.label = Some("R&D <lab>");
+    let site = Site {
+        pbx_host: "pbx&co",
+        ..site()
+    };
+    let files = phone_files(&templates, &site, &view);
+    let xml = &files[0].1;
+    assert_eq!(text_of(xml, "authPassword").as_deref(), Some("a<b>&\"c'"));
+    assert_eq!(text_of(xml, "authName").as_deref(), Some("1006"));
+    assert_eq!(text_of(xml, "displayName").as_deref(), Some("R&D <lab>"));
+    assert_eq!(text_of(xml, "phoneLabel").as_deref(), Some("R&D<lab>"));
+    assert_eq!(text_of(xml, "processNodeName").as_deref(), Some("pbx&co"));
+    assert_eq!(text_of(xml, "proxy").as_deref(), Some("USECALLMANAGER"));
+    assert_eq!(
+        text_of(xml, "loadInformation"),
+        None,
+        "no load present, none named"
+    );
+    assert!(!xml.contains("sshPassword"));
+}
+
+/// Every row of the model table: the right files, each well-formed, the load where known.
+#[test]
+fn every_model_row() {
+    let templates = Templates::built_in();
+    for info in models::all() {
+        let model = Model::by_name(&info.name).unwrap();
+        let view = PhoneView {
+            model: Some(model),
+            load: Some("LOAD.1-2-3"),
+            ..phone(None, None)
+        };
+        let files = phone_files(&templates, &site(), &view);
+        let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+        let expected: &[&str] = match model.family() {
+            Some(ConfigFamily::Sepxml) => &["SEP001B0C18BDC1.cnf.xml"],
+            Some(ConfigFamily::Sipcnf) => &["SEP001B0C18BDC1.cnf.xml", "SIP001B0C18BDC1.cnf"],
+            None => &[],
+        };
+        assert_eq!(names, expected, "model {}", info.name);
+        for (name, text) in &files {
+            if name.ends_with(".xml") {
+                assert_eq!(
+                    text_of(text, "loadInformation").as_deref(),
+                    Some("LOAD.1-2-3"),
+                    "{}",
+                    info.name
+                );
+                assert_eq!(text_of(text, "authPassword").as_deref(), Some("s3cret"));
+            } else {
+                assert!(
+                    text.contains("line1_password: \"s3cret\"\n"),
+                    "{}",
+                    info.name
+                );
+            }
+        }
+    }
+    // Model not known yet: both families' files.
+    let files = phone_files(&templates, &site(), &phone(None, None));
+    assert_eq!(files.len(), 2);
+}
+
+#[test]
+fn labels_fit_the_displays() {
+    assert_eq!(short_label(None, "1006", MAX_PHONE_LABEL), "1006");
+    assert_eq!(
+        short_label(Some("Front Desk"), "1", MAX_PHONE_LABEL),
+        "FrontDesk"
+    );
+    assert_eq!(
+        short_label(Some("Reception Main Hall"), "1", MAX_PHONE_LABEL),
+        "ReceptionMai"
+    );
+    assert_eq!(
+        short_label(Some("Reception Main Hall"), "1", MAX_PHONE_LABEL_7940),
+        "ReceptionMa"
+    );
+    assert_eq!(
+        short_label(Some("Zoë Ångström"), "1", MAX_PHONE_LABEL),
+        "ZoëÅngström"
+    );
+    assert_eq!(
+        sep_file_name("00:1b:0c:18:bd:c1".parse().unwrap()),
+        "SEP001B0C18BDC1.cnf.xml"
+    );
+    assert_eq!(
+        sip_file_name("00:1b:0c:18:bd:c1".parse().unwrap()),
+        "SIP001B0C18BDC1.cnf"
+    );
+}
