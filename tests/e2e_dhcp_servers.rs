@@ -49,6 +49,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use support::checks::{in_dhcp_range, phone_status, text_of};
 use support::netns::{
     daemon_binary, poll_until, set_mode, wait_until, DnsmasqMode, Lab, Phone, POLL_STEP,
 };
@@ -239,7 +240,7 @@ fn dnsmasq_dhcp_script_hook() {
     // log source, that event is the only way the daemon can learn of it.
     let mut last = serde_json::Value::Null;
     let configured = poll_until(HOOK_LATENCY, POLL_STEP, || {
-        last = phone_status(&lab.daemon_status(&config)).clone();
+        last = phone_status(&lab.daemon_status(&config), MAC).clone();
         last["state"] == "configured"
     });
     assert!(
@@ -341,7 +342,7 @@ fn assert_provisioned(lab: &Lab, config: &Path, boot: &Boot, model: Option<&str>
         );
     }
     let status = lab.daemon_status(config);
-    let phone = phone_status(&status);
+    let phone = phone_status(&status, MAC);
     assert_eq!(text_of(&phone["extension"]), "2000", "{phone}");
     assert_eq!(phone["ip"], boot.leased.as_str(), "{phone}");
     match model {
@@ -425,28 +426,4 @@ fn write_isc_hooks(lab: &Lab, config: &Path) -> PathBuf {
     let path = lab.path("cisco-autoprov-hooks.conf");
     fs::write(&path, text.replace(shipped, &ours)).expect("write cisco-autoprov-hooks.conf");
     path
-}
-
-fn in_dhcp_range(lab: &Lab, ip: &str) -> bool {
-    ip.parse::<std::net::Ipv4Addr>()
-        .is_ok_and(|ip| (100..=199).any(|host| lab.ip(host) == ip))
-}
-
-/// The element of `status --json` for our phone.
-#[track_caller]
-fn phone_status(status: &serde_json::Value) -> &serde_json::Value {
-    status
-        .as_array()
-        .unwrap_or_else(|| panic!("status --json is not an array: {status}"))
-        .iter()
-        .find(|phone| phone["mac"] == MAC)
-        .unwrap_or_else(|| panic!("no phone {MAC} in status: {status}"))
-}
-
-/// A JSON string's text, or a number's digits.
-fn text_of(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
 }

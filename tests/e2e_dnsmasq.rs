@@ -18,11 +18,13 @@
 mod support;
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::netns::{poll_until, set_mode, wait_until, DnsmasqMode, Lab, POLL_STEP};
+use support::checks::{
+    assert_world_readable, between, in_dhcp_range, phone_status, put_static_file, text_of,
+};
+use support::netns::{poll_until, wait_until, DnsmasqMode, Lab, POLL_STEP};
 
 /// Programs these tests need besides `ip`.
 const PROGRAMS: &[&str] = &["dnsmasq", "udhcpc", "tftp"];
@@ -145,7 +147,7 @@ fn dnsmasq_lease_provisions_before_first_request() {
     assert_no_temporary_files(&lab.tftp_root());
 
     let status = lab.daemon_status(&config);
-    let phone = phone_status(&status);
+    let phone = phone_status(&status, MAC);
     assert_eq!(phone["model"], "7941", "{phone}");
     assert_eq!(text_of(&phone["extension"]), "1006", "{phone}");
     assert_eq!(phone["ip"], leased.as_str(), "{phone}");
@@ -181,7 +183,7 @@ fn tftp_only_phone_is_provisioned_from_the_log() {
     assert_world_readable(&lab.tftp_root().join(SEP_FILE));
 
     let status = lab.daemon_status(&config);
-    let phone = phone_status(&status);
+    let phone = phone_status(&status, MAC);
     assert_eq!(phone["model"], "7941", "{phone}");
     assert_eq!(text_of(&phone["extension"]), "2000", "{phone}");
     assert_eq!(phone["ip"], lab.ip(41).to_string().as_str(), "{phone}");
@@ -232,7 +234,7 @@ fn daemon_restart_keeps_the_extension() {
     );
     let status = lab.daemon_status(&config);
     assert_eq!(
-        text_of(&phone_status(&status)["extension"]),
+        text_of(&phone_status(&status, MAC)["extension"]),
         "2000",
         "{status}"
     );
@@ -339,27 +341,6 @@ fn provision_by_request(lab: &Lab) -> Vec<u8> {
     second.bytes().to_vec()
 }
 
-/// Puts a small world-readable file in the TFTP root, as the firmware files would be.
-fn put_static_file(lab: &Lab, name: &str) {
-    let path = lab.tftp_root().join(name);
-    fs::write(&path, format!("dummy {name} for the e2e tests\n")).expect("write static file");
-    set_mode(&path, 0o644);
-}
-
-fn in_dhcp_range(lab: &Lab, ip: &str) -> bool {
-    ip.parse::<std::net::Ipv4Addr>()
-        .is_ok_and(|ip| (100..=199).any(|host| lab.ip(host) == ip))
-}
-
-#[track_caller]
-fn assert_world_readable(path: &Path) {
-    let mode = fs::metadata(path)
-        .unwrap_or_else(|e| panic!("stat {}: {e}", path.display()))
-        .permissions()
-        .mode();
-    assert!(mode & 0o004 != 0, "{} has mode {mode:o}", path.display());
-}
-
 /// Only finished files in the TFTP root: no dot files, no `*.tmp`, nothing but configs and
 /// the static files the tests put there.
 #[track_caller]
@@ -391,36 +372,10 @@ fn assert_no_temporary_files(root: &Path) {
     );
 }
 
-/// The element of `status --json` for our phone.
-#[track_caller]
-fn phone_status(status: &serde_json::Value) -> &serde_json::Value {
-    status
-        .as_array()
-        .unwrap_or_else(|| panic!("status --json is not an array: {status}"))
-        .iter()
-        .find(|phone| phone["mac"] == MAC)
-        .unwrap_or_else(|| panic!("no phone {MAC} in status: {status}"))
-}
-
 #[track_caller]
 fn assert_files_list_sep(phone: &serde_json::Value) {
     let files = phone["files"]
         .as_array()
         .unwrap_or_else(|| panic!("`files` is not an array: {phone}"));
     assert!(files.iter().any(|file| file == SEP_FILE), "{phone}");
-}
-
-/// A JSON string's text, or a number's digits (the extension is a string by contract, but
-/// the point of these tests is the value).
-fn text_of(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
-    let start = text.find(open)? + open.len();
-    let len = text[start..].find(close)?;
-    Some(&text[start..start + len])
 }

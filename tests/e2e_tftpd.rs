@@ -43,7 +43,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::netns::{file_len, poll_until, set_mode, Lab, Ns, Phone, POLL_STEP};
+use support::checks::{between, phone_status, put_static_file, text_of};
+use support::netns::{file_len, poll_until, Lab, Ns, Phone, POLL_STEP};
 
 /// Programs the tftpd-hpa test needs besides `ip`.
 const TFTPD_HPA_PROGRAMS: &[&str] = &["rsyslogd", "in.tftpd", "unshare", "mount", "tftp"];
@@ -420,36 +421,4 @@ fn matches_shape(text: &str, pattern: &str) -> bool {
             b'+' => c == b'+' || c == b'-',
             _ => c == p,
         })
-}
-
-/// Puts a small world-readable file in the TFTP root, as the firmware files would be.
-fn put_static_file(lab: &Lab, name: &str) {
-    let path = lab.tftp_root().join(name);
-    fs::write(&path, format!("dummy {name} for the e2e tests\n")).expect("write static file");
-    set_mode(&path, 0o644);
-}
-
-/// The element of `status --json` for the phone with `mac`.
-#[track_caller]
-fn phone_status<'a>(status: &'a serde_json::Value, mac: &str) -> &'a serde_json::Value {
-    status
-        .as_array()
-        .unwrap_or_else(|| panic!("status --json is not an array: {status}"))
-        .iter()
-        .find(|phone| phone["mac"] == mac)
-        .unwrap_or_else(|| panic!("no phone {mac} in status: {status}"))
-}
-
-/// A JSON string's text, or a number's digits.
-fn text_of(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
-    let start = text.find(open)? + open.len();
-    let len = text[start..].find(close)?;
-    Some(&text[start..start + len])
 }

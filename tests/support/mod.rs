@@ -10,4 +10,5 @@
 //! file happens not to call).
 #![allow(dead_code)]
 
+pub mod checks;
 pub mod netns;
