@@ -9,10 +9,19 @@ pub const USAGE: &str = "\
 cisco-autoprov: provisions Cisco IP phones for Asterisk/FreePBX from DHCP leases and TFTP logs
 
 usage:
-  cisco-autoprov run     [-c FILE]            run the daemon in the foreground
+  cisco-autoprov run     [-c FILE] [--log-split]
+                                              run the daemon in the foreground (--log-split: info
+                                              and debug to stdout, warnings and errors to stderr,
+                                              no timestamps: for procd/logd)
   cisco-autoprov scan    [-c FILE]            read every source once from its start, provision, summarise
   cisco-autoprov status  [-c FILE] [--json]   show the phones known
   cisco-autoprov check   [-c FILE]            validate the config and the environment
+  cisco-autoprov snippet dnsmasq|isc|uci|kea|hex [-c FILE]
+                                              print a DHCP server snippet (option 150/66 for Cisco
+                                              phones only, hooks); hex: the tftpd32 form of the address
+  cisco-autoprov firmware list [-c FILE]      the firmware in the TFTP root: loads, images, what is missing
+  cisco-autoprov firmware import [-c FILE] [--force] PACKAGE...
+                                              unpack cmterm-*.zip, *.cop, *.cop.sgn, *.tar into the TFTP root
   cisco-autoprov notify  [-c FILE] [--socket PATH] KIND [ARGS...]
                                               hand a DHCP/TFTP server hook event to the daemon;
                                               never blocks, always exits 0. KIND: dnsmasq
@@ -36,6 +45,29 @@ pub enum Command {
     Run {
         /// `-c FILE`
         config: Option<PathBuf>,
+        /// `--log-split`: info to stdout, warnings to stderr, no timestamps.
+        log_split: bool,
+    },
+    /// `snippet KIND`
+    Snippet {
+        /// `-c FILE`
+        config: Option<PathBuf>,
+        /// dnsmasq, isc, uci, kea or hex.
+        kind: String,
+    },
+    /// `firmware list`
+    FirmwareList {
+        /// `-c FILE`
+        config: Option<PathBuf>,
+    },
+    /// `firmware import PACKAGE…`
+    FirmwareImport {
+        /// `-c FILE`
+        config: Option<PathBuf>,
+        /// `--force`: replace files whose contents differ.
+        force: bool,
+        /// The packages.
+        packages: Vec<PathBuf>,
     },
     /// `scan`
     Scan {
@@ -86,6 +118,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         return parse_notify(rest);
     }
     let mut json = false;
+    let mut log_split = false;
+    let mut force = false;
+    let mut words: Vec<String> = Vec::new();
     let mut rest = rest.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
@@ -94,6 +129,11 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 config = Some(PathBuf::from(value));
             }
             "--json" if first == "status" => json = true,
+            "--log-split" if first == "run" => log_split = true,
+            "--force" if first == "firmware" => force = true,
+            word if (first == "snippet" || first == "firmware") && !word.starts_with('-') => {
+                words.push(word.to_string())
+            }
             "-h" | "--help" => return Ok(Command::Help),
             other => {
                 if let Some(value) = other.strip_prefix("--config=") {
@@ -107,7 +147,27 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         }
     }
     match first.as_str() {
-        "run" => Ok(Command::Run { config }),
+        "run" => Ok(Command::Run { config, log_split }),
+        "snippet" => match words.as_slice() {
+            [kind] => Ok(Command::Snippet {
+                config,
+                kind: kind.clone(),
+            }),
+            _ => Err("snippet needs one of dnsmasq, isc, uci, kea, hex".to_string()),
+        },
+        "firmware" => match words.split_first() {
+            Some((verb, rest)) if verb == "list" && rest.is_empty() => {
+                Ok(Command::FirmwareList { config })
+            }
+            Some((verb, packages)) if verb == "import" && !packages.is_empty() => {
+                Ok(Command::FirmwareImport {
+                    config,
+                    force,
+                    packages: packages.iter().map(PathBuf::from).collect(),
+                })
+            }
+            _ => Err("firmware needs `list` or `import PACKAGE…`".to_string()),
+        },
         "scan" => Ok(Command::Scan { config }),
         "status" => Ok(Command::Status { config, json }),
         "check" => Ok(Command::Check { config }),
@@ -158,13 +218,41 @@ mod tests {
     #[test]
     fn commands() {
         let file = Some(PathBuf::from("/x.toml"));
-        assert_eq!(parse(&args("run")), Ok(Command::Run { config: None }));
         assert_eq!(
-            parse(&args("run -c /x.toml")),
+            parse(&args("run")),
             Ok(Command::Run {
-                config: file.clone()
+                config: None,
+                log_split: false
             })
         );
+        assert_eq!(
+            parse(&args("run -c /x.toml --log-split")),
+            Ok(Command::Run {
+                config: file.clone(),
+                log_split: true
+            })
+        );
+        assert_eq!(
+            parse(&args("snippet isc -c /x.toml")),
+            Ok(Command::Snippet {
+                config: file.clone(),
+                kind: "isc".into()
+            })
+        );
+        assert_eq!(
+            parse(&args("firmware import --force a.zip b.cop.sgn")),
+            Ok(Command::FirmwareImport {
+                config: None,
+                force: true,
+                packages: vec!["a.zip".into(), "b.cop.sgn".into()]
+            })
+        );
+        assert_eq!(
+            parse(&args("firmware list")),
+            Ok(Command::FirmwareList { config: None })
+        );
+        assert!(parse(&args("firmware")).is_err());
+        assert!(parse(&args("snippet")).is_err());
         assert_eq!(
             parse(&args("scan --config /x.toml")),
             Ok(Command::Scan {

@@ -42,7 +42,52 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     let base_dir = fs::canonicalize(&base_dir).unwrap_or(base_dir);
-    config::parse(&text, &name, &base_dir)
+    let mut config = config::parse(&text, &name, &base_dir)?;
+    config.path = Some(path);
+    Ok(config)
+}
+
+/// The text of one DHCP snippet (`snippet KIND`): `dnsmasq`, `isc`, `uci`, `kea` or `hex`.
+pub fn snippet(config: &Config, kind: &str) -> Result<String, String> {
+    let tftp_server = config
+        .tftp_server
+        .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+    if kind == "hex" {
+        if tftp_server.is_unspecified() {
+            return Err("snippet hex needs dhcp.tftp_server in the config".into());
+        }
+        return Ok(crate::snippets::hex(tftp_server));
+    }
+    let binary = own_binary();
+    let config_path = config.path.as_ref().map(|path| path.display().to_string());
+    let input = crate::snippets::SnippetInput {
+        tftp_server,
+        binary: &binary,
+        config_path: config_path.as_deref(),
+        dnsmasq_script: config.snippets.dnsmasq_script.as_deref(),
+        reservations: &[],
+        cisco_ouis: crate::oui::blocks(),
+    };
+    match kind {
+        "dnsmasq" => Ok(crate::snippets::dnsmasq(&input)),
+        "isc" | "kea" if tftp_server.is_unspecified() => Err(format!(
+            "snippet {kind} needs dhcp.tftp_server in the config"
+        )),
+        "isc" => Ok(crate::snippets::isc(&input)),
+        "kea" => Ok(crate::snippets::kea(&input)),
+        "uci" => Ok(crate::snippets::uci(&input)),
+        other => Err(format!(
+            "unknown snippet {other:?}: expected dnsmasq, isc, uci, kea or hex"
+        )),
+    }
+}
+
+/// Where this program is, for the hook lines of the snippets.
+pub fn own_binary() -> String {
+    std::env::current_exe()
+        .ok()
+        .map(|path| path.display().to_string())
+        .unwrap_or_else(|| crate::snippets::DEFAULT_BINARY.to_string())
 }
 
 /// The templates in force: the built-ins, replaced by the files of `templates_dir`. Errors
@@ -92,6 +137,7 @@ pub fn scan(config: Config) -> Result<String, String> {
     }
     let templates = load_templates(&config).map_err(|errors| errors.join("\n"))?;
     let mut provisioner = Provisioner::new(config.clone(), templates, store, state);
+    provisioner.set_firmware(crate::provision::firmware_in(&config.tftp_root));
     provisioner.write_shared();
     provisioner.rewrite_all();
     let roots = vec![config.tftp_root.to_string_lossy().into_owned()];

@@ -34,6 +34,9 @@ use crate::state::{Position, StateStore};
 
 /// How long read positions may wait before they are saved (they are saved at exit too).
 const SAVE_POSITIONS_AFTER: Duration = Duration::from_secs(5);
+/// Firmware files are read again this long after the last change in the TFTP root (a
+/// package being copied changes many files).
+const RESCAN_FIRMWARE_AFTER: Duration = Duration::from_millis(500);
 /// How long changed phone records (boot state, model) may wait before they are saved.
 const SAVE_PHONES_AFTER: Duration = Duration::from_millis(300);
 /// First and longest wait before writing failed files again.
@@ -59,12 +62,17 @@ struct SourceSet {
     watcher: Watcher,
     /// Lines that overflowed the kernel queue were reported once.
     overflow_reported: bool,
+    /// The TFTP root, watched for firmware files coming and going.
+    tftp_root: PathBuf,
+    /// A firmware file in the TFTP root changed since the last scan.
+    firmware_changed: bool,
 }
 
 impl SourceSet {
     fn new(
         configs: &[config::Source],
         positions: &BTreeMap<String, Position>,
+        tftp_root: &Path,
     ) -> std::io::Result<SourceSet> {
         let (sender, command_lines) = tokio::sync::mpsc::channel(COMMAND_QUEUE);
         let commands = configs
@@ -98,7 +106,12 @@ impl SourceSet {
             pending: BTreeSet::new(),
             watcher: Watcher::new()?,
             overflow_reported: false,
+            tftp_root: tftp_root.to_path_buf(),
+            firmware_changed: false,
         };
+        if let Err(err) = set.watcher.watch_dir(tftp_root) {
+            warn!(root = %tftp_root.display(), %err, "cannot watch the TFTP root; firmware changes need a reload (SIGHUP)");
+        }
         for index in 0..set.sources.len() {
             set.watch(index);
         }
@@ -160,6 +173,14 @@ impl SourceSet {
         for event in events {
             match event {
                 WatchEvent::Changed { dir, name } => {
+                    if *dir == self.tftp_root {
+                        let name = name.to_string_lossy();
+                        if crate::firmware::is_loads_name(&name)
+                            || crate::firmware::is_image_name(&name)
+                        {
+                            self.firmware_changed = true;
+                        }
+                    }
                     let names = |path: &Path| {
                         parent(path) == *dir && path.file_name() == Some(name.as_os_str())
                     };
@@ -344,10 +365,12 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     let positions = state.positions.clone();
     let templates = load_templates(&config).map_err(|errors| errors.join("\n"))?;
     let mut provisioner = Provisioner::new(config.clone(), templates, store, state);
+    provisioner.set_firmware(crate::provision::firmware_in(&config.tftp_root));
     provisioner.write_shared();
     provisioner.rewrite_all();
+    provisioner.write_snippets();
 
-    let mut set = SourceSet::new(&config.sources, &positions)
+    let mut set = SourceSet::new(&config.sources, &positions, &config.tftp_root)
         .map_err(|err| format!("cannot start inotify: {err}"))?;
     let mut sigterm = signal(SignalKind::terminate()).map_err(|err| err.to_string())?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(|err| err.to_string())?;
@@ -375,7 +398,11 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     let mut retry_delay = RETRY_FIRST;
     let mut retry_at: Option<Instant> = None;
     let mut save_at: Option<Instant> = None;
+    let mut firmware_at: Option<Instant> = None;
     loop {
+        if std::mem::take(&mut set.firmware_changed) {
+            firmware_at = Some(Instant::now() + RESCAN_FIRMWARE_AFTER);
+        }
         if provisioner.has_failed_writes() && retry_at.is_none() {
             retry_at = Some(Instant::now() + retry_delay);
         }
@@ -422,7 +449,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
                         if new_config.sources != provisioner.config().sources {
                             let mut positions = provisioner.state_mut().positions.clone();
                             positions.extend(set.positions());
-                            match SourceSet::new(&new_config.sources, &positions) {
+                            match SourceSet::new(&new_config.sources, &positions, &new_config.tftp_root) {
                                 Ok(new_set) => set = new_set,
                                 Err(err) => error!(%err, "cannot rebuild sources; keeping the old ones"),
                             }
@@ -443,6 +470,11 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
                 retry_at = None;
                 provisioner.retry();
                 retry_delay = if provisioner.has_failed_writes() { (retry_delay * 2).min(RETRY_MAX) } else { RETRY_FIRST };
+            }
+            // Armed only after a firmware file changed.
+            _ = sleep_until(firmware_at.unwrap_or_else(Instant::now)), if firmware_at.is_some() => {
+                firmware_at = None;
+                provisioner.set_firmware(crate::provision::firmware_in(&provisioner.config().tftp_root.clone()));
             }
             // Armed only while read positions are unsaved.
             _ = sleep_until(save_at.unwrap_or_else(Instant::now)), if save_at.is_some() => {
@@ -474,7 +506,7 @@ mod tests {
             config::Source::file(SourceKind::Log, dir.path().join("logs/a.log")),
             config::Source::file(SourceKind::DnsmasqLeases, dir.path().join("b.leases")),
         ];
-        let mut set = SourceSet::new(&configs, &BTreeMap::new()).unwrap();
+        let mut set = SourceSet::new(&configs, &BTreeMap::new(), dir.path()).unwrap();
         assert!(set.pending.is_empty());
         let dirty = set.dirty_sources(&[WatchEvent::Overflow, WatchEvent::Overflow]);
         assert_eq!(dirty, BTreeSet::from([0, 1]));

@@ -48,10 +48,13 @@ fn main() -> ExitCode {
             }
             return ExitCode::SUCCESS;
         }
-        Command::Run { config }
+        Command::Run { config, .. }
         | Command::Scan { config }
         | Command::Status { config, .. }
-        | Command::Check { config } => config.clone(),
+        | Command::Check { config }
+        | Command::Snippet { config, .. }
+        | Command::FirmwareList { config }
+        | Command::FirmwareImport { config, .. } => config.clone(),
     };
     let config = match commands::load_config(config_path.as_deref()) {
         Ok(config) => config,
@@ -62,9 +65,26 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    init_logging(&config);
+    let log_split = matches!(
+        command,
+        Command::Run {
+            log_split: true,
+            ..
+        }
+    );
+    init_logging(&config, log_split);
     let result = match command {
         Command::Run { .. } => run_daemon(config_path, config),
+        Command::Snippet { kind, .. } => {
+            commands::snippet(&config, &kind).map(|text| print!("{text}"))
+        }
+        Command::FirmwareList { .. } => {
+            cisco_autoprov::firmware::cli::list(&config.tftp_root).map(|text| println!("{text}"))
+        }
+        Command::FirmwareImport {
+            force, packages, ..
+        } => cisco_autoprov::firmware::cli::import_all(&config.tftp_root, &packages, force)
+            .map(|text| println!("{text}")),
         Command::Scan { .. } => commands::scan(config).map(|summary| println!("{summary}")),
         Command::Status { json, .. } => {
             commands::status(&config, json).map(|text| println!("{text}"))
@@ -106,9 +126,11 @@ fn run_daemon(config_path: Option<std::path::PathBuf>, config: Config) -> Result
     runtime.block_on(cisco_autoprov::daemon::run(config_path, config))
 }
 
-/// Logs go to stderr (procd and systemd collect it). `RUST_LOG` (a level name) overrides
-/// the config's `log_level`.
-fn init_logging(config: &Config) {
+/// Logs go to stderr (procd and systemd collect it); with `split`, info and debug go to
+/// stdout and warnings and errors to stderr, without timestamps (procd logs stdout as
+/// `daemon.info`, stderr as `daemon.err`, and logd stamps each line). `RUST_LOG` (a level
+/// name) overrides the config's `log_level`.
+fn init_logging(config: &Config, split: bool) {
     let level = std::env::var("RUST_LOG").unwrap_or_else(|_| config.log_level.clone());
     let level = match level.to_ascii_lowercase().as_str() {
         "error" => tracing::Level::ERROR,
@@ -117,9 +139,20 @@ fn init_logging(config: &Config) {
         "trace" => tracing::Level::TRACE,
         _ => tracing::Level::INFO,
     };
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = if split {
+        use tracing_subscriber::fmt::writer::MakeWriterExt;
+        builder
+            .with_writer(
+                std::io::stderr
+                    .with_max_level(tracing::Level::WARN)
+                    .or_else(std::io::stdout),
+            )
+            .without_time()
+            .try_init()
+    } else {
+        builder.with_writer(std::io::stderr).try_init()
+    };
 }

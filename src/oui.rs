@@ -30,6 +30,11 @@ pub fn is_cisco(mac: Mac) -> bool {
     table().binary_search(&mac.oui()).is_ok()
 }
 
+/// Every Cisco OUI, sorted (for the DHCP snippets' MAC-prefix alternative).
+pub fn blocks() -> &'static [u32] {
+    table()
+}
+
 /// How many blocks the list holds.
 pub fn n_blocks() -> usize {
     table().len()

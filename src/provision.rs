@@ -76,6 +76,44 @@ pub struct FirmwareChoice {
     pub ladder: BTreeMap<String, String>,
 }
 
+impl FirmwareChoice {
+    /// The choice for every load prefix of the model table, from an inventory of the TFTP
+    /// root.
+    pub fn from_inventory(inventory: &crate::firmware::Inventory) -> FirmwareChoice {
+        let mut choice = FirmwareChoice::default();
+        for info in models::all() {
+            let Some(prefix) = info.loads_prefix.as_deref() else {
+                continue;
+            };
+            if let Some(load) = inventory.newest_complete(prefix) {
+                choice.newest.insert(prefix.to_string(), load.name.clone());
+            }
+            if info.config == Some(models::ConfigFamily::Sepxml) {
+                if let Some(step) = inventory.ladder_step(prefix) {
+                    choice.ladder.insert(prefix.to_string(), step.name.clone());
+                }
+            }
+        }
+        choice
+    }
+}
+
+/// Scans the TFTP root for firmware; an unreadable root gives no firmware (logged).
+pub fn firmware_in(root: &std::path::Path) -> FirmwareChoice {
+    match crate::firmware::scan(root) {
+        Ok(inventory) => {
+            for load in inventory.loads.iter().filter(|load| !load.is_complete()) {
+                warn!(load = %load.name, missing = ?load.missing, "firmware load is incomplete: phones would fail to download it; it is not offered");
+            }
+            FirmwareChoice::from_inventory(&inventory)
+        }
+        Err(err) => {
+            warn!(root = %root.display(), %err, "cannot read the TFTP root for firmware");
+            FirmwareChoice::default()
+        }
+    }
+}
+
 /// Engine + writer + state store.
 #[derive(Debug)]
 pub struct Provisioner {
@@ -94,6 +132,12 @@ pub struct Provisioner {
     warned: HashSet<(Mac, &'static str)>,
     /// Phone records changed in memory since the last save (state, model, new phones).
     unsaved: bool,
+    /// The reservations the dnsmasq snippet was last written with.
+    reservations: Vec<(Mac, std::net::Ipv4Addr)>,
+    /// Reload commands started and not yet reaped.
+    reloads: Vec<std::process::Child>,
+    /// Snippet files we refused to replace (warned once).
+    foreign_snippets: HashSet<std::path::PathBuf>,
     /// Running totals.
     pub totals: Totals,
 }
@@ -118,6 +162,9 @@ impl Provisioner {
             failed: BTreeSet::new(),
             warned: HashSet::new(),
             unsaved: false,
+            reservations: Vec::new(),
+            reloads: Vec::new(),
+            foreign_snippets: HashSet::new(),
             totals: Totals::default(),
         };
         provisioner.engine.counters = provisioner.state.counters;
@@ -173,6 +220,7 @@ impl Provisioner {
         self.carry_out(actions);
         self.write_shared();
         self.rewrite_all();
+        self.write_snippets();
     }
 
     /// Feeds observations and carries out what follows.
@@ -185,6 +233,9 @@ impl Provisioner {
             );
         }
         self.carry_out(actions);
+        if self.config.snippets.reservations && self.current_reservations() != self.reservations {
+            self.write_snippets();
+        }
     }
 
     /// Writes the files every phone shares (`XMLDefault.cnf.xml`, `SIPDefault.cnf`,
@@ -206,6 +257,99 @@ impl Provisioner {
                 }
             }
         }
+    }
+
+    /// Writes the DHCP server snippets configured under `[dhcp]` and runs the reload command
+    /// when one changed. A snippet is rewritten only when its text changes, and its text
+    /// depends only on the config and the set of reserved phones (sorted): a DHCP server
+    /// replaying its leases after a reload changes nothing, so a reload never causes another.
+    pub fn write_snippets(&mut self) {
+        let snippets = self.config.snippets.clone();
+        if snippets.dnsmasq.is_none()
+            && snippets.isc.is_none()
+            && snippets.kea.is_none()
+            && snippets.uci.is_none()
+        {
+            return;
+        }
+        self.reservations = self.current_reservations();
+        let binary = crate::commands::own_binary();
+        let config_path = self
+            .config
+            .path
+            .as_ref()
+            .map(|path| path.display().to_string());
+        let input = crate::snippets::SnippetInput {
+            tftp_server: self
+                .config
+                .tftp_server
+                .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+            binary: &binary,
+            config_path: config_path.as_deref(),
+            dnsmasq_script: snippets.dnsmasq_script.as_deref(),
+            reservations: &self.reservations,
+            cisco_ouis: crate::oui::blocks(),
+        };
+        let mut changed = false;
+        let wanted = [
+            (
+                &snippets.dnsmasq,
+                crate::snippets::dnsmasq as fn(&crate::snippets::SnippetInput<'_>) -> String,
+            ),
+            (&snippets.isc, crate::snippets::isc),
+            (&snippets.kea, crate::snippets::kea),
+            (&snippets.uci, crate::snippets::uci),
+        ];
+        for (path, render) in wanted {
+            let Some(path) = path else { continue };
+            let text = render(&input);
+            match std::fs::read_to_string(path) {
+                Ok(existing) if existing == text => continue,
+                Ok(existing) if !crate::snippets::is_generated(&existing) => {
+                    if self.foreign_snippets.insert(path.clone()) {
+                        error!(file = %path.display(), "not replacing a snippet file cisco-autoprov did not write; delete it or point the config elsewhere");
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            match crate::fsutil::write_atomic(path, text.as_bytes(), 0o644) {
+                Ok(()) => {
+                    info!(file = %path.display(), "dhcp snippet written");
+                    changed = true;
+                }
+                Err(err) => error!(file = %path.display(), %err, "cannot write dhcp snippet"),
+            }
+        }
+        self.reloads
+            .retain_mut(|child| matches!(child.try_wait(), Ok(None)));
+        if changed && !snippets.reload_command.is_empty() {
+            let command = &snippets.reload_command;
+            match std::process::Command::new(&command[0])
+                .args(&command[1..])
+                .stdin(std::process::Stdio::null())
+                .spawn()
+            {
+                Ok(child) => {
+                    info!(command = %command.join(" "), "reload command started");
+                    self.reloads.push(child);
+                }
+                Err(err) => error!(command = %command.join(" "), %err, "cannot run reload command"),
+            }
+        }
+    }
+
+    /// Provisioned phones with a known address, sorted, when reservations are on.
+    fn current_reservations(&self) -> Vec<(Mac, std::net::Ipv4Addr)> {
+        if !self.config.snippets.reservations {
+            return Vec::new();
+        }
+        self.engine
+            .phones()
+            .values()
+            .filter(|phone| phone.is_provisioned())
+            .filter_map(|phone| Some((phone.mac, phone.ip?)))
+            .collect()
     }
 
     /// The load a model should run: pinned, else the newest complete one present.

@@ -28,6 +28,8 @@ pub const MAX_FIELD_LEN: usize = 30;
 /// The checked configuration the daemon runs on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// The file this config was read from; `None` for the built-in defaults.
+    pub path: Option<PathBuf>,
     /// Phone files are written here; must be the TFTP server's root.
     pub tftp_root: PathBuf,
     /// State (assignments, read positions) lives here; created 0700.
@@ -46,6 +48,8 @@ pub struct Config {
     pub pbx: Pbx,
     /// The address DHCP option 150/66 carries, when known.
     pub tftp_server: Option<Ipv4Addr>,
+    /// DHCP server snippets to keep written, and what to run when one changes.
+    pub snippets: Snippets,
     /// Site-wide phone settings and the extension pool.
     pub provision: Provision,
     /// What to watch.
@@ -63,6 +67,27 @@ pub struct Pbx {
     pub port: u16,
     /// Number the Messages key dials; default `*97` (FreePBX voicemail).
     pub voicemail: String,
+}
+
+/// `[dhcp]` snippet keys: which files to write for the DHCP servers (option 150/66 for
+/// Cisco phones only, and the hooks), and how to make the server re-read them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snippets {
+    /// dnsmasq conf-dir drop-in.
+    pub dnsmasq: Option<PathBuf>,
+    /// isc-dhcp-server include file.
+    pub isc: Option<PathBuf>,
+    /// Kea `Dhcp4` fragment.
+    pub kea: Option<PathBuf>,
+    /// OpenWrt `uci batch` script.
+    pub uci: Option<PathBuf>,
+    /// Run (no shell) after a snippet file changed; empty: nothing.
+    pub reload_command: Vec<String>,
+    /// The `dhcp-script=` line of the dnsmasq drop-in; `None` leaves it out (OpenWrt sets
+    /// its own, and dnsmasq accepts only one).
+    pub dnsmasq_script: Option<String>,
+    /// Reserve each provisioned phone's address in the dnsmasq drop-in (`dhcp-host`).
+    pub reservations: bool,
 }
 
 /// `[provision]`
@@ -214,6 +239,7 @@ impl Default for Config {
     /// The built-in defaults, used when no config file exists.
     fn default() -> Config {
         Config {
+            path: None,
             tftp_root: PathBuf::from("/srv/tftp"),
             state_dir: PathBuf::from("/var/lib/cisco-autoprov"),
             log_level: "info".to_string(),
@@ -226,6 +252,10 @@ impl Default for Config {
                 voicemail: "*97".to_string(),
             },
             tftp_server: None,
+            snippets: Snippets {
+                dnsmasq_script: Some(crate::snippets::DEFAULT_DNSMASQ_SCRIPT.to_string()),
+                ..Snippets::default()
+            },
             provision: Provision {
                 extensions: ExtensionRange {
                     first: 2000,
@@ -446,6 +476,48 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
                     ),
                 ),
             }
+        }
+        let snippets = &mut config.snippets;
+        for (value, slot, key) in [
+            (
+                &dhcp.dnsmasq_snippet,
+                &mut snippets.dnsmasq,
+                "dhcp.dnsmasq_snippet",
+            ),
+            (&dhcp.isc_snippet, &mut snippets.isc, "dhcp.isc_snippet"),
+            (&dhcp.kea_snippet, &mut snippets.kea, "dhcp.kea_snippet"),
+            (&dhcp.uci_snippet, &mut snippets.uci, "dhcp.uci_snippet"),
+        ] {
+            if let Some(value) = value {
+                *slot = checker.path(value, key);
+            }
+        }
+        let unset = config.tftp_server.is_none_or(|ip| ip.is_unspecified());
+        for (value, key) in [
+            (&dhcp.isc_snippet, "dhcp.isc_snippet"),
+            (&dhcp.kea_snippet, "dhcp.kea_snippet"),
+        ] {
+            if let (Some(value), true) = (value, unset) {
+                checker.error(value, format!("{key} needs dhcp.tftp_server: isc-dhcp and Kea have no \"own address\" placeholder"));
+            }
+        }
+        if let Some(value) = &dhcp.reload_command {
+            if value.get_ref().first().is_none_or(String::is_empty) {
+                checker.error(value, "dhcp.reload_command must name a program".into());
+            } else {
+                config.snippets.reload_command = value.get_ref().clone();
+            }
+        }
+        if let Some(value) = &dhcp.dnsmasq_script {
+            let text = value.get_ref();
+            if text.contains(['\n', '\0']) {
+                checker.error(value, "dhcp.dnsmasq_script must be one line".into());
+            } else {
+                config.snippets.dnsmasq_script = (!text.is_empty()).then(|| text.clone());
+            }
+        }
+        if let Some(reservations) = dhcp.reservations {
+            config.snippets.reservations = reservations;
         }
     }
     if let Some(provision) = &wire.provision {
@@ -792,6 +864,36 @@ extension = "1007"
         check_errors(
             "[[phone]]\nmac = \"001b0c18bdc1\"\nextension = \"1\"\nsecret = 'a\"b'\n",
             &["config.toml:4: phone 001B0C18BDC1: secret must not contain a double quote"],
+        );
+    }
+
+    #[test]
+    fn snippet_keys() {
+        let config = load(
+            "[dhcp]\ntftp_server = \"192.0.2.1\"\ndnsmasq_snippet = \"/etc/dnsmasq.d/cisco-autoprov.conf\"\n\
+             isc_snippet = \"isc.conf\"\nreload_command = [\"/etc/init.d/dnsmasq\", \"reload\"]\ndnsmasq_script = \"\"\nreservations = true\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.snippets.dnsmasq,
+            Some(PathBuf::from("/etc/dnsmasq.d/cisco-autoprov.conf"))
+        );
+        assert_eq!(
+            config.snippets.isc,
+            Some(PathBuf::from("/etc/cisco-autoprov/isc.conf"))
+        );
+        assert_eq!(
+            config.snippets.reload_command,
+            ["/etc/init.d/dnsmasq", "reload"]
+        );
+        assert_eq!(config.snippets.dnsmasq_script, None);
+        assert!(config.snippets.reservations);
+        check_errors(
+            "[dhcp]\nkea_snippet = \"k.json\"\nreload_command = []\n",
+            &[
+                "config.toml:2: dhcp.kea_snippet needs dhcp.tftp_server: isc-dhcp and Kea have no \"own address\" placeholder",
+                "config.toml:3: dhcp.reload_command must name a program",
+            ],
         );
     }
 

@@ -37,6 +37,13 @@ pub struct Pbx {
 #[serde(deny_unknown_fields)]
 pub struct Dhcp {
     pub tftp_server: Option<Spanned<String>>,
+    pub dnsmasq_snippet: Option<Spanned<String>>,
+    pub isc_snippet: Option<Spanned<String>>,
+    pub kea_snippet: Option<Spanned<String>>,
+    pub uci_snippet: Option<Spanned<String>>,
+    pub reload_command: Option<Spanned<Vec<String>>>,
+    pub dnsmasq_script: Option<Spanned<String>>,
+    pub reservations: Option<bool>,
 }
 
 /// `[provision]`

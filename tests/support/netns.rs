@@ -117,6 +117,9 @@ pub struct ProcessId(usize);
 pub enum DnsmasqMode {
     /// DHCP on 198.18.k.100–199 (with option 150) and TFTP.
     DhcpAndTftp,
+    /// As [`DnsmasqMode::DhcpAndTftp`] without option 150: the test's own arguments (e.g. a
+    /// `--conf-dir` with a drop-in) are dnsmasq's only source of DHCP options.
+    DhcpAndTftpWithoutOptions,
     /// TFTP only: no `--dhcp-range`, no lease file.
     TftpOnly,
 }
@@ -283,10 +286,16 @@ impl Lab {
     /// satisfied by `busybox udhcpc`.
     #[track_caller]
     pub fn start(test: &str, programs: &[&str]) -> Option<Lab> {
+        Lab::start_as(test, programs, Phone::CP_7941G)
+    }
+
+    /// Like [`Lab::start`], with another identity for the phone (MAC, vendor class, hostname).
+    #[track_caller]
+    pub fn start_as(test: &str, programs: &[&str], phone: Phone) -> Option<Lab> {
         let missing = missing_prerequisite(programs);
         let result = match missing {
             Some(reason) => Err(reason),
-            None => Lab::new(test),
+            None => Lab::new(test, phone),
         };
         match result {
             Ok(lab) => Some(lab),
@@ -299,7 +308,7 @@ impl Lab {
 
     /// Builds the lab. Returns `Err` only when the first namespace cannot be created (no
     /// CAP_SYS_ADMIN, e.g. uid 0 in an unprivileged container); any later failure panics.
-    fn new(test: &str) -> Result<Lab, String> {
+    fn new(test: &str, phone: Phone) -> Result<Lab, String> {
         let n = NEXT_LAB.fetch_add(1, Ordering::SeqCst);
         let k = u8::try_from(n + 1)
             .ok()
@@ -330,7 +339,7 @@ impl Lab {
             phone_ns: format!("autoprov-{pid}-{n}-phone"),
             router_if,
             phone_if,
-            phone: Phone::CP_7941G,
+            phone,
             ip: find_program("ip").expect("`ip` was checked before"),
             namespaces: Vec::new(),
             processes: Vec::new(),
@@ -725,7 +734,7 @@ impl Lab {
         push(format!("--pid-file={}", self.path("dnsmasq.pid").display()));
         push("--enable-tftp".into());
         push(format!("--tftp-root={}", self.tftp_root().display()));
-        if mode == DnsmasqMode::DhcpAndTftp {
+        if mode != DnsmasqMode::TftpOnly {
             push(format!(
                 "--dhcp-range=198.18.{k}.100,198.18.{k}.199,255.255.255.0,1h"
             ));
@@ -733,6 +742,8 @@ impl Lab {
                 "--dhcp-leasefile={}",
                 self.path("dnsmasq.leases").display()
             ));
+        }
+        if mode == DnsmasqMode::DhcpAndTftp {
             push(format!("--dhcp-option=150,{}", self.router_ip()));
         }
         argv.extend(extra.iter().map(|arg| arg.as_ref().to_os_string()));

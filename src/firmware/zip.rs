@@ -1,0 +1,521 @@
+//! A small zip reader: the central directory, and stored or deflated entries.
+//!
+//! Enough for Cisco's `cmterm-*.zip` packages and for zips people make of a TFTP directory:
+//! zip64 records, data descriptors, a prefix before the archive (self-extractors, signed
+//! wrappers), Unix and DOS attributes. Not supported, and reported per entry: encryption,
+//! compression other than deflate, split archives. Sizes come from the central directory and
+//! every entry's CRC-32 is checked before its bytes are handed out.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+use super::gzip::{Crc32, Inflate};
+
+/// A seekable archive: a file, or bytes in memory (an archive inside an archive). Used as a
+/// trait object so the reader is compiled once.
+pub(crate) trait Source: Read + Seek {}
+
+impl<T: Read + Seek> Source for T {}
+
+/// What an entry is, from its name and attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    File,
+    Directory,
+    Symlink,
+    /// A Unix device, FIFO or socket.
+    Special,
+}
+
+/// One central-directory record.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    /// The name as stored (UTF-8 or, without the UTF-8 flag, usually ASCII).
+    pub name: Vec<u8>,
+    pub kind: Kind,
+    /// Uncompressed size.
+    pub size: u64,
+    flags: u16,
+    method: u16,
+    crc: u32,
+    compressed_size: u64,
+    /// Offset of the local header, already corrected for a prefix before the archive.
+    local_offset: u64,
+}
+
+/// Why an entry could not be read; the archive as a whole may still be fine.
+#[derive(Debug)]
+pub(crate) enum EntryError {
+    /// The entry is in a form we do not read (encrypted, another compression method).
+    Unsupported(String),
+    /// Its data is damaged or does not match its record.
+    Damaged(String),
+    /// It is larger than the caller's limit.
+    TooLarge,
+    /// Reading the archive failed.
+    Io(io::Error),
+}
+
+const EOCD_SIGNATURE: [u8; 4] = *b"PK\x05\x06";
+const ZIP64_LOCATOR_SIGNATURE: [u8; 4] = *b"PK\x06\x07";
+const ZIP64_EOCD_SIGNATURE: [u8; 4] = *b"PK\x06\x06";
+const CENTRAL_SIGNATURE: [u8; 4] = *b"PK\x01\x02";
+const LOCAL_SIGNATURE: [u8; 4] = *b"PK\x03\x04";
+/// Fixed part of the end-of-central-directory record; a comment of up to 65535 bytes follows.
+const EOCD_LEN: usize = 22;
+
+fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+}
+
+fn damaged(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_string())
+}
+
+/// Whether `reader` holds a zip archive: an end-of-central-directory record near its end.
+pub(crate) fn looks_like_zip(reader: &mut dyn Source) -> io::Result<bool> {
+    Ok(find_end(reader)?.is_some())
+}
+
+/// The end-of-central-directory record: its offset and its bytes (comment included).
+fn find_end(reader: &mut dyn Source) -> io::Result<Option<(u64, Vec<u8>)>> {
+    let len = reader.seek(SeekFrom::End(0))?;
+    let tail_len = len.min((EOCD_LEN + usize::from(u16::MAX)) as u64);
+    reader.seek(SeekFrom::Start(len - tail_len))?;
+    let mut tail = vec![0; tail_len as usize];
+    reader.read_exact(&mut tail)?;
+    // The last record whose comment length reaches exactly to the end of the file; a
+    // signature inside a comment does not fit that test.
+    let found = (0..tail.len().saturating_sub(EOCD_LEN - 1))
+        .rev()
+        .find(|&at| {
+            tail[at..at + 4] == EOCD_SIGNATURE
+                && u16_at(&tail, at + 20).map(usize::from) == Some(tail.len() - at - EOCD_LEN)
+        });
+    Ok(found.map(|at| (len - tail_len + at as u64, tail[at..].to_vec())))
+}
+
+/// Reads the central directory.
+pub(crate) fn entries(reader: &mut dyn Source) -> io::Result<Vec<Entry>> {
+    let (end_offset, end) = find_end(reader)?.ok_or_else(|| damaged("no zip end record"))?;
+    let disk = u16_at(&end, 4).unwrap_or(0);
+    let cd_disk = u16_at(&end, 6).unwrap_or(0);
+    let mut count = u64::from(u16_at(&end, 10).unwrap_or(0));
+    let mut cd_size = u64::from(u32_at(&end, 12).unwrap_or(0));
+    let mut cd_offset = u64::from(u32_at(&end, 16).unwrap_or(0));
+    let mut records_end = end_offset;
+    if count == 0xffff || cd_size == 0xffff_ffff || cd_offset == 0xffff_ffff {
+        let (zip64_offset, zip64) = read_zip64_end(reader, end_offset)?;
+        count = u64_at(&zip64, 32).ok_or_else(|| damaged("short zip64 end record"))?;
+        cd_size = u64_at(&zip64, 40).ok_or_else(|| damaged("short zip64 end record"))?;
+        cd_offset = u64_at(&zip64, 48).ok_or_else(|| damaged("short zip64 end record"))?;
+        records_end = zip64_offset;
+    } else if disk != 0 || cd_disk != 0 {
+        return Err(damaged("split zip archives are not supported"));
+    }
+    // Bytes before the archive (a signature header, a self-extractor) shift every offset.
+    let prefix = records_end
+        .checked_sub(cd_size)
+        .and_then(|start| start.checked_sub(cd_offset))
+        .ok_or_else(|| damaged("zip central directory out of range"))?;
+    let cd_size_usize =
+        usize::try_from(cd_size).map_err(|_| damaged("zip central directory too large"))?;
+    if cd_size_usize > 256 << 20 {
+        return Err(damaged("zip central directory too large"));
+    }
+    reader.seek(SeekFrom::Start(prefix + cd_offset))?;
+    let mut cd = vec![0; cd_size_usize];
+    reader.read_exact(&mut cd)?;
+
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while out.len() as u64 != count {
+        if cd.get(at..at + 4) != Some(&CENTRAL_SIGNATURE[..]) {
+            return Err(damaged("bad zip central directory record"));
+        }
+        let field =
+            |offset: usize| u16_at(&cd, at + offset).ok_or_else(|| damaged("short zip record"));
+        let field32 =
+            |offset: usize| u32_at(&cd, at + offset).ok_or_else(|| damaged("short zip record"));
+        let made_by = field(4)?;
+        let flags = field(8)?;
+        let method = field(10)?;
+        let crc = field32(16)?;
+        let mut compressed_size = u64::from(field32(20)?);
+        let mut size = u64::from(field32(24)?);
+        let name_len = usize::from(field(28)?);
+        let extra_len = usize::from(field(30)?);
+        let comment_len = usize::from(field(32)?);
+        let external = field32(38)?;
+        let mut local_offset = u64::from(field32(42)?);
+        let name_start = at + 46;
+        let name = cd
+            .get(name_start..name_start + name_len)
+            .ok_or_else(|| damaged("short zip record"))?
+            .to_vec();
+        let extra = cd
+            .get(name_start + name_len..name_start + name_len + extra_len)
+            .ok_or_else(|| damaged("short zip record"))?;
+        // Zip64: the fields that overflowed are in extra field 1, in this order.
+        if let Some(zip64) = extra_field(extra, 1) {
+            let mut values = zip64.chunks_exact(8).map(|c| u64_at(c, 0).unwrap_or(0));
+            if size == 0xffff_ffff {
+                size = values.next().ok_or_else(|| damaged("short zip64 field"))?;
+            }
+            if compressed_size == 0xffff_ffff {
+                compressed_size = values.next().ok_or_else(|| damaged("short zip64 field"))?;
+            }
+            if local_offset == 0xffff_ffff {
+                local_offset = values.next().ok_or_else(|| damaged("short zip64 field"))?;
+            }
+        }
+        let unix_mode = if made_by >> 8 == 3 { external >> 16 } else { 0 };
+        let kind = match unix_mode & 0o170_000 {
+            0o120_000 => Kind::Symlink,
+            0o040_000 => Kind::Directory,
+            0o010_000 | 0o020_000 | 0o060_000 | 0o140_000 => Kind::Special,
+            _ if name.ends_with(b"/") || name.ends_with(b"\\") || external & 0x10 != 0 => {
+                Kind::Directory
+            }
+            _ => Kind::File,
+        };
+        out.push(Entry {
+            name,
+            kind,
+            size,
+            flags,
+            method,
+            crc,
+            compressed_size,
+            local_offset: local_offset
+                .checked_add(prefix)
+                .ok_or_else(|| damaged("zip entry offset out of range"))?,
+        });
+        at = name_start + name_len + extra_len + comment_len;
+    }
+    Ok(out)
+}
+
+fn read_zip64_end(reader: &mut dyn Source, end_offset: u64) -> io::Result<(u64, Vec<u8>)> {
+    let locator_offset = end_offset
+        .checked_sub(20)
+        .ok_or_else(|| damaged("no zip64 locator"))?;
+    reader.seek(SeekFrom::Start(locator_offset))?;
+    let mut locator = [0u8; 20];
+    reader.read_exact(&mut locator)?;
+    if locator[..4] != ZIP64_LOCATOR_SIGNATURE {
+        return Err(damaged("no zip64 locator"));
+    }
+    let mut zip64_offset = u64_at(&locator, 8).unwrap_or(0);
+    // With bytes before the archive the recorded offset is short by their length: the record
+    // ends where the locator starts.
+    if zip64_offset + 56 > locator_offset
+        || !has_signature(reader, zip64_offset, ZIP64_EOCD_SIGNATURE)?
+    {
+        zip64_offset = locator_offset
+            .checked_sub(56)
+            .ok_or_else(|| damaged("no zip64 end record"))?;
+    }
+    reader.seek(SeekFrom::Start(zip64_offset))?;
+    let mut record = [0u8; 56];
+    reader.read_exact(&mut record)?;
+    if record[..4] != ZIP64_EOCD_SIGNATURE {
+        return Err(damaged("no zip64 end record"));
+    }
+    Ok((zip64_offset, record.to_vec()))
+}
+
+fn has_signature(reader: &mut dyn Source, offset: u64, signature: [u8; 4]) -> io::Result<bool> {
+    reader.seek(SeekFrom::Start(offset))?;
+    let mut found = [0u8; 4];
+    match reader.read_exact(&mut found) {
+        Ok(()) => Ok(found == signature),
+        Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+/// The data of extra field `id`.
+fn extra_field(mut extra: &[u8], id: u16) -> Option<&[u8]> {
+    while extra.len() >= 4 {
+        let field_id = u16_at(extra, 0)?;
+        let len = usize::from(u16_at(extra, 2)?);
+        let data = extra.get(4..4 + len)?;
+        if field_id == id {
+            return Some(data);
+        }
+        extra = &extra[4 + len..];
+    }
+    None
+}
+
+/// Reads and checks one entry's bytes; `limit` bounds its uncompressed size.
+pub(crate) fn read(
+    reader: &mut dyn Source,
+    entry: &Entry,
+    limit: u64,
+) -> Result<Vec<u8>, EntryError> {
+    if entry.flags & 1 != 0 {
+        return Err(EntryError::Unsupported("encrypted".into()));
+    }
+    if entry.method != 0 && entry.method != 8 {
+        return Err(EntryError::Unsupported(format!(
+            "compression method {} is not supported (only stored and deflate)",
+            entry.method
+        )));
+    }
+    if entry.size > limit {
+        return Err(EntryError::TooLarge);
+    }
+    reader
+        .seek(SeekFrom::Start(entry.local_offset))
+        .map_err(EntryError::Io)?;
+    let mut local = [0u8; 30];
+    reader
+        .read_exact(&mut local)
+        .map_err(|err| truncated(err, "local header"))?;
+    if local[..4] != LOCAL_SIGNATURE {
+        return Err(EntryError::Damaged("bad local header".into()));
+    }
+    let skip =
+        u64::from(u16_at(&local, 26).unwrap_or(0)) + u64::from(u16_at(&local, 28).unwrap_or(0));
+    reader
+        .seek(SeekFrom::Current(skip as i64))
+        .map_err(EntryError::Io)?;
+    let compressed = Read::take(&mut *reader, entry.compressed_size);
+    // One byte more than announced, to notice data that does not match the record.
+    let mut data = Vec::with_capacity(entry.size.min(limit).min(64 << 20) as usize);
+    let read = if entry.method == 0 {
+        compressed.take(entry.size + 1).read_to_end(&mut data)
+    } else {
+        Inflate::new(io::BufReader::new(compressed))
+            .take(entry.size + 1)
+            .read_to_end(&mut data)
+    };
+    read.map_err(|err| truncated(err, "data"))?;
+    if data.len() as u64 != entry.size {
+        return Err(EntryError::Damaged(format!(
+            "size is {} bytes, the directory says {}",
+            data.len(),
+            entry.size
+        )));
+    }
+    let mut crc = Crc32::new();
+    crc.update(&data);
+    if crc.sum() != entry.crc {
+        return Err(EntryError::Damaged("crc-32 mismatch".into()));
+    }
+    Ok(data)
+}
+
+fn truncated(err: io::Error, what: &str) -> EntryError {
+    match err.kind() {
+        io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput => {
+            EntryError::Damaged(format!("{what}: {err}"))
+        }
+        _ => EntryError::Io(err),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+
+    /// One entry of a hand-made zip: name, data, Unix mode (`None`: a DOS entry), deflated.
+    pub(crate) type TestEntry<'a> = (&'a [u8], &'a [u8], Option<u32>, bool);
+
+    /// A hand-made zip, entry by entry, with any name and any attributes.
+    pub(crate) fn build(entries: &[TestEntry<'_>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut central = Vec::new();
+        for (name, data, mode, deflate) in entries {
+            let mut crc = Crc32::new();
+            crc.update(data);
+            let stored = if *deflate {
+                miniz_oxide::deflate::compress_to_vec(data, 6)
+            } else {
+                data.to_vec()
+            };
+            let offset = out.len() as u32;
+            let method: u16 = if *deflate { 8 } else { 0 };
+            out.extend_from_slice(&LOCAL_SIGNATURE);
+            out.extend_from_slice(&20u16.to_le_bytes());
+            out.extend_from_slice(&0u16.to_le_bytes());
+            out.extend_from_slice(&method.to_le_bytes());
+            out.extend_from_slice(&[0; 4]);
+            out.extend_from_slice(&crc.sum().to_le_bytes());
+            out.extend_from_slice(&(stored.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            out.extend_from_slice(&0u16.to_le_bytes());
+            out.extend_from_slice(name);
+            out.extend_from_slice(&stored);
+
+            let made_by: u16 = if mode.is_some() { 3 << 8 | 20 } else { 20 };
+            central.extend_from_slice(&CENTRAL_SIGNATURE);
+            central.extend_from_slice(&made_by.to_le_bytes());
+            central.extend_from_slice(&20u16.to_le_bytes());
+            central.extend_from_slice(&0u16.to_le_bytes());
+            central.extend_from_slice(&method.to_le_bytes());
+            central.extend_from_slice(&[0; 4]);
+            central.extend_from_slice(&crc.sum().to_le_bytes());
+            central.extend_from_slice(&(stored.len() as u32).to_le_bytes());
+            central.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            central.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            central.extend_from_slice(&[0; 4]);
+            central.extend_from_slice(&[0; 4]);
+            central.extend_from_slice(&(mode.unwrap_or(0) << 16).to_le_bytes());
+            central.extend_from_slice(&offset.to_le_bytes());
+            central.extend_from_slice(name);
+        }
+        let cd_offset = out.len() as u32;
+        out.extend_from_slice(&central);
+        out.extend_from_slice(&EOCD_SIGNATURE);
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+        out.extend_from_slice(&cd_offset.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out
+    }
+
+    fn read_all(bytes: Vec<u8>) -> Vec<(String, Kind, Result<Vec<u8>, String>)> {
+        let mut cursor = Cursor::new(bytes);
+        entries(&mut cursor)
+            .unwrap()
+            .iter()
+            .map(|entry| {
+                let data = read(&mut cursor, entry, 1 << 20).map_err(|err| format!("{err:?}"));
+                (
+                    String::from_utf8_lossy(&entry.name).into_owned(),
+                    entry.kind,
+                    data,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reads_stored_and_deflated_entries_and_kinds() {
+        let zip = build(&[
+            (b"firmware/", b"", Some(0o040_755), false),
+            (
+                b"firmware/SIP41.9-4-2SR3-1S.loads",
+                b"jar41sip.9-4-2ES26.sbn\n",
+                Some(0o100_644),
+                true,
+            ),
+            (b"firmware/apps41.9-4-2ES26.sbn", &[7u8; 5000], None, true),
+            (b"link.sbn", b"/etc/passwd", Some(0o120_777), false),
+            (b"fifo.sbn", b"", Some(0o010_644), false),
+            (b"DOSDIR\\", b"", None, false),
+        ]);
+        let got = read_all(zip);
+        let summary: Vec<(&str, Kind)> = got.iter().map(|(n, k, _)| (n.as_str(), *k)).collect();
+        assert_eq!(
+            summary,
+            [
+                ("firmware/", Kind::Directory),
+                ("firmware/SIP41.9-4-2SR3-1S.loads", Kind::File),
+                ("firmware/apps41.9-4-2ES26.sbn", Kind::File),
+                ("link.sbn", Kind::Symlink),
+                ("fifo.sbn", Kind::Special),
+                ("DOSDIR\\", Kind::Directory),
+            ]
+        );
+        assert_eq!(got[1].2.as_deref().unwrap(), b"jar41sip.9-4-2ES26.sbn\n");
+        assert_eq!(got[2].2.as_deref().unwrap(), &[7u8; 5000][..]);
+    }
+
+    #[test]
+    fn a_prefix_before_the_archive_is_skipped() {
+        let mut bytes = b"\x01\x00\x02\x01\x02some signature header".to_vec();
+        bytes.extend(build(&[(b"a.sbn", b"abc", None, true)]));
+        let got = read_all(bytes);
+        assert_eq!(got[0].2.as_deref().unwrap(), b"abc");
+    }
+
+    #[test]
+    fn damaged_entries_are_reported_not_returned() {
+        let mut zip = build(&[(b"a.sbn", b"hello firmware", None, false)]);
+        // Flip a data byte: the CRC no longer matches.
+        let at = 30 + 5;
+        zip[at] ^= 0xff;
+        let got = read_all(zip);
+        assert!(
+            matches!(&got[0].2, Err(reason) if reason.contains("crc-32")),
+            "{got:?}"
+        );
+
+        let zip = build(&[(b"big.sbn", &[0u8; 100], None, true)]);
+        let mut cursor = Cursor::new(zip);
+        let list = entries(&mut cursor).unwrap();
+        assert!(matches!(
+            read(&mut cursor, &list[0], 99),
+            Err(EntryError::TooLarge)
+        ));
+    }
+
+    #[test]
+    fn truncated_and_garbage_archives_are_errors() {
+        let zip = build(&[
+            (b"a.sbn", &[1u8; 3000], None, false),
+            (b"b.sbn", &[2u8; 3000], None, true),
+        ]);
+        for cut in [0, 10, 21, zip.len() / 2, zip.len() - 1] {
+            let mut cursor = Cursor::new(zip[..cut].to_vec());
+            assert!(entries(&mut cursor).is_err(), "cut at {cut}");
+        }
+        // A central directory intact but data cut out: each entry fails on its own.
+        let mut holed = zip.clone();
+        for byte in &mut holed[100..200] {
+            *byte = 0;
+        }
+        let got = read_all(holed);
+        assert!(got[0].2.is_err());
+        assert!(got[1].2.is_ok());
+        // Random bytes never panic.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..100 {
+            let mut bytes: Vec<u8> = (0..600)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect();
+            bytes.extend_from_slice(&zip[zip.len() - 22..]);
+            let mut cursor = Cursor::new(bytes);
+            if let Ok(list) = entries(&mut cursor) {
+                for entry in &list {
+                    let _ = read(&mut cursor, entry, 1 << 20);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unsupported_entries() {
+        let mut zip = build(&[(b"a.sbn", b"x", None, false), (b"b.sbn", b"y", None, false)]);
+        // Central directory records: set the encryption flag on the first, method 12 (bzip2)
+        // on the second.
+        let cd = zip.windows(4).position(|w| w == CENTRAL_SIGNATURE).unwrap();
+        zip[cd + 8] |= 1;
+        let second = cd + 46 + 5;
+        zip[second + 10] = 12;
+        let got = read_all(zip);
+        assert!(matches!(&got[0].2, Err(reason) if reason.contains("encrypted")));
+        assert!(matches!(&got[1].2, Err(reason) if reason.contains("method 12")));
+    }
+}
