@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //! - Pure core (no IO): [`mac`], [`models`], [`oui`], [`event`], [`parse`], [`detect`],
-//!   [`render`], [`config`], [`hook`].
+//!   [`template`], [`render`], [`snippets`], [`firmware`] (but its `scan` and `import`),
+//!   [`config`], [`hook`].
 //! - Edge (touches the disk): [`fsutil`], [`state`], [`writer`], [`sources`], [`provision`].
 //! - Process: [`daemon`] (the event loop), [`cli`], [`commands`], [`notify`] (the hook client).
 
