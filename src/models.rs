@@ -42,6 +42,10 @@ pub struct ModelInfo {
     pub vendor_class: Option<String>,
     /// Longest SIP secret the firmware accepts.
     pub max_password_len: Option<usize>,
+    /// Line/feature buttons on the phone itself (Cisco data sheets).
+    pub line_buttons: Option<usize>,
+    /// Key expansion modules the phone takes (`7914`, `7915`, `7916`).
+    pub addon_modules: Option<Vec<String>>,
     /// Free text with the sources.
     pub notes: Option<String>,
 }
@@ -136,6 +140,25 @@ impl Model {
         &name[..end]
     }
 
+    /// Buttons for lines and speed dials with `addon_modules` attached, when known.
+    pub fn buttons_with(&self, addon_modules: &[String]) -> Option<usize> {
+        let own = self.0.line_buttons?;
+        Some(
+            own + addon_modules
+                .iter()
+                .map(|kem| addon_module_buttons(kem))
+                .sum::<usize>(),
+        )
+    }
+
+    /// True when the phone takes this key expansion module.
+    pub fn takes_addon_module(&self, kem: &str) -> bool {
+        self.0
+            .addon_modules
+            .as_ref()
+            .is_some_and(|kems| kems.iter().any(|k| k == kem))
+    }
+
     /// The config family, when the firmware is known to be SIP-capable.
     pub fn family(&self) -> Option<ConfigFamily> {
         self.0.config
@@ -160,6 +183,17 @@ impl fmt::Display for Model {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// Key expansion modules: 7914 has 14 buttons, 7915 and 7916 two pages of 12.
+pub const ADDON_MODULES: &[(&str, usize)] = &[("7914", 14), ("7915", 24), ("7916", 24)];
+
+/// Buttons of a key expansion module (0 for an unknown one).
+pub fn addon_module_buttons(kem: &str) -> usize {
+    ADDON_MODULES
+        .iter()
+        .find(|(name, _)| *name == kem)
+        .map_or(0, |(_, n)| *n)
 }
 
 #[cfg(test)]

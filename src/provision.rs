@@ -488,6 +488,7 @@ impl Provisioner {
             Some(model) => self.load_for_model(model),
             None => None,
         };
+        let entry = self.config.inventory.get(&phone.mac);
         let view = PhoneView {
             mac: phone.mac,
             model,
@@ -495,7 +496,18 @@ impl Provisioner {
             secret: phone.secret.as_deref()?,
             label: phone.label.as_deref(),
             load: load.as_deref(),
+            speed_dials: entry.map_or(&[], |entry| entry.speed_dials.as_slice()),
+            addon_modules: entry.map_or(&[], |entry| entry.addon_modules.as_slice()),
         };
+        let fit = view.speed_dials_that_fit();
+        if fit < view.speed_dials.len() {
+            warn!(mac = %phone.mac, model = model.map_or("?", |m| m.name()), n_speed_dials = view.speed_dials.len(), n_fit = fit, "more speed dials than the phone has buttons; the rest are left out");
+        }
+        if let (Some(model), Some(kem)) = (model, view.addon_modules.first()) {
+            if !model.takes_addon_module(kem) {
+                warn!(mac = %phone.mac, model = model.name(), addon_module = %kem, "this model takes no such expansion module; its buttons are not counted");
+            }
+        }
         Some(render::phone_files(&self.templates, site, &view))
     }
 

@@ -16,6 +16,7 @@
 //! tags). Lines say `<proxy>USECALLMANAGER</proxy>` and the registrar is in
 //! `callManagerGroup`, as the 79x1-and-newer SIP firmware requires (cisco-facts.md 4b).
 
+use crate::config::SpeedDial;
 use crate::mac::Mac;
 use crate::models::{ConfigFamily, Model};
 use crate::template::{Templates, Values};
@@ -66,6 +67,24 @@ pub struct PhoneView<'a> {
     pub label: Option<&'a str>,
     /// The load this phone should run (`SIP41.9-4-2SR3-1S`), when one is present for it.
     pub load: Option<&'a str>,
+    /// Speed dials for the buttons after the line.
+    pub speed_dials: &'a [SpeedDial],
+    /// Key expansion modules attached.
+    pub addon_modules: &'a [String],
+}
+
+impl PhoneView<'_> {
+    /// How many speed dials fit: the buttons of the model and its expansion modules, less the
+    /// line's; all of them while the model (or its button count) is unknown.
+    pub fn speed_dials_that_fit(&self) -> usize {
+        match self
+            .model
+            .and_then(|model| model.buttons_with(self.addon_modules))
+        {
+            Some(buttons) => self.speed_dials.len().min(buttons.saturating_sub(1)),
+            None => self.speed_dials.len(),
+        }
+    }
 }
 
 /// What the shared files list.
@@ -168,11 +187,37 @@ pub fn phone_files(
             format!("<loadInformation>{}</loadInformation>", xml_escape(load)),
         );
     }
+    values.insert("extra_buttons", extra_buttons(phone));
     let mut files = vec![(sep_file_name(phone.mac), templates.sep.render(&values))];
     if family != Some(ConfigFamily::Sepxml) {
         files.push((sip_file_name(phone.mac), templates.sip.render(&values)));
     }
     files
+}
+
+/// The speed-dial buttons after line 1 (button 2 on), as many as the phone has: a busy-lamp
+/// field speed dial is feature 21 with option mask 1 (as in seed 000), a plain one feature 2.
+fn extra_buttons(phone: &PhoneView<'_>) -> String {
+    let mut out = String::new();
+    for (index, dial) in phone
+        .speed_dials
+        .iter()
+        .take(phone.speed_dials_that_fit())
+        .enumerate()
+    {
+        let label = xml_escape(dial.label.as_deref().unwrap_or(&dial.number));
+        let number = xml_escape(&dial.number);
+        let (feature, mask) = if dial.blf {
+            (21, "\n        <featureOptionMask>1</featureOptionMask>")
+        } else {
+            (2, "")
+        };
+        out.push_str(&format!(
+            "      <line button=\"{}\">\n        <featureID>{feature}</featureID>\n        <featureLabel>{label}</featureLabel>\n        <speedDialNumber>{number}</speedDialNumber>{mask}\n      </line>\n",
+            index + 2
+        ));
+    }
+    out
 }
 
 /// The files every phone shares: name → contents.

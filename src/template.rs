@@ -40,6 +40,7 @@ pub const BLOCKS: &[&str] = &[
     "load_information",
     "load_information_list",
     "image_version_line",
+    "extra_buttons",
 ];
 
 /// The format of a file, from its name: decides escaping and validation.
@@ -226,6 +227,10 @@ fn sample_values() -> Values {
     values.insert(
         "image_version_line",
         "image_version: \"P0S3-8-12-00\"\n".into(),
+    );
+    values.insert(
+        "extra_buttons",
+        "      <line button=\"2\">\n        <featureID>21</featureID>\n      </line>\n".into(),
     );
     values
 }

@@ -211,6 +211,21 @@ pub struct InventoryPhone {
     pub secret: Option<String>,
     /// Shown next to the line button and as caller name.
     pub label: Option<String>,
+    /// Buttons after the line: speed dials, optionally with busy-lamp field.
+    pub speed_dials: Vec<SpeedDial>,
+    /// Key expansion modules attached (`7914`, `7915`, `7916`), for more buttons.
+    pub addon_modules: Vec<String>,
+}
+
+/// A speed-dial button.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpeedDial {
+    /// The number dialled.
+    pub number: String,
+    /// The button's text; the number when absent.
+    pub label: Option<String>,
+    /// Busy-lamp field: the button lights up with the number's state (seed 000's line 2).
+    pub blf: bool,
 }
 
 /// One problem in the config, with its place.
@@ -662,6 +677,56 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
             checker.error(&phone.mac, format!("{who} is listed twice"));
             continue;
         }
+        let mut speed_dials = Vec::new();
+        for entry in &phone.speed_dials {
+            let dial = entry.get_ref();
+            let number = checker.field(
+                &dial.number,
+                &format!("{who}: speed dial number"),
+                MAX_FIELD_LEN,
+            );
+            if let Some(number) = &number {
+                if !number
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"*#+._-@".contains(&b))
+                {
+                    checker.error(&dial.number, format!("{who}: speed dial number {number:?} may hold only letters, digits and * # + . _ - @"));
+                    continue;
+                }
+            }
+            let label = dial.label.as_ref().and_then(|value| {
+                checker.field(value, &format!("{who}: speed dial label"), MAX_FIELD_LEN)
+            });
+            if let Some(number) = number {
+                speed_dials.push(SpeedDial {
+                    number,
+                    label,
+                    blf: dial.blf.unwrap_or(false),
+                });
+            }
+        }
+        let mut addon_modules = Vec::new();
+        if let Some(value) = &phone.addon_modules {
+            let kems = value.get_ref();
+            let known = |kem: &String| {
+                crate::models::ADDON_MODULES
+                    .iter()
+                    .any(|(name, _)| name == kem)
+            };
+            if let Some(unknown) = kems.iter().find(|kem| !known(kem)) {
+                checker.error(
+                    value,
+                    format!("{who}: addon module {unknown:?} is not one of 7914, 7915, 7916"),
+                );
+            } else if kems.len() > 2 || kems.windows(2).any(|pair| pair[0] != pair[1]) {
+                checker.error(
+                    value,
+                    format!("{who}: at most two addon modules, both of one type"),
+                );
+            } else {
+                addon_modules = kems.clone();
+            }
+        }
         if let Some(extension) = extension {
             config.inventory.insert(
                 mac,
@@ -669,6 +734,8 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
                     extension,
                     secret,
                     label,
+                    speed_dials,
+                    addon_modules,
                 },
             );
         }
@@ -893,6 +960,39 @@ extension = "1007"
             &[
                 "config.toml:2: dhcp.kea_snippet needs dhcp.tftp_server: isc-dhcp and Kea have no \"own address\" placeholder",
                 "config.toml:3: dhcp.reload_command must name a program",
+            ],
+        );
+    }
+
+    #[test]
+    fn speed_dials_and_addon_modules() {
+        let config = load(
+            "[[phone]]\nmac = \"001b0c18bdc1\"\nextension = \"14\"\naddon_modules = [\"7914\"]\n\
+             speed_dials = [{ number = \"11\", label = \"11 Monika\", blf = true }, { number = \"*97\" }]\n",
+        )
+        .unwrap();
+        let phone = config.inventory.values().next().unwrap();
+        assert_eq!(phone.addon_modules, ["7914"]);
+        assert_eq!(
+            phone.speed_dials,
+            [
+                SpeedDial {
+                    number: "11".into(),
+                    label: Some("11 Monika".into()),
+                    blf: true
+                },
+                SpeedDial {
+                    number: "*97".into(),
+                    label: None,
+                    blf: false
+                },
+            ]
+        );
+        check_errors(
+            "[[phone]]\nmac = \"001b0c18bdc1\"\nextension = \"14\"\naddon_modules = [\"7914\", \"7915\"]\nspeed_dials = [{ number = \"1 1\" }]\n",
+            &[
+                "config.toml:5: phone 001B0C18BDC1: speed dial number \"1 1\" may hold only letters, digits and * # + . _ - @",
+                "config.toml:4: phone 001B0C18BDC1: at most two addon modules, both of one type",
             ],
         );
     }

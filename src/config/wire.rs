@@ -80,4 +80,16 @@ pub struct Phone {
     pub extension: Spanned<String>,
     pub secret: Option<Spanned<String>>,
     pub label: Option<Spanned<String>>,
+    #[serde(default)]
+    pub speed_dials: Vec<Spanned<SpeedDial>>,
+    pub addon_modules: Option<Spanned<Vec<String>>>,
+}
+
+/// `speed_dials = [{ number = "11", label = "Monika", blf = true }]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpeedDial {
+    pub number: Spanned<String>,
+    pub label: Option<Spanned<String>>,
+    pub blf: Option<bool>,
 }

@@ -268,25 +268,28 @@ fn trim_bytes(mut bytes: &[u8], trim: impl Fn(u8) -> bool) -> &[u8] {
 /// contents (`None` for other files, or a `.loads` that could not be read). Names starting
 /// with a dot (temporary files) are ignored.
 pub fn inventory_of(files: &[(String, Option<Vec<u8>>)]) -> Inventory {
+    // A sorted set of the names gives the order of the loads and term files (no sort needed).
     let present: BTreeSet<&str> = files
         .iter()
         .map(|(name, _)| name.as_str())
         .filter(|name| !name.starts_with('.'))
         .collect();
     let mut inventory = Inventory::default();
-    for (name, contents) in files {
-        if name.starts_with('.') {
-            continue;
-        }
+    for &name in &present {
         if is_image_name(name) {
-            inventory.images.insert(name.clone());
+            inventory.images.insert(name.to_string());
         }
         let Some(stem) = loads_stem(name) else {
             continue;
         };
-        let images = contents.as_deref().map(image_names).unwrap_or_default();
+        let images = files
+            .iter()
+            .find(|(file, _)| file == name)
+            .and_then(|(_, contents)| contents.as_deref())
+            .map(image_names)
+            .unwrap_or_default();
         if is_term_file(name) {
-            inventory.term_files.push((name.clone(), images));
+            inventory.term_files.push((name.to_string(), images));
             continue;
         }
         let (prefix, _, _) = version::split_name(stem);
@@ -304,8 +307,6 @@ pub fn inventory_of(files: &[(String, Option<Vec<u8>>)]) -> Inventory {
             missing,
         });
     }
-    inventory.loads.sort_by(|a, b| a.name.cmp(&b.name));
-    inventory.term_files.sort();
     inventory
 }
 

@@ -35,7 +35,6 @@ pub fn scan(root: &Path) -> io::Result<Inventory> {
         };
         files.push((name, contents));
     }
-    files.sort();
     Ok(inventory_of(&files))
 }
 

@@ -1,6 +1,7 @@
 //! Golden files per family, and a table test over every model row.
 
 use super::*;
+use crate::config::SpeedDial;
 use crate::models;
 
 fn site() -> Site<'static> {
@@ -23,6 +24,8 @@ fn phone(model: Option<&str>, load: Option<&'static str>) -> PhoneView<'static> 
         secret: "s3cret",
         label: Some("Thomas Müller"),
         load,
+        speed_dials: &[],
+        addon_modules: &[],
     }
 }
 
@@ -186,4 +189,57 @@ fn labels_fit_the_displays() {
         sip_file_name("00:1b:0c:18:bd:c1".parse().unwrap()),
         "SIP001B0C18BDC1.cnf"
     );
+}
+
+/// Speed dials fill the buttons after the line, as many as the model (and its expansion
+/// modules) has; seed 000's BLF button is feature 21 with option mask 1.
+#[test]
+fn speed_dials_fit_the_buttons() {
+    let templates = Templates::built_in();
+    let dials: Vec<SpeedDial> = (0..30)
+        .map(|n| SpeedDial {
+            number: format!("{}", 100 + n),
+            label: (n == 0).then(|| "11 Monika".to_string()),
+            blf: n == 0,
+        })
+        .collect();
+    let count_buttons = |model: Option<&str>, kems: &[String]| {
+        let view = PhoneView {
+            speed_dials: &dials,
+            addon_modules: kems,
+            ..phone(model, None)
+        };
+        let xml = &phone_files(&templates, &site(), &view)[0].1;
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let lines: Vec<roxmltree::Node> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("line"))
+            .collect();
+        if lines.len() > 1 {
+            let first = lines[1];
+            let text = |tag: &str| {
+                first
+                    .descendants()
+                    .find(|n| n.has_tag_name(tag))
+                    .and_then(|n| n.text())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            assert_eq!(first.attribute("button"), Some("2"));
+            assert_eq!(text("featureID"), "21");
+            assert_eq!(text("featureLabel"), "11 Monika");
+            assert_eq!(text("speedDialNumber"), "100");
+            assert_eq!(text("featureOptionMask"), "1");
+        }
+        lines.len()
+    };
+    assert_eq!(
+        count_buttons(Some("7911"), &[]),
+        1,
+        "one button: the line only"
+    );
+    assert_eq!(count_buttons(Some("7941"), &[]), 2);
+    assert_eq!(count_buttons(Some("7965"), &[]), 6);
+    assert_eq!(count_buttons(Some("7965"), &["7914".to_string()]), 20);
+    assert_eq!(count_buttons(None, &[]), 31, "model unknown: all of them");
 }
