@@ -560,3 +560,104 @@ fn missing_directories_and_symlinked_logs_are_followed() {
     });
     assert!(daemon.stop().success());
 }
+
+/// The daemon keeps the dnsmasq snippet written and runs the reload command only when the
+/// snippet's text changed: a DHCP server replaying its leases after a reload changes
+/// nothing, so a reload never causes another.
+#[test]
+fn snippets_are_written_and_reloads_never_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("tftp")).unwrap();
+    fs::create_dir(dir.path().join("dnsmasq.d")).unwrap();
+    let reloads = dir.path().join("reloads");
+    fs::write(
+        dir.path().join("config.toml"),
+        format!(
+            "tftp_root = \"tftp\"\nstate_dir = \"state\"\n\
+             [dhcp]\ntftp_server = \"198.18.0.1\"\ndnsmasq_snippet = \"dnsmasq.d/cisco-autoprov.conf\"\n\
+             reload_command = [\"sh\", \"-c\", \"echo reload >> {}\"]\nreservations = true\n\
+             [[source]]\nkind = \"dnsmasq-leases\"\npath = \"dhcp.leases\"\n",
+            reloads.display()
+        ),
+    )
+    .unwrap();
+    let site = Site { dir };
+    let snippet = site.path("dnsmasq.d/cisco-autoprov.conf");
+    let n_reloads = || read(&reloads).lines().count();
+
+    let printed = site.run(&["snippet", "dnsmasq", "-c", &site.config()]);
+    assert!(printed.status.success(), "{printed:?}");
+    let hex = site.run(&["snippet", "hex", "-c", &site.config()]);
+    assert_eq!(String::from_utf8_lossy(&hex.stdout).trim(), "0x010012C6");
+
+    let daemon = Daemon::start(&site);
+    wait_for("the snippet and one reload", || {
+        snippet.exists() && n_reloads() == 1
+    });
+    assert_eq!(
+        read(&snippet),
+        String::from_utf8_lossy(&printed.stdout),
+        "the daemon writes what `snippet` prints"
+    );
+
+    // A new phone: its reservation changes the snippet, one more reload.
+    site.append("dhcp.leases", LEASE_7941);
+    wait_for("the reservation", || {
+        read(&snippet).contains("dhcp-host=00:1b:0c:18:bd:c1")
+    });
+    wait_for("the second reload", || n_reloads() == 2);
+
+    // dnsmasq reloads and rewrites its lease file with the same leases; the config is
+    // reloaded too: nothing changes, no reload follows.
+    fs::write(site.path("dhcp.leases"), LEASE_7941).unwrap();
+    daemon.signal("HUP");
+    daemon.wait_log("configuration reloaded");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(n_reloads(), 2, "a reload must not cause another");
+    assert!(daemon.stop().success());
+}
+
+/// Seed 003's 7906: it loops on term06.default.loads under a 9.x load. With the 8.5.2
+/// stepping stone in the TFTP root it is served that first, and its target once it took it.
+#[test]
+fn firmware_loop_gets_the_ladder_step_then_the_target() {
+    let site = Site::new("");
+    let put_load = |name: &str, images: &[&str]| {
+        let mut body = vec![0x89, b'S', b'G', b'N', 0];
+        for image in images {
+            body.extend_from_slice(format!("{image}\n").as_bytes());
+            fs::write(site.path(&format!("tftp/{image}")), image).unwrap();
+        }
+        fs::write(site.path(&format!("tftp/{name}")), body).unwrap();
+    };
+    put_load(
+        "SIP11.9-4-2SR3-1S.loads",
+        &["jar11sip.9-4-2ES26.sbn", "apps11.9-4-2ES26.sbn"],
+    );
+    put_load(
+        "SCCP11.8-5-2S.loads",
+        &["jar11sccp.8-5-2TH1-9.sbn", "apps11.8-5-2TH1-9.sbn"],
+    );
+    let daemon = Daemon::start(&site);
+    let line = |file: &str| {
+        format!("Dec 30 10:15:32 localhost in.tftpd[1]: RRQ from 198.18.0.224 filename {file}\n")
+    };
+    let sep = site.path("tftp/SEP001B0C18BDC1.cnf.xml");
+    site.append("tftp.log", &line("SEP001B0C18BDC1.cnf.xml"));
+    site.append("tftp.log", &line("term06.default.loads"));
+    wait_for("the target load", || {
+        read(&sep).contains("<loadInformation>SIP11.9-4-2SR3-1S</loadInformation>")
+    });
+    for _ in 0..3 {
+        site.append("tftp.log", &line("term06.default.loads"));
+    }
+    wait_for("the 8.5.2 step", || {
+        read(&sep).contains("<loadInformation>SCCP11.8-5-2S</loadInformation>")
+    });
+    daemon.wait_log("serving the 8.5.2 stepping stone");
+    site.append("tftp.log", &line("jar11sccp.8-5-2TH1-9.sbn"));
+    wait_for("the target again", || {
+        read(&sep).contains("<loadInformation>SIP11.9-4-2SR3-1S</loadInformation>")
+    });
+    assert!(daemon.stop().success());
+}

@@ -1557,7 +1557,7 @@ config phone
     assert_eq!(
         procd,
         format!(
-            "open_instance \nset_param command /usr/sbin/cisco-autoprov run -c {conf}\n\
+            "open_instance \nset_param command /usr/sbin/cisco-autoprov run --log-split -c {conf}\n\
              set_param file {conf}\nset_param reload_signal HUP\nset_param respawn\n\
              set_param stdout 1\nset_param stderr 1\nclose_instance\n",
             conf = conf.display()
