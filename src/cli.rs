@@ -14,7 +14,11 @@ usage:
                                               and debug to stdout, warnings and errors to stderr,
                                               no timestamps: for procd/logd)
   cisco-autoprov scan    [-c FILE]            read every source once from its start, provision, summarise
-  cisco-autoprov status  [-c FILE] [--json]   show the phones known
+  cisco-autoprov status  [-c FILE] [--json] [--show-secrets]
+                                              show the phones known (secrets only with --show-secrets)
+  cisco-autoprov approve|deny|forget MAC [-c FILE]
+                                              decide about a phone (policy = \"approve\"); the running
+                                              daemon applies it at once
   cisco-autoprov check   [-c FILE]            validate the config and the environment
   cisco-autoprov snippet dnsmasq|isc|uci|kea|hex [-c FILE]
                                               print a DHCP server snippet (option 150/66 for Cisco
@@ -80,6 +84,17 @@ pub enum Command {
         config: Option<PathBuf>,
         /// `--json`
         json: bool,
+        /// `--show-secrets`
+        show_secrets: bool,
+    },
+    /// `approve MAC`, `deny MAC`, `forget MAC`
+    Decide {
+        /// `-c FILE`
+        config: Option<PathBuf>,
+        /// `approve`, `deny` or `forget`.
+        verb: String,
+        /// The phone, any spelling.
+        mac: String,
     },
     /// `check`
     Check {
@@ -118,6 +133,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         return parse_notify(rest);
     }
     let mut json = false;
+    let mut show_secrets = false;
     let mut log_split = false;
     let mut force = false;
     let mut words: Vec<String> = Vec::new();
@@ -129,9 +145,14 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 config = Some(PathBuf::from(value));
             }
             "--json" if first == "status" => json = true,
+            "--show-secrets" if first == "status" => show_secrets = true,
             "--log-split" if first == "run" => log_split = true,
             "--force" if first == "firmware" => force = true,
-            word if (first == "snippet" || first == "firmware") && !word.starts_with('-') => {
+            word if matches!(
+                first.as_str(),
+                "snippet" | "firmware" | "approve" | "deny" | "forget"
+            ) && !word.starts_with('-') =>
+            {
                 words.push(word.to_string())
             }
             "-h" | "--help" => return Ok(Command::Help),
@@ -169,7 +190,19 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             _ => Err("firmware needs `list` or `import PACKAGE…`".to_string()),
         },
         "scan" => Ok(Command::Scan { config }),
-        "status" => Ok(Command::Status { config, json }),
+        "status" => Ok(Command::Status {
+            config,
+            json,
+            show_secrets,
+        }),
+        "approve" | "deny" | "forget" => match words.as_slice() {
+            [mac] => Ok(Command::Decide {
+                config,
+                verb: first.clone(),
+                mac: mac.clone(),
+            }),
+            _ => Err(format!("{first} needs one MAC")),
+        },
         "check" => Ok(Command::Check { config }),
         other => Err(format!("unknown command {other:?} (try --help)")),
     }
@@ -263,9 +296,19 @@ mod tests {
             parse(&args("status --json -c /x.toml")),
             Ok(Command::Status {
                 config: file.clone(),
-                json: true
+                json: true,
+                show_secrets: false
             })
         );
+        assert_eq!(
+            parse(&args("approve 00:1b:0c:18:bd:c1 -c /x.toml")),
+            Ok(Command::Decide {
+                config: file.clone(),
+                verb: "approve".into(),
+                mac: "00:1b:0c:18:bd:c1".into()
+            })
+        );
+        assert!(parse(&args("deny")).is_err());
         assert_eq!(
             parse(&args("check --config=/x.toml")),
             Ok(Command::Check { config: file })

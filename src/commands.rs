@@ -200,7 +200,42 @@ pub fn scan(config: Config) -> Result<String, String> {
     ))
 }
 
-/// One phone as `status --json` prints it. No secret.
+/// `approve|deny|forget MAC`: handed to the running daemon over its socket, or applied to
+/// the state directly when no daemon holds it.
+pub fn decide(config: &Config, mac: &str, verb: &str) -> Result<String, String> {
+    let (mac, decision) = crate::hook::parse_decision(mac, verb)?;
+    match StateStore::open(&config.state_dir) {
+        Ok(store) => {
+            let (state, _) = store.load().map_err(|err| err.to_string())?;
+            let templates = load_templates(config).map_err(|errors| errors.join("\n"))?;
+            let mut provisioner = Provisioner::new(config.clone(), templates, store, state);
+            provisioner.set_firmware(crate::provision::firmware_in(&config.tftp_root));
+            provisioner.decide(mac, decision);
+            Ok(format!("{verb} {mac}: done (no daemon was running)"))
+        }
+        Err(crate::state::StateError::Locked(_)) => {
+            let event = crate::hook::HookEvent::Decision {
+                mac: mac.to_string(),
+                decision: verb.to_string(),
+            };
+            let message = serde_json::to_vec(&event).map_err(|err| err.to_string())?;
+            let socket =
+                std::os::unix::net::UnixDatagram::unbound().map_err(|err| err.to_string())?;
+            socket
+                .send_to(&message, &config.notify_socket)
+                .map_err(|err| {
+                    format!(
+                        "the daemon holds the state but its socket {} does not answer: {err}",
+                        config.notify_socket.display()
+                    )
+                })?;
+            Ok(format!("{verb} {mac}: handed to the running daemon"))
+        }
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+/// One phone as `status --json` prints it. No secret unless asked.
 #[derive(Debug, Serialize)]
 struct PhoneView<'a> {
     mac: String,
@@ -215,10 +250,17 @@ struct PhoneView<'a> {
     files: Vec<&'a str>,
     first_seen: i64,
     last_seen: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    origin: Option<crate::detect::Origin>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decision: Option<crate::detect::Decision>,
+    leaks: &'a [crate::detect::Leak],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a str>,
 }
 
 impl<'a> PhoneView<'a> {
-    fn of(phone: &'a Phone) -> PhoneView<'a> {
+    fn of(phone: &'a Phone, config: &Config, show_secrets: bool) -> PhoneView<'a> {
         PhoneView {
             mac: phone.mac.to_string(),
             ip: phone.ip.map(|ip| ip.to_string()),
@@ -226,7 +268,10 @@ impl<'a> PhoneView<'a> {
             model_name: phone.model.as_deref(),
             extension: phone.extension.as_deref(),
             label: phone.label.as_deref(),
-            state: phone.state.as_str(),
+            state: phone.status_word(
+                config.provision.policy,
+                config.inventory.contains_key(&phone.mac),
+            ),
             hostname: phone.hostname.as_deref(),
             vendor_class: phone
                 .vendor_class
@@ -235,14 +280,22 @@ impl<'a> PhoneView<'a> {
             files: phone.files.iter().map(String::as_str).collect(),
             first_seen: phone.first_seen,
             last_seen: phone.last_seen,
+            origin: phone.origin,
+            decision: phone.decision,
+            leaks: &phone.leaks,
+            secret: phone.secret.as_deref().filter(|_| show_secrets),
         }
     }
 }
 
 /// `status`: the phones of the state file, as a table or JSON.
-pub fn status(config: &Config, json: bool) -> Result<String, String> {
+pub fn status(config: &Config, json: bool, show_secrets: bool) -> Result<String, String> {
     let state = state::read(&config.state_dir).map_err(|err| err.to_string())?;
-    let views: Vec<PhoneView<'_>> = state.phones.iter().map(PhoneView::of).collect();
+    let views: Vec<PhoneView<'_>> = state
+        .phones
+        .iter()
+        .map(|phone| PhoneView::of(phone, config, show_secrets))
+        .collect();
     if json {
         return serde_json::to_string_pretty(&views).map_err(|err| err.to_string());
     }

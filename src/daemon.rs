@@ -37,6 +37,8 @@ const SAVE_POSITIONS_AFTER: Duration = Duration::from_secs(5);
 /// Firmware files are read again this long after the last change in the TFTP root (a
 /// package being copied changes many files).
 const RESCAN_FIRMWARE_AFTER: Duration = Duration::from_millis(500);
+/// Would-be phones turned away are summarised in the log at most this often.
+const REJECTION_SUMMARY_EVERY: Duration = Duration::from_secs(60);
 /// How long changed phone records (boot state, model) may wait before they are saved.
 const SAVE_PHONES_AFTER: Duration = Duration::from_millis(300);
 /// First and longest wait before writing failed files again.
@@ -326,9 +328,16 @@ fn on_datagram(datagram: &[u8], provisioner: &mut Provisioner, n_bad: &mut u64) 
         .tftp_root
         .to_string_lossy()
         .into_owned()];
-    let result = serde_json::from_slice::<HookEvent>(datagram)
-        .map_err(|err| format!("not a hook event: {err}"))
-        .and_then(|event| hook::to_observation(event, now(), &roots));
+    let event = serde_json::from_slice::<HookEvent>(datagram)
+        .map_err(|err| format!("not a hook event: {err}"));
+    if let Ok(HookEvent::Decision { mac, decision }) = &event {
+        match hook::parse_decision(mac, decision) {
+            Ok((mac, decision)) => provisioner.decide(mac, decision),
+            Err(reason) => warn!(reason, "ignoring a bad decision"),
+        }
+        return;
+    }
+    let result = event.and_then(|event| hook::to_observation(event, now(), &roots));
     match result {
         Ok(observation) => {
             debug!(?observation, "hook event");
@@ -399,7 +408,11 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     let mut retry_at: Option<Instant> = None;
     let mut save_at: Option<Instant> = None;
     let mut firmware_at: Option<Instant> = None;
+    let mut summary_at: Option<Instant> = None;
     loop {
+        if provisioner.has_unreported_rejections() && summary_at.is_none() {
+            summary_at = Some(Instant::now() + REJECTION_SUMMARY_EVERY);
+        }
         if std::mem::take(&mut set.firmware_changed) {
             firmware_at = Some(Instant::now() + RESCAN_FIRMWARE_AFTER);
         }
@@ -470,6 +483,11 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
                 retry_at = None;
                 provisioner.retry();
                 retry_delay = if provisioner.has_failed_writes() { (retry_delay * 2).min(RETRY_MAX) } else { RETRY_FIRST };
+            }
+            // Armed only while turned-away phones wait to be summarised.
+            _ = sleep_until(summary_at.unwrap_or_else(Instant::now)), if summary_at.is_some() => {
+                summary_at = None;
+                provisioner.report_rejections();
             }
             // Armed only after a firmware file changed.
             _ = sleep_until(firmware_at.unwrap_or_else(Instant::now)), if firmware_at.is_some() => {

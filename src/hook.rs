@@ -57,6 +57,28 @@ pub enum HookEvent {
         /// The served file: absolute (dnsmasq) or relative to the root.
         path: String,
     },
+    /// An admin's decision from `cisco-autoprov approve|deny|forget` (not a server hook).
+    Decision {
+        /// The phone.
+        mac: String,
+        /// `approve`, `deny` or `forget`.
+        decision: String,
+    },
+}
+
+/// Reads an admin decision: `(mac, None)` is `forget`.
+pub fn parse_decision(
+    mac: &str,
+    decision: &str,
+) -> Result<(Mac, Option<crate::detect::Decision>), String> {
+    let mac = mac.parse::<Mac>().map_err(|err| err.to_string())?;
+    let decision = match decision {
+        "approve" => Some(crate::detect::Decision::Approved),
+        "deny" => Some(crate::detect::Decision::Denied),
+        "forget" => None,
+        other => return Err(format!("unknown decision {:?}", clip(other))),
+    };
+    Ok((mac, decision))
 }
 
 /// Turns a hook invocation into an event. `Ok(None)` for calls we have nothing to learn
@@ -184,6 +206,7 @@ pub fn to_observation(
             outcome: TftpOutcome::Sent,
             time: now,
         }),
+        HookEvent::Decision { .. } => return Err("a decision is not an observation".into()),
     })
 }
 

@@ -53,6 +53,7 @@ fn main() -> ExitCode {
         | Command::Status { config, .. }
         | Command::Check { config }
         | Command::Snippet { config, .. }
+        | Command::Decide { config, .. }
         | Command::FirmwareList { config }
         | Command::FirmwareImport { config, .. } => config.clone(),
     };
@@ -86,8 +87,11 @@ fn main() -> ExitCode {
         } => cisco_autoprov::firmware::cli::import_all(&config.tftp_root, &packages, force)
             .map(|text| println!("{text}")),
         Command::Scan { .. } => commands::scan(config).map(|summary| println!("{summary}")),
-        Command::Status { json, .. } => {
-            commands::status(&config, json).map(|text| println!("{text}"))
+        Command::Status {
+            json, show_secrets, ..
+        } => commands::status(&config, json, show_secrets).map(|text| println!("{text}")),
+        Command::Decide { verb, mac, .. } => {
+            commands::decide(&config, &mac, &verb).map(|text| println!("{text}"))
         }
         Command::Check { .. } => {
             let problems = commands::check(&config);

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
 use crate::detect::{Action, Engine, Phone};
@@ -130,6 +130,12 @@ pub struct Provisioner {
     failed: BTreeSet<Mac>,
     /// Warnings already given, so repeats do not flood the log.
     warned: HashSet<(Mac, &'static str)>,
+    /// Leak alerts already given (phone, requesting address).
+    leak_warned: HashSet<(Mac, std::net::Ipv4Addr)>,
+    /// Would-be phones turned away since the last summary, by reason.
+    rejected: BTreeMap<&'static str, u64>,
+    /// The first rejection was explained in the log.
+    rejections_reported: bool,
     /// Phone records changed in memory since the last save (state, model, new phones).
     unsaved: bool,
     /// The reservations the dnsmasq snippet was last written with.
@@ -161,6 +167,9 @@ impl Provisioner {
             state,
             failed: BTreeSet::new(),
             warned: HashSet::new(),
+            leak_warned: HashSet::new(),
+            rejected: BTreeMap::new(),
+            rejections_reported: false,
             unsaved: false,
             reservations: Vec::new(),
             reloads: Vec::new(),
@@ -194,6 +203,41 @@ impl Provisioner {
     /// so `status` shows boot progress without a write per TFTP request.
     pub fn has_unsaved_changes(&self) -> bool {
         self.unsaved
+    }
+
+    /// True when turned-away phones wait to be summarised in the log.
+    pub fn has_unreported_rejections(&self) -> bool {
+        !self.rejected.is_empty()
+    }
+
+    /// Logs one line for the phones turned away since the last summary.
+    pub fn report_rejections(&mut self) {
+        if self.rejected.is_empty() {
+            return;
+        }
+        let summary: Vec<String> = self
+            .rejected
+            .iter()
+            .map(|(reason, n)| format!("{n} {reason}"))
+            .collect();
+        warn!(turned_away = %summary.join(", "), "would-be phones turned away in the last minute");
+        self.rejected.clear();
+    }
+
+    /// Applies an admin's decision (`approve`, `deny`, or `forget` as `None`) and saves.
+    pub fn decide(&mut self, mac: Mac, decision: Option<crate::detect::Decision>) {
+        let actions = self
+            .engine
+            .decide(mac, decision, &self.config, &mut generate_secret, now());
+        let verb = match decision {
+            Some(crate::detect::Decision::Approved) => "approved",
+            Some(crate::detect::Decision::Denied) => "denied",
+            None => "forgotten",
+        };
+        info!(%mac, decision = verb, "admin decision");
+        self.unsaved = true;
+        self.carry_out(actions);
+        let _ = self.save();
     }
 
     /// True when some phone's files still have to be written.
@@ -458,8 +502,40 @@ impl Provisioner {
                     leased_to,
                     ip,
                 } => {
-                    if self.warned.len() < 10_000 && self.warned.insert((named, "foreign")) {
-                        warn!(requested_for = %named, %ip, ip_leased_to = %leased_to, "config request for a phone from an address leased to another device; ignored");
+                    debug!(requested_for = %named, %ip, ip_leased_to = %leased_to, "config request for a phone from an address leased to another device; ignored");
+                }
+                Action::Leak { mac, ip, leased_to } => {
+                    if self.leak_warned.len() < 10_000 && self.leak_warned.insert((mac, ip)) {
+                        let leased_to = leased_to
+                            .map(|m| m.to_string())
+                            .unwrap_or_else(|| "nobody".into());
+                        warn!(phone = %mac, phone_ip = ?self.engine.phone(mac).and_then(|p| p.ip), requested_by = %ip, requester_leased_to = %leased_to, "leak alert: a phone's config was asked for by another device");
+                    }
+                }
+                Action::Pending(mac) => {
+                    if self.warned.insert((mac, "pending")) {
+                        info!(%mac, "phone waits for approval (cisco-autoprov approve MAC)");
+                    }
+                }
+                Action::RemoveFiles { mac, files } => {
+                    for name in files {
+                        match self.writer.remove(&name, &mut self.state.written) {
+                            Ok(true) => {
+                                info!(%mac, file = %name, "removed the files of a phone without credentials")
+                            }
+                            Ok(false) => {}
+                            Err(err) => {
+                                warn!(%mac, file = %name, %err, "cannot remove a phone's file")
+                            }
+                        }
+                    }
+                }
+                Action::Rejected(rejection) => {
+                    let first = self.rejected.is_empty() && !self.rejections_reported;
+                    *self.rejected.entry(rejection_name(rejection)).or_insert(0) += 1;
+                    if first {
+                        self.rejections_reported = true;
+                        warn!(reason = rejection_name(rejection), "turning away a would-be phone; further ones are summarised once a minute");
                     }
                 }
             }
@@ -593,6 +669,15 @@ fn site(config: &Config) -> Site<'_> {
         time_zone: &config.provision.time_zone,
         time_zone_7940: &config.provision.time_zone_7940,
         tftp_server: config.tftp_server.map(|ip| ip.to_string()),
+    }
+}
+
+/// How a rejection is named in the log.
+fn rejection_name(rejection: crate::detect::Rejection) -> &'static str {
+    match rejection {
+        crate::detect::Rejection::RateLimited => "over max_new_per_minute",
+        crate::detect::Rejection::ConflictingClaim => "addresses claiming a second mac",
+        crate::detect::Rejection::PendingFull => "over max_pending",
     }
 }
 

@@ -193,6 +193,9 @@ mod tests {
             files: ["SEP001B0C18BDC1.cnf.xml".to_string()].into(),
             needs_ladder: false,
             loads_streak: None,
+            decision: None,
+            origin: None,
+            leaks: Vec::new(),
         });
         state.positions.insert(
             "/var/log/syslog".into(),

@@ -491,8 +491,10 @@ fn command_source_is_read_and_restarted() {
 #[test]
 fn restart_resumes_the_log_where_it_stopped() {
     let site = Site::new("");
+    // Each phone at its own address: one address asking for two phones' files is spoofing.
     let line = |mac: &str| {
-        format!("Nov 21 08:14:29 dnsmasq-tftp[1]: file /srv/tftp/SEP{mac}.cnf.xml not found for 198.18.0.41\n")
+        let host = u8::from_str_radix(&mac[10..], 16).unwrap();
+        format!("Nov 21 08:14:29 dnsmasq-tftp[1]: file /srv/tftp/SEP{mac}.cnf.xml not found for 198.18.0.{host}\n")
     };
     let daemon = Daemon::start(&site);
     site.append("tftp.log", &line("001B0C18BDC1"));
@@ -534,8 +536,10 @@ fn missing_directories_and_symlinked_logs_are_followed() {
     )
     .unwrap();
     let site = Site { dir };
+    // Each phone at its own address: one address asking for two phones' files is spoofing.
     let line = |mac: &str| {
-        format!("Nov 21 08:14:29 dnsmasq-tftp[1]: file /srv/tftp/SEP{mac}.cnf.xml not found for 198.18.0.41\n")
+        let host = u8::from_str_radix(&mac[10..], 16).unwrap();
+        format!("Nov 21 08:14:29 dnsmasq-tftp[1]: file /srv/tftp/SEP{mac}.cnf.xml not found for 198.18.0.{host}\n")
     };
     let daemon = Daemon::start(&site);
     daemon.wait_log("source directory does not exist yet; waiting for it");

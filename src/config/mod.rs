@@ -67,6 +67,10 @@ pub struct Pbx {
     pub port: u16,
     /// Number the Messages key dials; default `*97` (FreePBX voicemail).
     pub voicemail: String,
+    /// Asterisk PJSIP snippet with every provisioned phone, written when set.
+    pub pjsip_snippet: Option<PathBuf>,
+    /// FreePBX Bulk Handler CSV of the phones whose extension came from the range.
+    pub freepbx_csv: Option<PathBuf>,
 }
 
 /// `[dhcp]` snippet keys: which files to write for the DHCP servers (option 150/66 for
@@ -93,6 +97,17 @@ pub struct Snippets {
 /// `[provision]`
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Provision {
+    /// Who gets credentials.
+    pub policy: Policy,
+    /// A FreePBX Bulk Handler extensions export: extensions that exist on the PBX, with
+    /// their secrets, handed out before the range.
+    pub pool_csv: Option<PathBuf>,
+    /// The extensions of `pool_csv`, read by the caller (`commands::load_config`).
+    pub pool: Vec<PoolExtension>,
+    /// At most this many phones wait for a decision or an extension.
+    pub max_pending: usize,
+    /// At most this many new phones seen only through TFTP are provisioned per minute.
+    pub max_new_per_minute: usize,
     /// Pool for detected phones that are not in the inventory.
     pub extensions: ExtensionRange,
     /// Cisco time zone name written into `SEP<MAC>.cnf.xml`.
@@ -102,6 +117,40 @@ pub struct Provision {
     pub time_zone_7940: String,
     /// NTP server for the phones; the PBX host when not set.
     pub ntp_server: Option<String>,
+}
+
+/// Who gets credentials (`[provision] policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// A Cisco OUI and phone behaviour (a SEP hostname, a phone vendor class, phone-only TFTP
+    /// requests) is enough.
+    Auto,
+    /// New phones wait as `pending` until `cisco-autoprov approve MAC`.
+    Approve,
+    /// Only `[[phone]]` entries get credentials; other phones are listed as seen.
+    Inventory,
+}
+
+impl Policy {
+    /// The name used in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Auto => "auto",
+            Policy::Approve => "approve",
+            Policy::Inventory => "inventory",
+        }
+    }
+}
+
+/// An extension that already exists on the PBX (from `pool_csv`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolExtension {
+    /// The extension.
+    pub extension: String,
+    /// Its name on the PBX.
+    pub name: Option<String>,
+    /// Its SIP secret on the PBX.
+    pub secret: String,
 }
 
 /// An inclusive range of numeric extensions, `2000-2099`.
@@ -265,6 +314,8 @@ impl Default for Config {
                 host: "127.0.0.1".to_string(),
                 port: 5060,
                 voicemail: "*97".to_string(),
+                pjsip_snippet: None,
+                freepbx_csv: None,
             },
             tftp_server: None,
             snippets: Snippets {
@@ -272,6 +323,11 @@ impl Default for Config {
                 ..Snippets::default()
             },
             provision: Provision {
+                policy: Policy::Auto,
+                pool_csv: None,
+                pool: Vec::new(),
+                max_pending: 50,
+                max_new_per_minute: 20,
                 extensions: ExtensionRange {
                     first: 2000,
                     last: 2099,
@@ -535,7 +591,48 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
             config.snippets.reservations = reservations;
         }
     }
+    if let Some(pbx) = &wire.pbx {
+        if let Some(value) = &pbx.pjsip_snippet {
+            config.pbx.pjsip_snippet = checker.path(value, "pbx.pjsip_snippet");
+        }
+        if let Some(value) = &pbx.freepbx_csv {
+            config.pbx.freepbx_csv = checker.path(value, "pbx.freepbx_csv");
+        }
+    }
     if let Some(provision) = &wire.provision {
+        if let Some(value) = &provision.policy {
+            match value.get_ref().as_str() {
+                "auto" => config.provision.policy = Policy::Auto,
+                "approve" => config.provision.policy = Policy::Approve,
+                "inventory" => config.provision.policy = Policy::Inventory,
+                other => checker.error(
+                    value,
+                    format!("provision.policy {other:?}: expected auto, approve or inventory"),
+                ),
+            }
+        }
+        if let Some(value) = &provision.pool_csv {
+            config.provision.pool_csv = checker.path(value, "provision.pool_csv");
+        }
+        for (value, slot, key) in [
+            (
+                &provision.max_pending,
+                &mut config.provision.max_pending,
+                "provision.max_pending",
+            ),
+            (
+                &provision.max_new_per_minute,
+                &mut config.provision.max_new_per_minute,
+                "provision.max_new_per_minute",
+            ),
+        ] {
+            if let Some(value) = value {
+                match usize::try_from(*value.get_ref()) {
+                    Ok(n) if n > 0 && n <= 100_000 => *slot = n,
+                    _ => checker.error(value, format!("{key} {} is not 1-100000", value.get_ref())),
+                }
+            }
+        }
         if let Some(value) = &provision.extensions {
             match parse_range(value.get_ref()) {
                 Ok(range) => config.provision.extensions = range,
@@ -993,6 +1090,38 @@ extension = "1007"
             &[
                 "config.toml:5: phone 001B0C18BDC1: speed dial number \"1 1\" may hold only letters, digits and * # + . _ - @",
                 "config.toml:4: phone 001B0C18BDC1: at most two addon modules, both of one type",
+            ],
+        );
+    }
+
+    #[test]
+    fn policy_keys() {
+        let config = load(
+            "[provision]\npolicy = \"approve\"\npool_csv = \"ext.csv\"\nmax_pending = 5\nmax_new_per_minute = 3\n\
+             [pbx]\npjsip_snippet = \"/etc/asterisk/pjsip.cisco-autoprov.conf\"\nfreepbx_csv = \"import.csv\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.provision.policy, Policy::Approve);
+        assert_eq!(
+            config.provision.pool_csv,
+            Some(PathBuf::from("/etc/cisco-autoprov/ext.csv"))
+        );
+        assert_eq!(
+            (
+                config.provision.max_pending,
+                config.provision.max_new_per_minute
+            ),
+            (5, 3)
+        );
+        assert_eq!(
+            config.pbx.freepbx_csv,
+            Some(PathBuf::from("/etc/cisco-autoprov/import.csv"))
+        );
+        check_errors(
+            "[provision]\npolicy = \"open\"\nmax_pending = 0\n",
+            &[
+                "config.toml:2: provision.policy \"open\": expected auto, approve or inventory",
+                "config.toml:3: provision.max_pending 0 is not 1-100000",
             ],
         );
     }

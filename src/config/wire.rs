@@ -27,6 +27,8 @@ pub struct File {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pbx {
+    pub pjsip_snippet: Option<Spanned<String>>,
+    pub freepbx_csv: Option<Spanned<String>>,
     pub host: Option<Spanned<String>>,
     pub port: Option<Spanned<i64>>,
     pub voicemail: Option<Spanned<String>>,
@@ -50,6 +52,10 @@ pub struct Dhcp {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Provision {
+    pub policy: Option<Spanned<String>>,
+    pub pool_csv: Option<Spanned<String>>,
+    pub max_pending: Option<Spanned<i64>>,
+    pub max_new_per_minute: Option<Spanned<i64>>,
     pub extensions: Option<Spanned<String>>,
     pub time_zone: Option<Spanned<String>>,
     pub time_zone_7940: Option<Spanned<String>>,

@@ -23,7 +23,7 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
+use crate::config::{Config, Policy};
 use crate::event::{LeaseSeen, Observation, TftpOutcome, TftpSeen};
 use crate::mac::Mac;
 use crate::models::Model;
@@ -32,6 +32,10 @@ use names::{classify, TftpName};
 
 /// How many IPs with a model hint but no known MAC are remembered.
 const MAX_IP_HINTS: usize = 4096;
+/// How many unleased addresses' MAC claims are remembered.
+const MAX_CLAIMS: usize = 4096;
+/// An unleased address claiming another MAC within this many seconds is spoofing.
+const CLAIM_WINDOW_S: i64 = 600;
 /// The same `.loads` asked for this many times with no image in between: the phone cannot
 /// take the load (a 79x1/7906/7911 below 8.3.3 facing 9.x loops so: cisco-facts.md 7).
 pub const LADDER_LOOP: u32 = 3;
@@ -105,7 +109,55 @@ pub struct Phone {
     /// `.loads` file, to see a loop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loads_streak: Option<(String, u32)>,
+    /// The admin's decision (`approve`/`deny`), when one was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+    /// Where the extension came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+    /// The latest fetches of this phone's config by another device (leak alerts), newest
+    /// last, at most [`MAX_LEAKS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leaks: Vec<Leak>,
 }
+
+/// An admin's decision about a phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// It may get credentials.
+    Approved,
+    /// It must not.
+    Denied,
+}
+
+/// Where a phone's extension came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// A `[[phone]]` entry.
+    Inventory,
+    /// The `pool_csv` export: the extension exists on the PBX.
+    Pool,
+    /// The `extensions` range: the PBX may not know it yet.
+    Range,
+}
+
+/// A request for a phone's config from an address that is not the phone's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leak {
+    /// The requesting address.
+    pub ip: Ipv4Addr,
+    /// The MAC that address is leased to, when known.
+    pub leased_to: Option<Mac>,
+    /// The file asked for.
+    pub file: String,
+    /// Unix seconds.
+    pub time: i64,
+}
+
+/// Leak alerts kept per phone.
+pub const MAX_LEAKS: usize = 8;
 
 impl Phone {
     fn new(mac: Mac, time: i64) -> Phone {
@@ -125,6 +177,9 @@ impl Phone {
             files: BTreeSet::new(),
             needs_ladder: false,
             loads_streak: None,
+            decision: None,
+            origin: None,
+            leaks: Vec::new(),
         }
     }
 
@@ -136,6 +191,20 @@ impl Phone {
     /// True once it has an extension and secret.
     pub fn is_provisioned(&self) -> bool {
         self.extension.is_some() && self.secret.is_some()
+    }
+
+    /// How `status` names it: its boot state, or `pending`/`denied`/`seen` while it has no
+    /// credentials because of the policy.
+    pub fn status_word(&self, policy: Policy, in_inventory: bool) -> &'static str {
+        if self.is_provisioned() || in_inventory {
+            return self.state.as_str();
+        }
+        match (self.decision, policy) {
+            (Some(Decision::Denied), _) => "denied",
+            (Some(Decision::Approved), _) | (None, Policy::Auto) => self.state.as_str(),
+            (None, Policy::Approve) => "pending",
+            (None, Policy::Inventory) => "seen",
+        }
     }
 }
 
@@ -176,6 +245,26 @@ pub enum Action {
     },
     /// A phone took the 8.5.2 stepping stone: it gets its target load next.
     LadderStepTaken(Mac),
+    /// A new phone waits for `cisco-autoprov approve`.
+    Pending(Mac),
+    /// A phone lost its credentials (denied or forgotten): remove these files of it.
+    RemoveFiles {
+        /// Which.
+        mac: Mac,
+        /// Its files under the TFTP root.
+        files: BTreeSet<String>,
+    },
+    /// A provisioned phone's config was asked for by an address that is not the phone's.
+    Leak {
+        /// Whose config.
+        mac: Mac,
+        /// The requesting address.
+        ip: Ipv4Addr,
+        /// The MAC that address is leased to, when known.
+        leased_to: Option<Mac>,
+    },
+    /// A would-be phone was turned away by a bound (summarised by the edge, not per line).
+    Rejected(Rejection),
     /// A request named a phone's file from an IP leased to another MAC.
     ForeignRequest {
         /// The MAC in the requested name.
@@ -187,6 +276,17 @@ pub enum Action {
     },
 }
 
+/// Why a would-be phone was turned away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// More new TFTP-only phones in a minute than `max_new_per_minute`.
+    RateLimited,
+    /// An address with no lease asked for a second MAC's files within ten minutes.
+    ConflictingClaim,
+    /// `max_pending` phones already wait.
+    PendingFull,
+}
+
 /// Counters of input that was skipped; reported in summaries and `status`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
@@ -196,6 +296,18 @@ pub struct Counters {
     pub foreign_requests: u64,
     /// Cisco-named requests for MACs outside Cisco's OUI blocks.
     pub non_cisco_macs: u64,
+    /// New TFTP-only phones over `max_new_per_minute`.
+    #[serde(default)]
+    pub rate_limited: u64,
+    /// Addresses claiming a second MAC.
+    #[serde(default)]
+    pub conflicting_claims: u64,
+    /// Would-be phones turned away because `max_pending` phones wait.
+    #[serde(default)]
+    pub pending_full: u64,
+    /// Config fetches by another device.
+    #[serde(default)]
+    pub leaks: u64,
 }
 
 /// Generates a SIP secret; the edge passes a CSPRNG, tests a fixed sequence.
@@ -212,6 +324,10 @@ pub struct Engine {
     mac_at_ip: HashMap<Ipv4Addr, Mac>,
     /// Models asked for (`termNN`) by IPs whose MAC is not known yet, oldest first.
     ip_hints: VecDeque<(Ipv4Addr, Model)>,
+    /// When the latest new TFTP-only phones were accepted (observation time), oldest first.
+    tftp_new: VecDeque<i64>,
+    /// The MAC each unleased address last claimed through a file name, and when.
+    claims: HashMap<Ipv4Addr, (Mac, i64)>,
     /// Skipped-input counters.
     pub counters: Counters,
 }
@@ -337,6 +453,14 @@ impl Engine {
         if evidence.is_none() && !known {
             return;
         }
+        if !known
+            && !config.inventory.contains_key(&lease.mac)
+            && self.n_waiting(config) >= config.provision.max_pending
+        {
+            self.counters.pending_full += 1;
+            actions.push(Action::Rejected(Rejection::PendingFull));
+            return;
+        }
         let phone = self.touch(lease.mac, lease.time, evidence, actions);
         phone.ip = Some(lease.ip);
         if lease.hostname.is_some() {
@@ -376,20 +500,35 @@ impl Engine {
         // Which MAC asked: the one the name carries, else the one bound to the IP.
         let mac = match name.mac() {
             Some(named) => {
-                if let Some(&leased_to) = self.leases.get(&request.ip) {
-                    if leased_to != named {
-                        self.counters.foreign_requests += 1;
-                        actions.push(Action::ForeignRequest {
-                            named,
-                            leased_to,
-                            ip: request.ip,
-                        });
-                        return;
-                    }
+                let leased_to = self.leases.get(&request.ip).copied();
+                if let Some(leased_to) = leased_to.filter(|&other| other != named) {
+                    self.counters.foreign_requests += 1;
+                    actions.push(Action::ForeignRequest {
+                        named,
+                        leased_to,
+                        ip: request.ip,
+                    });
+                    self.record_leak(named, request, Some(leased_to), actions);
+                    return;
+                }
+                // The phone holds a lease elsewhere: this address is not the phone.
+                let leased_elsewhere = self
+                    .leases
+                    .iter()
+                    .any(|(ip, mac)| *mac == named && *ip != request.ip);
+                if leased_to.is_none() && leased_elsewhere {
+                    self.record_leak(named, request, None, actions);
+                    return;
                 }
                 if !oui::is_cisco(named) && !config.inventory.contains_key(&named) {
                     self.counters.non_cisco_macs += 1;
                     return;
+                }
+                if leased_to.is_none() && !self.phones.contains_key(&named) {
+                    if let Some(rejection) = self.admit_tftp_only(named, request, config) {
+                        actions.push(Action::Rejected(rejection));
+                        return;
+                    }
                 }
                 let evidence = if config.inventory.contains_key(&named) {
                     "inventory"
@@ -483,6 +622,23 @@ impl Engine {
         let Some(phone) = self.phones.get(&mac) else {
             return;
         };
+        let in_inventory = config.inventory.contains_key(&mac);
+        let eligible = in_inventory
+            || phone.is_provisioned()
+            || match (phone.decision, config.provision.policy) {
+                (Some(Decision::Denied), _) => false,
+                (Some(Decision::Approved), _) => true,
+                (None, Policy::Auto) => true,
+                (None, Policy::Approve) => {
+                    actions.push(Action::Pending(mac));
+                    false
+                }
+                (None, Policy::Inventory) => false,
+            };
+        if !eligible {
+            return;
+        }
+        let mut origin = phone.origin;
         let (extension, secret, label) = match config.inventory.get(&mac) {
             Some(entry) => {
                 let secret = match (&entry.secret, &phone.secret) {
@@ -493,18 +649,32 @@ impl Engine {
                     }
                     (None, _) => secrets(),
                 };
+                origin = Some(Origin::Inventory);
                 (entry.extension.clone(), secret, entry.label.clone())
             }
             None => match (&phone.extension, &phone.secret) {
                 (Some(extension), Some(secret)) => {
                     (extension.clone(), secret.clone(), phone.label.clone())
                 }
-                _ => match self.next_free_extension(config) {
-                    Some(extension) => (extension, secrets(), None),
-                    None => {
-                        actions.push(Action::PoolExhausted(mac));
-                        return;
+                _ => match self.next_from_pool(config) {
+                    Some(ready) => {
+                        origin = Some(Origin::Pool);
+                        (
+                            ready.extension.clone(),
+                            ready.secret.clone(),
+                            ready.name.clone(),
+                        )
                     }
+                    None => match self.next_free_extension(config) {
+                        Some(extension) => {
+                            origin = Some(Origin::Range);
+                            (extension, secrets(), None)
+                        }
+                        None => {
+                            actions.push(Action::PoolExhausted(mac));
+                            return;
+                        }
+                    },
                 },
             },
         };
@@ -512,6 +682,7 @@ impl Engine {
         let changed = phone.extension.as_deref() != Some(extension.as_str())
             || phone.secret.as_deref() != Some(secret.as_str())
             || phone.label != label;
+        phone.origin = origin;
         if changed {
             phone.extension = Some(extension);
             phone.secret = Some(secret);
@@ -520,6 +691,170 @@ impl Engine {
         } else if phone.files.is_empty() {
             actions.push(Action::Provision(mac));
         }
+    }
+
+    /// The first extension of the `pool_csv` export that no phone holds and the inventory
+    /// does not claim.
+    fn next_from_pool<'c>(&self, config: &'c Config) -> Option<&'c crate::config::PoolExtension> {
+        let taken: BTreeSet<&str> = self
+            .phones
+            .values()
+            .filter_map(|phone| phone.extension.as_deref())
+            .chain(
+                config
+                    .inventory
+                    .values()
+                    .map(|entry| entry.extension.as_str()),
+            )
+            .collect();
+        config
+            .provision
+            .pool
+            .iter()
+            .find(|ready| !taken.contains(ready.extension.as_str()))
+    }
+
+    /// Phones waiting for a decision or an extension.
+    fn n_waiting(&self, config: &Config) -> usize {
+        self.phones
+            .values()
+            .filter(|phone| {
+                !phone.is_provisioned()
+                    && phone.decision != Some(Decision::Denied)
+                    && !config.inventory.contains_key(&phone.mac)
+                    && config.provision.policy != Policy::Inventory
+            })
+            .count()
+    }
+
+    /// The bounds on new phones known only from TFTP requests (a static address, or a DHCP
+    /// server elsewhere): anyone can send such requests, so they are rate-limited, an address
+    /// may not claim a second MAC, and the waiting list is bounded.
+    fn admit_tftp_only(
+        &mut self,
+        named: Mac,
+        request: &TftpSeen,
+        config: &Config,
+    ) -> Option<Rejection> {
+        if let Some(&(claimed, at)) = self.claims.get(&request.ip) {
+            if claimed != named && request.time - at < CLAIM_WINDOW_S {
+                self.counters.conflicting_claims += 1;
+                return Some(Rejection::ConflictingClaim);
+            }
+        }
+        if config.inventory.contains_key(&named) {
+            return None;
+        }
+        while self
+            .tftp_new
+            .front()
+            .is_some_and(|&at| request.time - at >= 60)
+        {
+            self.tftp_new.pop_front();
+        }
+        if self.tftp_new.len() >= config.provision.max_new_per_minute {
+            self.counters.rate_limited += 1;
+            return Some(Rejection::RateLimited);
+        }
+        if self.n_waiting(config) >= config.provision.max_pending {
+            self.counters.pending_full += 1;
+            return Some(Rejection::PendingFull);
+        }
+        self.tftp_new.push_back(request.time);
+        if self.claims.len() >= MAX_CLAIMS {
+            // Forget the oldest claim to stay bounded.
+            if let Some(oldest) = self
+                .claims
+                .iter()
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(ip, _)| *ip)
+            {
+                self.claims.remove(&oldest);
+            }
+        }
+        self.claims.insert(request.ip, (named, request.time));
+        None
+    }
+
+    /// Notes that `mac`'s files were asked for by an address that is not the phone's.
+    fn record_leak(
+        &mut self,
+        mac: Mac,
+        request: &TftpSeen,
+        leased_to: Option<Mac>,
+        actions: &mut Vec<Action>,
+    ) {
+        let Some(phone) = self.phones.get_mut(&mac) else {
+            return;
+        };
+        if !phone.is_provisioned() {
+            return;
+        }
+        self.counters.leaks += 1;
+        if phone.leaks.len() == MAX_LEAKS {
+            phone.leaks.remove(0);
+        }
+        phone.leaks.push(Leak {
+            ip: request.ip,
+            leased_to,
+            file: request.file.chars().take(64).collect(),
+            time: request.time,
+        });
+        actions.push(Action::Leak {
+            mac,
+            ip: request.ip,
+            leased_to,
+        });
+    }
+
+    /// Carries out an admin's decision: `approve` provisions (now or when the phone shows
+    /// up), `deny` takes credentials away and keeps the phone listed as denied, `forget`
+    /// removes the phone and its files altogether.
+    pub fn decide(
+        &mut self,
+        mac: Mac,
+        decision: Option<Decision>,
+        config: &Config,
+        secrets: SecretSource<'_>,
+        time: i64,
+    ) -> Vec<Action> {
+        let mut actions = Vec::new();
+        match decision {
+            None => {
+                if let Some(phone) = self.phones.remove(&mac) {
+                    if !phone.files.is_empty() {
+                        actions.push(Action::RemoveFiles {
+                            mac,
+                            files: phone.files,
+                        });
+                    }
+                    self.mac_at_ip.retain(|_, known| *known != mac);
+                }
+            }
+            Some(Decision::Approved) => {
+                let phone = self
+                    .phones
+                    .entry(mac)
+                    .or_insert_with(|| Phone::new(mac, time));
+                phone.decision = Some(Decision::Approved);
+                self.assign(mac, config, secrets, &mut actions);
+            }
+            Some(Decision::Denied) => {
+                let phone = self
+                    .phones
+                    .entry(mac)
+                    .or_insert_with(|| Phone::new(mac, time));
+                phone.decision = Some(Decision::Denied);
+                phone.extension = None;
+                phone.secret = None;
+                phone.origin = None;
+                let files = std::mem::take(&mut phone.files);
+                if !files.is_empty() {
+                    actions.push(Action::RemoveFiles { mac, files });
+                }
+            }
+        }
+        actions
     }
 
     /// The lowest extension of the range that no phone holds and the inventory does not claim.
