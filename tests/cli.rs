@@ -665,3 +665,47 @@ fn firmware_loop_gets_the_ladder_step_then_the_target() {
     });
     assert!(daemon.stop().success());
 }
+
+/// policy = "approve": a new phone waits; `approve` reaches the running daemon at once,
+/// `deny` takes the files away, `forget` removes the phone; without a daemon the decision is
+/// applied to the state directly.
+#[test]
+fn approve_deny_forget() {
+    let site = Site::new("");
+    let text = fs::read_to_string(site.path("config.toml"))
+        .unwrap()
+        .replace("[provision]\n", "[provision]\npolicy = \"approve\"\n");
+    fs::write(site.path("config.toml"), text).unwrap();
+    let sep = site.path("tftp/SEP001B0C18BDC1.cnf.xml");
+    let decide = |verb: &str| {
+        let output = site.run(&[verb, "00:1b:0c:18:bd:c1", "-c", &site.config()]);
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+
+    let daemon = Daemon::start(&site);
+    site.append("dhcp.leases", LEASE_7941);
+    daemon.wait_log("phone waits for approval");
+    wait_for("pending in status", || {
+        site.status_json()[0]["state"] == "pending"
+    });
+    assert!(!sep.exists());
+
+    assert!(decide("approve").contains("handed to the running daemon"));
+    wait_for("the SEP file", || sep.exists());
+    assert!(decide("deny").contains("handed to the running daemon"));
+    wait_for("the file removed", || !sep.exists());
+    wait_for("denied in status", || {
+        site.status_json()[0]["state"] == "denied"
+    });
+    assert!(daemon.stop().success());
+
+    assert!(decide("approve").contains("no daemon was running"));
+    assert!(sep.exists());
+    assert_eq!(site.status_json()[0]["extension"], "2000");
+    decide("forget");
+    assert!(!sep.exists());
+    assert_eq!(site.status_json(), serde_json::json!([]));
+    let bad = site.run(&["approve", "nope", "-c", &site.config()]);
+    assert_eq!(bad.status.code(), Some(1));
+}

@@ -10,8 +10,20 @@ const PHONE2: &str = "001B0C18BDC2";
 const VCI_7941: &str = "Cisco Systems, Inc. IP Phone CP-7941G";
 
 fn config(extra: &str) -> Config {
-    let text =
-        format!("[pbx]\nhost = \"198.18.0.10\"\n[provision]\nextensions = \"2000-2002\"\n{extra}");
+    // `[provision]` lines in `extra` join the table this helper opens.
+    let (provision, rest) = match extra.strip_prefix("[provision]\n") {
+        Some(after) => match after.find("\n[") {
+            Some(end) => (&after[..=end], &after[end + 1..]),
+            None => (after, ""),
+        },
+        None => ("", extra),
+    };
+    let range = if provision.contains("extensions") {
+        ""
+    } else {
+        "extensions = \"2000-2002\"\n"
+    };
+    let text = format!("[pbx]\nhost = \"198.18.0.10\"\n[provision]\n{range}{provision}{rest}");
     crate::config::parse(&text, "test.toml", Path::new("/")).unwrap()
 }
 
@@ -424,5 +436,279 @@ fn firmware_loop_asks_for_the_ladder_step() {
             .iter()
             .any(|a| matches!(a, Action::FirmwareLoop { .. })),
         "{actions:?}"
+    );
+}
+
+fn status_of(engine: &Engine, config: &Config, mac_text: &str) -> &'static str {
+    let phone = engine.phone(mac(mac_text)).expect("phone known");
+    phone.status_word(
+        config.provision.policy,
+        config.inventory.contains_key(&phone.mac),
+    )
+}
+
+#[test]
+fn inventory_policy_lists_others_as_seen() {
+    let config = config("[provision]\npolicy = \"inventory\"\n[[phone]]\nmac = \"00:1b:0c:18:bd:c2\"\nextension = \"7\"\n");
+    let mut engine = Engine::default();
+    run(
+        &mut engine,
+        &config,
+        &[
+            lease(
+                "00:1b:0c:18:bd:c1",
+                151,
+                Some("SEP001B0C18BDC1"),
+                Some(VCI_7941),
+            ),
+            lease("00:1b:0c:18:bd:c2", 152, Some("SEP001B0C18BDC2"), None),
+        ],
+    );
+    assert!(!engine.phone(mac(PHONE)).unwrap().is_provisioned());
+    assert_eq!(status_of(&engine, &config, PHONE), "seen");
+    check_phone(&engine, PHONE2, "7", None, PhoneState::Leased);
+}
+
+#[test]
+fn approve_policy_waits_for_a_decision() {
+    let config = config("[provision]\npolicy = \"approve\"\n");
+    let mut engine = Engine::default();
+    let actions = run(
+        &mut engine,
+        &config,
+        &[lease(
+            "00:1b:0c:18:bd:c1",
+            151,
+            Some("SEP001B0C18BDC1"),
+            Some(VCI_7941),
+        )],
+    );
+    assert!(actions.contains(&Action::Pending(mac(PHONE))));
+    assert_eq!(status_of(&engine, &config, PHONE), "pending");
+    let phone = engine.phone(mac(PHONE)).unwrap();
+    assert_eq!(
+        (phone.extension.as_deref(), phone.model.as_deref()),
+        (None, Some("7941")),
+        "the evidence is kept"
+    );
+
+    let mut secrets = || "s".to_string();
+    let actions = engine.decide(
+        mac(PHONE),
+        Some(Decision::Approved),
+        &config,
+        &mut secrets,
+        0,
+    );
+    assert!(actions.contains(&Action::Provision(mac(PHONE))));
+    check_phone(&engine, PHONE, "2000", Some("7941"), PhoneState::Leased);
+    engine.files_written(
+        mac(PHONE),
+        ["SEP001B0C18BDC1.cnf.xml".to_string()].into(),
+        true,
+        1,
+    );
+
+    let actions = engine.decide(mac(PHONE), Some(Decision::Denied), &config, &mut secrets, 0);
+    assert_eq!(
+        actions,
+        [Action::RemoveFiles {
+            mac: mac(PHONE),
+            files: ["SEP001B0C18BDC1.cnf.xml".to_string()].into()
+        }]
+    );
+    assert_eq!(status_of(&engine, &config, PHONE), "denied");
+    // A denied phone stays without credentials whatever it does.
+    run(
+        &mut engine,
+        &config,
+        &[lease(
+            "00:1b:0c:18:bd:c1",
+            151,
+            Some("SEP001B0C18BDC1"),
+            None,
+        )],
+    );
+    assert!(!engine.phone(mac(PHONE)).unwrap().is_provisioned());
+
+    engine.decide(mac(PHONE), None, &config, &mut secrets, 0);
+    assert!(engine.phone(mac(PHONE)).is_none(), "forgotten");
+    // Approving a phone not seen yet: it is provisioned when it shows up.
+    engine.decide(
+        mac(PHONE2),
+        Some(Decision::Approved),
+        &config,
+        &mut secrets,
+        0,
+    );
+    assert!(engine.phone(mac(PHONE2)).unwrap().is_provisioned());
+}
+
+#[test]
+fn max_pending_bounds_the_waiting_list() {
+    let config = config("[provision]\npolicy = \"approve\"\nmax_pending = 2\n");
+    let mut engine = Engine::default();
+    let leases: Vec<Observation> = (1..=4)
+        .map(|n| {
+            lease(
+                &format!("00:1b:0c:00:00:0{n}"),
+                100 + n,
+                Some(&format!("SEP001B0C00000{n}")),
+                None,
+            )
+        })
+        .collect();
+    let actions = run(&mut engine, &config, &leases);
+    assert_eq!(engine.phones().len(), 2);
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| **a == Action::Rejected(Rejection::PendingFull))
+            .count(),
+        2
+    );
+    assert_eq!(engine.counters.pending_full, 2);
+}
+
+/// 10,000 spoofed SEP<MAC>.cnf.xml requests: from one address only its first MAC counts;
+/// from many addresses, at most max_new_per_minute new phones a minute. Nothing else is
+/// listed, the pool is not drained, and every one is counted.
+#[test]
+fn a_flood_of_spoofed_requests_is_bounded() {
+    let config = config(
+        "[provision]\nextensions = \"2000-2999\"\nmax_new_per_minute = 20\nmax_pending = 50\n",
+    );
+    let mut engine = Engine::default();
+    let mut n_actions = 0;
+    for n in 0..10_000u32 {
+        let [_, b, c, d] = n.to_be_bytes();
+        let request = Observation::Tftp(TftpSeen {
+            ip: Ipv4Addr::new(198, 19, c, d.max(1)).min(Ipv4Addr::new(198, 19, 255, 254)),
+            file: format!("SEP001B0C{b:02X}{c:02X}{d:02X}.cnf.xml"),
+            outcome: TftpOutcome::NotFound,
+            time: 1000 + i64::from(n / 1000),
+        });
+        n_actions += run(&mut engine, &config, &[request]).len();
+        // The same address asking for another MAC right after.
+        let spoof = Observation::Tftp(TftpSeen {
+            ip: Ipv4Addr::new(198, 19, c, d.max(1)),
+            file: format!("SEP001B0CFF{c:02X}{d:02X}.cnf.xml"),
+            outcome: TftpOutcome::NotFound,
+            time: 1000 + i64::from(n / 1000),
+        });
+        n_actions += run(&mut engine, &config, &[spoof]).len();
+    }
+    // 10 minutes of requests: at most 20 a minute.
+    assert!(
+        engine.phones().len() <= 200,
+        "{} phones",
+        engine.phones().len()
+    );
+    assert!(engine.counters.rate_limited + engine.counters.conflicting_claims >= 19_800 - 200);
+    assert!(n_actions < 25_000);
+}
+
+/// A provisioned phone's config fetched by another address is a leak: counted, recorded on
+/// the phone, and nothing about the phone changes.
+#[test]
+fn leak_alerts() {
+    let config = config("");
+    let mut engine = Engine::default();
+    run(
+        &mut engine,
+        &config,
+        &[
+            lease("00:1b:0c:18:bd:c1", 151, Some("SEP001B0C18BDC1"), None),
+            lease("00:1b:0c:18:bd:c2", 152, Some("SEP001B0C18BDC2"), None),
+        ],
+    );
+    let actions = run(
+        &mut engine,
+        &config,
+        &[
+            // Leased to the other phone.
+            tftp(152, "SEP001B0C18BDC1.cnf.xml", TftpOutcome::Sent),
+            // Not leased at all while the phone holds its lease elsewhere.
+            tftp(99, "SEP001B0C18BDC1.cnf.xml", TftpOutcome::Sent),
+        ],
+    );
+    assert!(actions.contains(&Action::Leak {
+        mac: mac(PHONE),
+        ip: ip(152),
+        leased_to: Some(mac(PHONE2))
+    }));
+    assert!(actions.contains(&Action::Leak {
+        mac: mac(PHONE),
+        ip: ip(99),
+        leased_to: None
+    }));
+    let phone = engine.phone(mac(PHONE)).unwrap();
+    assert_eq!(phone.leaks.len(), 2);
+    assert_eq!(
+        phone.ip,
+        Some(ip(151)),
+        "the phone's address is not taken over"
+    );
+    assert_eq!(engine.counters.leaks, 2);
+}
+
+/// Traversal and odd names from the captures (dnsmasq, tftpd-hpa and atftpd runs).
+#[test]
+fn traversal_names_from_the_captures() {
+    let config = config("");
+    let mut engine = Engine::default();
+    let long = format!("{}SEP001B0C18BDC1.cnf.xml", "A".repeat(300));
+    for file in [
+        "../../etc/passwd",
+        "/etc/passwd",
+        "etc/passwd",
+        long.as_str(),
+        "private.cfg",
+    ] {
+        assert_eq!(
+            run(
+                &mut engine,
+                &config,
+                &[tftp(41, file, TftpOutcome::Requested)]
+            ),
+            [],
+            "{file}"
+        );
+    }
+    assert!(engine.phones().is_empty());
+    assert_eq!(engine.counters.suspicious_names, 4);
+}
+
+#[test]
+fn pool_csv_extensions_come_before_the_range() {
+    let mut config = config("");
+    config.provision.pool = vec![crate::config::PoolExtension {
+        extension: "1001".into(),
+        name: Some("Reception".into()),
+        secret: "pbx-secret".into(),
+    }];
+    let mut engine = Engine::default();
+    run(
+        &mut engine,
+        &config,
+        &[
+            lease("00:1b:0c:18:bd:c1", 151, Some("SEP001B0C18BDC1"), None),
+            lease("00:1b:0c:18:bd:c2", 152, Some("SEP001B0C18BDC2"), None),
+        ],
+    );
+    let first = engine.phone(mac(PHONE)).unwrap();
+    assert_eq!(
+        (
+            first.extension.as_deref(),
+            first.secret.as_deref(),
+            first.label.as_deref()
+        ),
+        (Some("1001"), Some("pbx-secret"), Some("Reception"))
+    );
+    assert_eq!(first.origin, Some(Origin::Pool));
+    let second = engine.phone(mac(PHONE2)).unwrap();
+    assert_eq!(
+        (second.extension.as_deref(), second.origin),
+        (Some("2000"), Some(Origin::Range))
     );
 }
