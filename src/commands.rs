@@ -44,7 +44,38 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
     let base_dir = fs::canonicalize(&base_dir).unwrap_or(base_dir);
     let mut config = config::parse(&text, &name, &base_dir)?;
     config.path = Some(path);
+    if let Some(pool_path) = config.provision.pool_csv.clone() {
+        read_pool(&mut config, &pool_path)?;
+    }
     Ok(config)
+}
+
+/// Reads the FreePBX export of `[provision] pool_csv`. An unreadable file is a config error;
+/// bad rows are skipped and listed in `pool_problems`.
+fn read_pool(config: &mut Config, path: &Path) -> Result<(), Vec<ConfigError>> {
+    let bytes = fs::read(path).map_err(|err| {
+        vec![ConfigError {
+            file: path.display().to_string(),
+            line: None,
+            message: format!("provision.pool_csv: cannot read: {err}"),
+        }]
+    })?;
+    let parsed = crate::parse::freepbx_csv::parse(&String::from_utf8_lossy(&bytes));
+    config.provision.pool = parsed
+        .items
+        .into_iter()
+        .map(|entry| config::PoolExtension {
+            extension: entry.extension,
+            name: entry.name,
+            secret: entry.secret,
+        })
+        .collect();
+    config.provision.pool_problems = parsed
+        .errors
+        .iter()
+        .map(|error| format!("{}:{}: {}", path.display(), error.line, error.reason))
+        .collect();
+    Ok(())
 }
 
 /// The text of one DHCP snippet (`snippet KIND`): `dnsmasq`, `isc`, `uci`, `kea` or `hex`.
@@ -381,6 +412,13 @@ pub fn check(config: &Config) -> Vec<String> {
     if let Err(errors) = load_templates(config) {
         problems.extend(errors);
     }
+    problems.extend(
+        config
+            .provision
+            .pool_problems
+            .iter()
+            .map(|problem| format!("pool_csv row skipped: {problem}")),
+    );
     let existing_state_ancestor = config.state_dir.ancestors().find(|dir| dir.is_dir());
     match existing_state_ancestor {
         Some(dir) => {

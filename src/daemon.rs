@@ -378,6 +378,10 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     provisioner.write_shared();
     provisioner.rewrite_all();
     provisioner.write_snippets();
+    provisioner.write_pbx_files();
+    for problem in &config.provision.pool_problems {
+        warn!(%problem, "skipping a pool_csv row");
+    }
 
     let mut set = SourceSet::new(&config.sources, &positions, &config.tftp_root)
         .map_err(|err| format!("cannot start inotify: {err}"))?;

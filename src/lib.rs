@@ -25,6 +25,7 @@ pub mod models;
 pub mod notify;
 pub mod oui;
 pub mod parse;
+pub mod pbx;
 pub mod provision;
 pub mod render;
 pub mod snippets;

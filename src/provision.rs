@@ -238,6 +238,7 @@ impl Provisioner {
         self.unsaved = true;
         self.carry_out(actions);
         let _ = self.save();
+        self.write_pbx_files();
     }
 
     /// True when some phone's files still have to be written.
@@ -265,6 +266,7 @@ impl Provisioner {
         self.write_shared();
         self.rewrite_all();
         self.write_snippets();
+        self.write_pbx_files();
     }
 
     /// Feeds observations and carries out what follows.
@@ -299,6 +301,68 @@ impl Provisioner {
                     self.totals.n_write_errors += 1;
                     error!(file = name, %err, "cannot write shared file");
                 }
+            }
+        }
+    }
+
+    /// Writes the PBX files configured under `[pbx]` (the PJSIP include and the FreePBX
+    /// import CSV) from the provisioned phones whose secret the PBX cannot know yet: those
+    /// with a range extension, and inventory phones with a generated secret. Rewritten only
+    /// when their text changes; they hold secrets, so they are not world-readable.
+    pub fn write_pbx_files(&mut self) {
+        let (pjsip_path, csv_path) = (
+            self.config.pbx.pjsip_snippet.clone(),
+            self.config.pbx.freepbx_csv.clone(),
+        );
+        if pjsip_path.is_none() && csv_path.is_none() {
+            return;
+        }
+        let phones: Vec<crate::pbx::PbxPhone<'_>> = self
+            .engine
+            .phones()
+            .values()
+            .filter(|phone| {
+                let generated_inventory = phone.origin == Some(crate::detect::Origin::Inventory)
+                    && self
+                        .config
+                        .inventory
+                        .get(&phone.mac)
+                        .is_some_and(|entry| entry.secret.is_none());
+                phone.origin == Some(crate::detect::Origin::Range) || generated_inventory
+            })
+            .filter_map(|phone| {
+                Some(crate::pbx::PbxPhone {
+                    mac: phone.mac,
+                    extension: phone.extension.as_deref()?,
+                    secret: phone.secret.as_deref()?,
+                    label: phone.label.as_deref(),
+                    model: phone.model().map(|model| model.base()),
+                    from_range: true,
+                })
+            })
+            .collect();
+        let files = [
+            (
+                pjsip_path,
+                crate::pbx::pjsip(
+                    &phones,
+                    crate::pbx::DEFAULT_TRANSPORT,
+                    crate::pbx::DEFAULT_CONTEXT,
+                ),
+                0o640,
+            ),
+            (csv_path, crate::pbx::freepbx_csv(&phones), 0o600),
+        ];
+        for (path, text, mode) in files {
+            let Some(path) = path else { continue };
+            if std::fs::read_to_string(&path).is_ok_and(|existing| existing == text) {
+                continue;
+            }
+            match crate::fsutil::write_atomic(&path, text.as_bytes(), mode) {
+                Ok(()) => {
+                    info!(file = %path.display(), n_phones = phones.len(), "pbx file written")
+                }
+                Err(err) => error!(file = %path.display(), %err, "cannot write pbx file"),
             }
         }
     }
@@ -652,6 +716,7 @@ impl Provisioner {
             }
         }
         let _ = self.save();
+        self.write_pbx_files();
     }
 }
 

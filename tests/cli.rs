@@ -709,3 +709,92 @@ fn approve_deny_forget() {
     let bad = site.run(&["approve", "nope", "-c", &site.config()]);
     assert_eq!(bad.status.code(), Some(1));
 }
+
+/// The PBX side: extensions of a FreePBX export come first (with their secrets); phones given
+/// a range extension are written to the PJSIP include and the FreePBX import CSV.
+#[test]
+fn pbx_files_and_the_pool_csv() {
+    let site = Site::new("");
+    fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/freepbx/spreadsheet-bom-crlf.csv"
+        ),
+        site.path("extensions.csv"),
+    )
+    .unwrap();
+    let text = fs::read_to_string(site.path("config.toml"))
+        .unwrap()
+        .replace("[provision]\n", "[provision]\npool_csv = \"extensions.csv\"\n")
+        .replace("[pbx]\n", "[pbx]\npjsip_snippet = \"pjsip.cisco-autoprov.conf\"\nfreepbx_csv = \"freepbx-import.csv\"\n");
+    fs::write(site.path("config.toml"), text).unwrap();
+    let daemon = Daemon::start(&site);
+    // The export holds 2001, 2002 and 2010 with secrets (2004 has none: skipped).
+    let leases: String = (1..=4)
+        .map(|n| format!("1795252463 00:1b:0c:18:bd:c{n} 198.18.0.15{n} SEP001B0C18BDC{n} *\n"))
+        .collect();
+    site.append("dhcp.leases", &leases);
+    wait_for("four phones", || {
+        site.status_json()
+            .as_array()
+            .is_some_and(|phones| phones.iter().filter(|p| p["extension"].is_string()).count() == 4)
+    });
+    let found = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        read(&site.path("freepbx-import.csv")).contains("\n2000,")
+    });
+    assert!(
+        found,
+        "csv: {:?}\nlog:\n{}",
+        read(&site.path("freepbx-import.csv")),
+        daemon.log_text()
+    );
+    daemon.wait_log("skipping a pool_csv row");
+    assert!(daemon.stop().success());
+
+    let phones = site.status_json();
+    let mut extensions: Vec<(String, String)> = phones
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["extension"].as_str().unwrap().to_string(),
+                p["origin"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    extensions.sort();
+    assert_eq!(
+        extensions,
+        [
+            ("2000".into(), "range".into()),
+            ("2001".into(), "pool".into()),
+            ("2002".into(), "pool".into()),
+            ("2010".into(), "pool".into())
+        ]
+    );
+    let sep = read(&site.path("tftp/SEP001B0C18BDC1.cnf.xml"))
+        + &read(&site.path("tftp/SEP001B0C18BDC2.cnf.xml"));
+    assert!(
+        sep.contains("<authPassword>5ac9b2f18e0d4c7a91e3</authPassword>"),
+        "the pool's real secret"
+    );
+
+    let csv = read(&site.path("freepbx-import.csv"));
+    assert!(
+        csv.starts_with("extension,name,description,tech,secret,direct_media\n"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 2, "only the range phone: {csv}");
+    let pjsip = read(&site.path("pjsip.cisco-autoprov.conf"));
+    assert!(
+        pjsip.contains("[2000]") && !pjsip.contains("[2001]"),
+        "{pjsip}"
+    );
+    let mode = |p: &Path| {
+        std::os::unix::fs::PermissionsExt::mode(&fs::metadata(p).unwrap().permissions()) & 0o777
+    };
+    assert_eq!(mode(&site.path("freepbx-import.csv")), 0o600);
+    assert_eq!(mode(&site.path("pjsip.cisco-autoprov.conf")), 0o640);
+}

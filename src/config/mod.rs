@@ -104,6 +104,8 @@ pub struct Provision {
     pub pool_csv: Option<PathBuf>,
     /// The extensions of `pool_csv`, read by the caller (`commands::load_config`).
     pub pool: Vec<PoolExtension>,
+    /// Rows of `pool_csv` that were skipped, with their line (for the log and `check`).
+    pub pool_problems: Vec<String>,
     /// At most this many phones wait for a decision or an extension.
     pub max_pending: usize,
     /// At most this many new phones seen only through TFTP are provisioned per minute.
@@ -326,6 +328,7 @@ impl Default for Config {
                 policy: Policy::Auto,
                 pool_csv: None,
                 pool: Vec::new(),
+                pool_problems: Vec::new(),
                 max_pending: 50,
                 max_new_per_minute: 20,
                 extensions: ExtensionRange {

@@ -869,6 +869,13 @@ impl Engine {
                     .values()
                     .map(|entry| entry.extension.as_str()),
             )
+            .chain(
+                config
+                    .provision
+                    .pool
+                    .iter()
+                    .map(|ready| ready.extension.as_str()),
+            )
             .collect();
         config
             .provision

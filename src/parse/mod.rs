@@ -5,6 +5,7 @@
 //! tagged with its 1-based line number ([`Parsed`]), and the caller decides what to log.
 
 pub mod dnsmasq_leases;
+pub mod freepbx_csv;
 pub mod isc_leases;
 pub mod kea_leases;
 pub mod odhcpd_leases;

@@ -5,15 +5,15 @@
 //! `Core.class.php`):
 //!
 //! - `bulkhandlerGetHeaders('extensions')` declares `extension` (required), `name`
-//!   (required since FreePBX 15), `description` and `tech` ("Device Technology");
+//!   (required in FreePBX 16/17), `description` and `tech` ("Device Technology");
 //! - `bulkhandlerValidate` wants `extension` numeric, `name` not blank, and `tech` one of
 //!   `pjsip`, `sip`, `virtual`, `iax2`, `dahdi`, `custom`;
 //! - `bulkhandlerImport` builds the device from `generateDefaultDeviceSettings(tech,
 //!   extension, name)` and overrides every default whose key is a column: the PJSIP
 //!   driver's defaults (`functions.inc/drivers/PJSip.class.php`, `getDefaultDeviceSettings`)
 //!   include `secret` (a generated one unless given; `REGEN` asks for a new one) and
-//!   `direct_media` (default `yes`). FreePBX 16 lower-cases the keys before it reads them;
-//!   FreePBX 13/14 take them as written, so the header is lower case.
+//!   `direct_media` (default `yes`). FreePBX 16/17 lower-case the keys before reading them;
+//!   FreePBX 13 takes them as written, so the header is lower case.
 //!
 //! Bulk Handler (FreePBX/bulkhandler `Bulkhandler.class.php`, `fileToArray`) reads the file
 //! with PHP's `fgetcsv`, the first row being the header, and refuses a file whose rows do not
@@ -24,16 +24,18 @@
 //! range: inventory extensions are the admin's own, pool extensions come from FreePBX. One
 //! row per phone, sorted by extension: `tech` `pjsip`, `name` and `description` the label
 //! (the extension without one), `secret` the phone's, `direct_media` `no` as in the PJSIP
-//! file (RTP through Asterisk). Import it with "replace existing" off so a re-import does
-//! not reset extensions that are already there.
+//! file (RTP through Asterisk). The file always lists every range phone; for rows FreePBX
+//! already has, the import's "Replace existing" choice decides (ticked, FreePBX deletes and
+//! recreates the extension with these values, losing what was changed in the GUI since).
 //!
 //! Quoting is RFC 4180, which `fgetcsv` reads: a field with a comma, a double quote, a line
 //! break or surrounding blanks is quoted, its quotes doubled. Names are reduced to one plain
-//! line ([`super::plain_name`]; FreePBX itself mangles `<>` and breaks on `"` in names).
+//! line (`plain_name`; FreePBX itself mangles `<>` and breaks on `"` in names).
 //! Extensions that are not all digits (FreePBX refuses them; the range only makes digits)
-//! and phones without a secret get no row.
+//! and secrets the PJSIP file could not carry either (empty, control characters, blanks at
+//! the ends: FreePBX writes the secret into its own pjsip.conf) get no row.
 
-use super::{plain_name, sorted, PbxPhone};
+use super::{plain_name, secret_problem, sorted, PbxPhone};
 
 /// The header row, in order.
 pub const FREEPBX_COLUMNS: [&str; 6] = [
@@ -53,7 +55,8 @@ pub fn freepbx_csv(phones: &[PbxPhone]) -> String {
     let (kept, _repeated) = sorted(&range);
     for phone in kept {
         let ext = phone.extension;
-        if ext.is_empty() || !ext.bytes().all(|b| b.is_ascii_digit()) || phone.secret.is_empty() {
+        let numeric = !ext.is_empty() && ext.bytes().all(|b| b.is_ascii_digit());
+        if !numeric || secret_problem(phone.secret).is_some() {
             continue;
         }
         let name = phone
@@ -117,7 +120,10 @@ mod tests {
         // FreePBX/core Core.class.php: bulkhandlerGetHeaders('extensions') declares
         // extension, name, description, tech; the PJSIP driver's device settings give
         // secret and direct_media.
-        assert_eq!(text, "extension,name,description,tech,secret,direct_media\n");
+        assert_eq!(
+            text,
+            "extension,name,description,tech,secret,direct_media\n"
+        );
     }
 
     #[test]
@@ -126,11 +132,13 @@ mod tests {
             phone(1, "2001", "Xk7pQ2mR9vT4wZ8nB3cF6hJ2", None, true),
             phone(2, "1006", "inventory-secret", Some("Reception"), false),
             phone(3, "2000", "a,b\"c", Some("Müller, Jürgen"), true),
-            phone(4, "2002", " padded ", Some("Bob \"the builder\""), true),
+            phone(4, "2002", "x\\y", Some("Bob \"the builder\""), true),
             phone(5, "20a3", "not-a-number", None, true),
             phone(6, "2004", "", None, true),
             phone(7, "2000", "second-phone", None, true),
             phone(8, "2005", "x", Some("two\nlines"), true),
+            phone(9, "2006", " padded ", None, true),
+            phone(10, "2007", "tab\tbed", None, true),
         ];
         let text = freepbx_csv(&phones);
         assert_eq!(
@@ -138,11 +146,18 @@ mod tests {
             "extension,name,description,tech,secret,direct_media\n\
              2000,\"Müller, Jürgen\",\"Müller, Jürgen\",pjsip,\"a,b\"\"c\",no\n\
              2001,2001,2001,pjsip,Xk7pQ2mR9vT4wZ8nB3cF6hJ2,no\n\
-             2002,Bob the builder,Bob the builder,pjsip,\" padded \",no\n\
+             2002,Bob the builder,Bob the builder,pjsip,x\\y,no\n\
              2005,two lines,two lines,pjsip,x,no\n"
         );
         // No inventory phone, no secret of a phone without a row.
-        for absent in ["1006", "inventory-secret", "not-a-number", "second-phone"] {
+        for absent in [
+            "1006",
+            "inventory-secret",
+            "not-a-number",
+            "second-phone",
+            "padded",
+            "bed",
+        ] {
             assert!(!text.contains(absent), "{absent}");
         }
     }
@@ -151,7 +166,7 @@ mod tests {
     fn round_trips_through_the_pool_parser() {
         let phones = [
             phone(1, "2001", "Xk7pQ2mR9vT4wZ8nB3cF6hJ2", None, true),
-            phone(3, "2000", "a,b\"c;d", Some("Müller, Jürgen"), true),
+            phone(3, "2000", "a,b c;d", Some("Müller, \"Jürgen\""), true),
             phone(4, "2002", "back\\slash", Some("  Front   desk "), true),
             phone(5, "2010", "p=q", Some("Sales; 2nd floor"), true),
         ];
@@ -165,7 +180,7 @@ mod tests {
         assert_eq!(
             parsed.items,
             [
-                entry("2000", "Müller, Jürgen", "a,b\"c;d"),
+                entry("2000", "Müller, Jürgen", "a,b c;d"),
                 entry("2001", "2001", "Xk7pQ2mR9vT4wZ8nB3cF6hJ2"),
                 entry("2002", "Front desk", "back\\slash"),
                 entry("2010", "Sales; 2nd floor", "p=q"),

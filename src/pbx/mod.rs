@@ -3,9 +3,9 @@
 //! A phone registers as its extension with its secret; the PBX must have an extension with
 //! the same secret. Two outputs, both pure (phones in, the text of one file out):
 //!
-//! - [`pjsip`]: an Asterisk PJSIP include file for plain Asterisk (`#include` it from
+//! - [`pjsip()`]: an Asterisk PJSIP include file for plain Asterisk (`#include` it from
 //!   `pjsip.conf`): per phone an `endpoint`, an `auth` and an `aor` section.
-//! - [`freepbx_csv`]: a FreePBX Bulk Handler "Extensions" import file for the phones whose
+//! - [`freepbx_csv()`]: a FreePBX Bulk Handler "Extensions" import file for the phones whose
 //!   extension came from the `[provision] extensions` range, the ones FreePBX does not know.
 //!
 //! The reverse direction, a Bulk Handler export used as a pool of extensions that already
@@ -81,10 +81,26 @@ fn sorted<'p, 'a>(phones: &'p [PbxPhone<'a>]) -> (Vec<&'p PbxPhone<'a>>, Vec<&'p
     (kept, repeated)
 }
 
+/// Why a secret cannot be handed to the PBX, if it cannot: empty (an endpoint without
+/// authentication would let anyone in), a control character (a config line cannot carry
+/// it), or a blank at either end (Asterisk's config parser strips it, so the PBX would check
+/// another secret than the phone sends). Never quotes the secret.
+fn secret_problem(secret: &str) -> Option<&'static str> {
+    if secret.is_empty() {
+        Some("it has no secret")
+    } else if secret.chars().any(char::is_control) {
+        Some("its secret has a control character, which pjsip.conf cannot carry")
+    } else if secret.starts_with(char::is_whitespace) || secret.ends_with(char::is_whitespace) {
+        Some("its secret starts or ends with a blank, which pjsip.conf strips")
+    } else {
+        None
+    }
+}
+
 /// A label as a plain one-line name: control characters become spaces, characters that end
 /// a caller-ID name (`"`, `<`, `>`) or escape one (`\`) are dropped, runs of blanks collapse;
 /// `None` when nothing is left.
-fn plain_name(label: &str) -> Option<String> {
+pub(crate) fn plain_name(label: &str) -> Option<String> {
     let mut out = String::with_capacity(label.len());
     for c in label.chars() {
         let c = if c.is_control() { ' ' } else { c };
