@@ -792,6 +792,26 @@ fn pbx_files_and_the_pool_csv() {
         pjsip.contains("[2000]") && !pjsip.contains("[2001]"),
         "{pjsip}"
     );
+    // No secret in the log or in plain status; all of them with --show-secrets.
+    let shown = site.run(&["status", "-c", &site.config(), "--json", "--show-secrets"]);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let secrets: Vec<String> = shown
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["secret"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(secrets.len(), 4);
+    let plain =
+        String::from_utf8_lossy(&site.run(&["status", "-c", &site.config(), "--json"]).stdout)
+            .into_owned();
+    let log = fs::read_to_string(site.path("daemon.log")).unwrap();
+    for secret in &secrets {
+        assert!(
+            !log.contains(secret.as_str()) && !plain.contains(secret.as_str()),
+            "secret {secret} leaked"
+        );
+    }
     let mode = |p: &Path| {
         std::os::unix::fs::PermissionsExt::mode(&fs::metadata(p).unwrap().permissions()) & 0o777
     };
