@@ -21,13 +21,13 @@
 //!   turns out to be damaged. A gzip stream is checked to its end (CRC) before anything is
 //!   written; zip entries are checked one by one.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufReader, Cursor, Read, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::gzip::GzReader;
+use super::tar;
 use super::zip::{self, Source};
 use super::{is_image_name, is_loads_name, signed_body_offset};
 use crate::fsutil;
@@ -142,7 +142,7 @@ pub fn import(archive: &Path, root: &Path, force: bool) -> Result<ImportReport, 
         root,
         force,
         report: ImportReport::default(),
-        placed: HashMap::new(),
+        placed: Vec::new(),
         held: Vec::new(),
     };
     let result = unpack(&mut file, &name, &mut sink, 0, "").and_then(|()| sink.write_held());
@@ -185,8 +185,6 @@ enum Kind {
     Symlink,
     HardLink,
     Special,
-    /// Metadata entries (pax headers, GNU long names) the tar reader has already applied.
-    Meta,
     Unsupported,
 }
 
@@ -214,7 +212,7 @@ fn sniff(reader: &mut dyn Source, name: &str) -> Result<Format, Failure> {
                 offset: offset as u64,
                 gzip: true,
             })
-        } else if is_tar_header(bytes) {
+        } else if tar::is_header(bytes) {
             Some(Format::Tar {
                 offset: offset as u64,
                 gzip: false,
@@ -243,38 +241,6 @@ fn sniff(reader: &mut dyn Source, name: &str) -> Result<Format, Failure> {
         return Ok(Format::Zip);
     }
     Err(Failure::Unknown)
-}
-
-/// A ustar header, or an old-style one with a valid checksum.
-fn is_tar_header(block: &[u8]) -> bool {
-    let Some(block) = block.get(..512) else {
-        return false;
-    };
-    if &block[257..262] == b"ustar" {
-        return true;
-    }
-    let field = &block[148..156];
-    let digits: String = field
-        .iter()
-        .take_while(|&&b| b != 0 && b != b' ')
-        .skip_while(|&&b| b == b' ')
-        .map(|&b| b as char)
-        .collect();
-    let Ok(recorded) = u32::from_str_radix(digits.trim(), 8) else {
-        return false;
-    };
-    let sum: u32 = block
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            if (148..156).contains(&i) {
-                u32::from(b' ')
-            } else {
-                u32::from(b)
-            }
-        })
-        .sum();
-    block[0] != 0 && sum == recorded
 }
 
 fn unpack(
@@ -324,34 +290,25 @@ fn unpack_tar(
     depth: u8,
     label: &str,
 ) -> Result<(), Failure> {
-    let mut archive = tar::Archive::new(reader);
-    let entries = archive
-        .entries()
-        .map_err(|err| stream_failure(err, "tar"))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|err| stream_failure(err, "tar"))?;
-        let path = entry.path_bytes().into_owned();
-        let kind = match entry.header().entry_type() {
-            tar::EntryType::Regular | tar::EntryType::Continuous => Kind::File,
-            tar::EntryType::Directory => Kind::Directory,
-            tar::EntryType::Symlink => Kind::Symlink,
-            tar::EntryType::Link => Kind::HardLink,
-            tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => Kind::Special,
-            tar::EntryType::GNULongName
-            | tar::EntryType::GNULongLink
-            | tar::EntryType::XHeader
-            | tar::EntryType::XGlobalHeader => Kind::Meta,
-            _ => Kind::Unsupported,
+    let mut archive = tar::Reader::new(reader);
+    while let Some(entry) = archive
+        .next_entry()
+        .map_err(|err| stream_failure(err, "tar"))?
+    {
+        let kind = match entry.kind {
+            tar::Kind::File => Kind::File,
+            tar::Kind::Directory => Kind::Directory,
+            tar::Kind::Symlink => Kind::Symlink,
+            tar::Kind::HardLink => Kind::HardLink,
+            tar::Kind::Special => Kind::Special,
+            tar::Kind::Unsupported => Kind::Unsupported,
         };
-        let size = entry.size();
-        let mut read = |_limit: u64| {
-            let mut data = Vec::with_capacity(size.min(64 << 20) as usize);
-            match entry.read_to_end(&mut data) {
-                Ok(_) => Ok(data),
-                Err(err) => Err(EntryFailure::Stop(stream_failure(err, "tar"))),
-            }
+        let mut read = |limit: u64| {
+            archive
+                .read_data(limit)
+                .map_err(|err| EntryFailure::Stop(stream_failure(err, "tar")))
         };
-        sink.entry(&path, kind, size, depth, label, &mut read)?;
+        sink.entry(&entry.path, kind, entry.size, depth, label, &mut read)?;
     }
     Ok(())
 }
@@ -394,8 +351,9 @@ struct Sink<'a> {
     root: &'a Path,
     force: bool,
     report: ImportReport,
-    /// Base names placed by this import, with the length and fingerprint of their bytes.
-    placed: HashMap<String, (usize, u64)>,
+    /// Base names placed by this import, with the length and fingerprint of their bytes (a
+    /// few dozen: a list is enough).
+    placed: Vec<(String, (usize, u64))>,
     /// `.loads` files waiting for the archive's end: base name, bytes, entry label.
     held: Vec<(String, Vec<u8>, String)>,
 }
@@ -415,9 +373,6 @@ impl Sink<'_> {
         read: &mut dyn FnMut(u64) -> Result<Vec<u8>, EntryFailure>,
     ) -> Result<(), Failure> {
         let label = format!("{prefix}{}", String::from_utf8_lossy(path));
-        if kind == Kind::Meta {
-            return Ok(());
-        }
         let Ok(path) = std::str::from_utf8(path) else {
             self.refuse(&label, "name is not valid utf-8");
             return Ok(());
@@ -428,7 +383,7 @@ impl Sink<'_> {
         }
         let refusal = match kind {
             Kind::File => None,
-            Kind::Directory | Kind::Meta => return Ok(()),
+            Kind::Directory => return Ok(()),
             Kind::Symlink => Some("symbolic link"),
             Kind::HardLink => Some("hard link"),
             Kind::Special => Some("device, fifo or socket"),
@@ -504,7 +459,7 @@ impl Sink<'_> {
     /// Puts `data` at `root/base` unless a different file is there (and not `force`).
     fn place(&mut self, base: &str, data: &[u8], label: &str) -> Result<(), Failure> {
         let print = (data.len(), fsutil::fingerprint(data));
-        if let Some(previous) = self.placed.get(base) {
+        if let Some((_, previous)) = self.placed.iter().find(|(name, _)| name == base) {
             if *previous != print {
                 self.refuse(
                     label,
@@ -521,7 +476,7 @@ impl Sink<'_> {
                     && fs::read(&target).map_err(write_failure)? == data;
                 if same {
                     self.report.unchanged.push(base.to_string());
-                    self.placed.insert(base.to_string(), print);
+                    self.placed.push((base.to_string(), print));
                     return Ok(());
                 }
                 if !self.force {
@@ -544,7 +499,7 @@ impl Sink<'_> {
         }
         fsutil::write_atomic(&target, data, 0o644).map_err(write_failure)?;
         self.report.written.push(base.to_string());
-        self.placed.insert(base.to_string(), print);
+        self.placed.push((base.to_string(), print));
         Ok(())
     }
 }
@@ -673,21 +628,21 @@ mod tests {
 
     #[test]
     fn tar_header_detection() {
-        let mut header = tar::Header::new_ustar();
+        let mut header = ::tar::Header::new_ustar();
         header.set_path("a.sbn").unwrap();
         header.set_size(0);
         header.set_cksum();
-        assert!(is_tar_header(header.as_bytes()));
-        let mut old = tar::Header::new_old();
+        assert!(tar::is_header(header.as_bytes()));
+        let mut old = ::tar::Header::new_old();
         old.set_path("a.sbn").unwrap();
         old.set_size(0);
         old.set_cksum();
-        assert!(is_tar_header(old.as_bytes()));
+        assert!(tar::is_header(old.as_bytes()));
         let mut bad = *old.as_bytes();
         bad[0] ^= 1;
-        assert!(!is_tar_header(&bad));
-        assert!(!is_tar_header(&[0u8; 512]));
-        assert!(!is_tar_header(b"short"));
+        assert!(!tar::is_header(&bad));
+        assert!(!tar::is_header(&[0u8; 512]));
+        assert!(!tar::is_header(b"short"));
     }
 }
 

@@ -118,12 +118,12 @@ fn sgn_header(file_name: &str) -> Vec<u8> {
 
 /// A tar of regular files (name, bytes), as `tar` writes them.
 fn tar_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
+    let mut builder = ::tar::Builder::new(Vec::new());
     for (name, bytes) in files {
-        let mut header = tar::Header::new_gnu();
+        let mut header = ::tar::Header::new_gnu();
         header.set_size(bytes.len() as u64);
         header.set_mode(0o644);
-        header.set_entry_type(tar::EntryType::Regular);
+        header.set_entry_type(::tar::EntryType::Regular);
         builder
             .append_data(&mut header, name, bytes.as_slice())
             .unwrap();
@@ -414,9 +414,9 @@ fn imports_a_tar_inside_a_zip() {
     assert!(scratch.listing().is_empty());
 }
 
-/// A tar header with any name, type and link name: `tar::Builder` refuses the hostile ones.
-fn raw_entry(name: &[u8], kind: tar::EntryType, link: &[u8], bytes: &[u8]) -> Vec<u8> {
-    let mut header = tar::Header::new_old();
+/// A tar header with any name, type and link name: `::tar::Builder` refuses the hostile ones.
+fn raw_entry(name: &[u8], kind: ::tar::EntryType, link: &[u8], bytes: &[u8]) -> Vec<u8> {
+    let mut header = ::tar::Header::new_old();
     header.as_old_mut().name[..name.len()].copy_from_slice(name);
     header.as_old_mut().linkname[..link.len()].copy_from_slice(link);
     header.set_entry_type(kind);
@@ -431,16 +431,16 @@ fn raw_entry(name: &[u8], kind: tar::EntryType, link: &[u8], bytes: &[u8]) -> Ve
 
 #[test]
 fn refuses_hostile_tar_entries() {
-    let regular = tar::EntryType::Regular;
+    let regular = ::tar::EntryType::Regular;
     let mut tar = Vec::new();
     for entry in [
         raw_entry(b"../../etc/x.sbn", regular, b"", b"escape"),
         raw_entry(b"/abs/x.sbn", regular, b"", b"absolute"),
         raw_entry(b"firmware/../../../x.loads", regular, b"", b"zip slip"),
-        raw_entry(b"link.sbn", tar::EntryType::Symlink, b"/etc/shadow", b""),
-        raw_entry(b"hard.sbn", tar::EntryType::Link, b"/etc/shadow", b""),
-        raw_entry(b"dev.sbn", tar::EntryType::Char, b"", b""),
-        raw_entry(b"fifo.sbn", tar::EntryType::Fifo, b"", b""),
+        raw_entry(b"link.sbn", ::tar::EntryType::Symlink, b"/etc/shadow", b""),
+        raw_entry(b"hard.sbn", ::tar::EntryType::Link, b"/etc/shadow", b""),
+        raw_entry(b"dev.sbn", ::tar::EntryType::Char, b"", b""),
+        raw_entry(b"fifo.sbn", ::tar::EntryType::Fifo, b"", b""),
         raw_entry(b"ok/apps11.8-5-2TH1-9.sbn", regular, b"", b"fine"),
     ] {
         tar.extend(entry);

@@ -19,6 +19,7 @@ pub mod cli;
 mod gzip;
 pub mod import;
 pub mod scan;
+mod tar;
 mod version;
 mod zip;
 
