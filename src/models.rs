@@ -1,22 +1,16 @@
 //! The Cisco phone model table, and the `Model` newtype that points into it.
 //!
 //! The table is data: `data/cisco-models.toml`, a copy of the verified facts in
-//! `shared/reference/cisco-models.toml` (sources and conflicts in `cisco-facts.md`). It is
-//! compiled into the binary and parsed once. Models are found three ways:
+//! `shared/reference/cisco-models.toml` (sources and conflicts in `cisco-facts.md`). `build.rs`
+//! compiles it into a static array. Models are found three ways:
 //! - from the DHCP vendor class (option 60): `Cisco Systems, Inc. IP Phone CP-7941G\0`;
 //! - from the first file a phone asks for after a reset: `term41.default.loads`;
 //! - by name, from the config or the state file.
 
 use std::fmt;
-use std::sync::OnceLock;
-
-use serde::Deserialize;
-
-const MODEL_TABLE: &str = include_str!("../data/cisco-models.toml");
 
 /// Which configuration files a model's SIP firmware reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigFamily {
     /// `SEP<MAC>.cnf.xml` (Java 79xx and newer).
     Sepxml,
@@ -25,47 +19,35 @@ pub enum ConfigFamily {
 }
 
 /// One row of the model table. Fields are absent where no source verified them.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModelInfo {
     /// Model name as Cisco writes it, without the `CP-` prefix: `7941`, `7941G-GE`.
-    pub name: String,
+    pub name: &'static str,
     /// `NN` of `termNN.default.loads`.
-    pub term_code: Option<String>,
+    pub term_code: Option<&'static str>,
     /// CUCM device type: the `NNN` of `<loadInformationNNN>`.
     pub device_type: Option<u32>,
     /// First part of the SIP load name: `SIP41` in `SIP41.9-4-2SR3-1S`.
-    pub loads_prefix: Option<String>,
+    pub loads_prefix: Option<&'static str>,
     /// The config files the SIP firmware reads.
     pub config: Option<ConfigFamily>,
     /// The full DHCP option 60 string where verified (may end in a NUL).
-    pub vendor_class: Option<String>,
+    pub vendor_class: Option<&'static str>,
     /// Longest SIP secret the firmware accepts.
     pub max_password_len: Option<usize>,
     /// Line/feature buttons on the phone itself (Cisco data sheets).
     pub line_buttons: Option<usize>,
     /// Key expansion modules the phone takes (`7914`, `7915`, `7916`).
-    pub addon_modules: Option<Vec<String>>,
-    /// Free text with the sources.
-    pub notes: Option<String>,
+    pub addon_modules: Option<&'static [&'static str]>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ModelFile {
-    model: Vec<ModelInfo>,
-}
+// `MODELS`: the rows of data/cisco-models.toml, compiled by build.rs (the source notes stay
+// in the data file).
+include!(concat!(env!("OUT_DIR"), "/models.rs"));
 
-/// Every model row, parsed once from the compiled-in table.
+/// Every model row.
 pub fn all() -> &'static [ModelInfo] {
-    static TABLE: OnceLock<Vec<ModelInfo>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        // The table is compiled in and checked by the `table_is_valid` test, so a parse
-        // failure here is a build defect, not an input error.
-        toml::from_str::<ModelFile>(MODEL_TABLE)
-            .expect("data/cisco-models.toml is valid")
-            .model
-    })
+    MODELS
 }
 
 /// A phone model: a reference to its row in the table.
@@ -156,7 +138,7 @@ impl Model {
         self.0
             .addon_modules
             .as_ref()
-            .is_some_and(|kems| kems.iter().any(|k| k == kem))
+            .is_some_and(|kems| kems.iter().any(|k| *k == kem))
     }
 
     /// The config family, when the firmware is known to be SIP-capable.
@@ -209,7 +191,7 @@ mod tests {
         let mut names = HashSet::new();
         let mut device_types = HashSet::new();
         for row in rows {
-            assert!(names.insert(row.name.as_str()), "duplicate {}", row.name);
+            assert!(names.insert(row.name), "duplicate {}", row.name);
             if let Some(device_type) = row.device_type {
                 assert!(device_types.insert(device_type), "duplicate {device_type}");
             }
