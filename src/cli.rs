@@ -16,6 +16,7 @@ usage:
   cisco-autoprov scan    [-c FILE]            read every source once from its start, provision, summarise
   cisco-autoprov status  [-c FILE] [--json] [--show-secrets]
                                               show the phones known (secrets only with --show-secrets)
+  cisco-autoprov explain MAC [-c FILE]        one phone's boot timeline and what is wrong with it, with the fix
   cisco-autoprov approve|deny|forget MAC [-c FILE]
                                               decide about a phone (policy = \"approve\"); the running
                                               daemon applies it at once
@@ -87,6 +88,13 @@ pub enum Command {
         /// `--show-secrets`
         show_secrets: bool,
     },
+    /// `explain MAC`
+    Explain {
+        /// `-c FILE`
+        config: Option<PathBuf>,
+        /// The phone, any spelling.
+        mac: String,
+    },
     /// `approve MAC`, `deny MAC`, `forget MAC`
     Decide {
         /// `-c FILE`
@@ -150,7 +158,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             "--force" if first == "firmware" => force = true,
             word if matches!(
                 first.as_str(),
-                "snippet" | "firmware" | "approve" | "deny" | "forget"
+                "snippet" | "firmware" | "approve" | "deny" | "forget" | "explain"
             ) && !word.starts_with('-') =>
             {
                 words.push(word.to_string())
@@ -202,6 +210,13 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 mac: mac.clone(),
             }),
             _ => Err(format!("{first} needs one MAC")),
+        },
+        "explain" => match words.as_slice() {
+            [mac] => Ok(Command::Explain {
+                config,
+                mac: mac.clone(),
+            }),
+            _ => Err("explain needs one MAC".to_string()),
         },
         "check" => Ok(Command::Check { config }),
         other => Err(format!("unknown command {other:?} (try --help)")),
@@ -309,6 +324,15 @@ mod tests {
             })
         );
         assert!(parse(&args("deny")).is_err());
+        assert_eq!(
+            parse(&args("explain 001b.0c18.bdc1 -c /x.toml")),
+            Ok(Command::Explain {
+                config: file.clone(),
+                mac: "001b.0c18.bdc1".into()
+            })
+        );
+        assert!(parse(&args("explain")).is_err());
+        assert!(parse(&args("explain a b")).is_err());
         assert_eq!(
             parse(&args("check --config=/x.toml")),
             Ok(Command::Check { config: file })

@@ -202,6 +202,9 @@ pub fn scan(config: Config) -> Result<String, String> {
             positions.push((source_config.path.to_string_lossy().into_owned(), position));
         }
     }
+    // What the live daemon would have found by now: deadlines that passed since the lines
+    // were written (times come from the lines).
+    provisioner.tick(now());
     provisioner.state_mut().positions.extend(positions);
     provisioner.save().map_err(|err| err.to_string())?;
     let phones = provisioner.engine().phones();
@@ -211,11 +214,34 @@ pub fn scan(config: Config) -> Result<String, String> {
         .count();
     let totals = provisioner.totals;
     let counters = provisioner.engine().counters;
+    let mut problems: Vec<(&str, usize)> = Vec::new();
+    for code in crate::diagnose::CODES {
+        let n = phones
+            .values()
+            .filter(|phone| phone.diagnoses.iter().any(|d| d.code == *code))
+            .count();
+        if n > 0 {
+            problems.push((code, n));
+        }
+    }
+    let problems = if problems.is_empty() {
+        "none".to_string()
+    } else {
+        let list: Vec<String> = problems
+            .iter()
+            .map(|(code, n)| format!("{n} {code}"))
+            .collect();
+        format!(
+            "{} (`cisco-autoprov status`, `cisco-autoprov explain MAC`)",
+            list.join(", ")
+        )
+    };
     Ok(format!(
         "scanned {} sources ({} missing or commands), {} lines/leases, {} unparsable\n\
          phones: {} known, {} provisioned\n\
          files: {} written, {} left alone (not ours), {} failed\n\
-         skipped requests: {} suspicious names, {} for another device's config, {} non-cisco macs",
+         skipped requests: {} suspicious names, {} for another device's config, {} non-cisco macs\n\
+         problems: {}",
         config.sources.len() - n_missing,
         n_missing,
         n_lines,
@@ -228,6 +254,7 @@ pub fn scan(config: Config) -> Result<String, String> {
         counters.suspicious_names,
         counters.foreign_requests,
         counters.non_cisco_macs,
+        problems,
     ))
 }
 
@@ -276,6 +303,9 @@ struct PhoneView<'a> {
     extension: Option<&'a str>,
     label: Option<&'a str>,
     state: &'static str,
+    boot_state: &'static str,
+    stuck_reason: Option<&'a str>,
+    diagnoses: Vec<DiagnosisView<'a>>,
     hostname: Option<&'a str>,
     vendor_class: Option<&'a str>,
     files: Vec<&'a str>,
@@ -288,6 +318,13 @@ struct PhoneView<'a> {
     leaks: &'a [crate::detect::Leak],
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<&'a str>,
+}
+
+/// A diagnosis as `status --json` prints it; `explain` adds the fix.
+#[derive(Debug, Serialize)]
+struct DiagnosisView<'a> {
+    code: &'a str,
+    message: &'a str,
 }
 
 impl<'a> PhoneView<'a> {
@@ -303,6 +340,16 @@ impl<'a> PhoneView<'a> {
                 config.provision.policy,
                 config.inventory.contains_key(&phone.mac),
             ),
+            boot_state: phone.state.as_str(),
+            stuck_reason: phone.stuck().map(|diagnosis| diagnosis.code.as_str()),
+            diagnoses: phone
+                .diagnoses
+                .iter()
+                .map(|diagnosis| DiagnosisView {
+                    code: &diagnosis.code,
+                    message: &diagnosis.message,
+                })
+                .collect(),
             hostname: phone.hostname.as_deref(),
             vendor_class: phone
                 .vendor_class
@@ -344,7 +391,7 @@ pub fn status(config: &Config, json: bool, show_secrets: bool) -> Result<String,
         "EXT".to_string(),
         "STATE".to_string(),
         "LAST SEEN".to_string(),
-        "FILES".to_string(),
+        "DIAGNOSIS".to_string(),
     ]];
     for view in &views {
         rows.push([
@@ -354,10 +401,14 @@ pub fn status(config: &Config, json: bool, show_secrets: bool) -> Result<String,
             view.extension.unwrap_or("-").to_string(),
             view.state.to_string(),
             ago(now - view.last_seen),
-            if view.files.is_empty() {
+            if view.diagnoses.is_empty() {
                 "-".into()
             } else {
-                view.files.join(",")
+                view.diagnoses
+                    .iter()
+                    .map(|diagnosis| diagnosis.code)
+                    .collect::<Vec<_>>()
+                    .join(",")
             },
         ]);
     }
@@ -379,6 +430,117 @@ pub fn status(config: &Config, json: bool, show_secrets: bool) -> Result<String,
     }
     out.pop();
     Ok(out)
+}
+
+/// `explain MAC`: one phone's state, timeline and every diagnosis with its fix, from the
+/// state file (what the daemon or the last `scan` found).
+pub fn explain(config: &Config, mac: &str) -> Result<String, String> {
+    use crate::diagnose::{span, time_text};
+    use std::fmt::Write as _;
+    let mac: crate::mac::Mac = mac.parse().map_err(|err| format!("{err}"))?;
+    let state = state::read(&config.state_dir).map_err(|err| err.to_string())?;
+    let Some(phone) = state.phones.iter().find(|phone| phone.mac == mac) else {
+        return Err(format!(
+            "no phone {mac} is known (state in {}; `cisco-autoprov status` lists the known ones)",
+            config.state_dir.display()
+        ));
+    };
+    let view = PhoneView::of(phone, config, false);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "phone {mac}: model {}, extension {}, address {}",
+        view.model_name.unwrap_or("unknown"),
+        view.extension.unwrap_or("none"),
+        view.ip.as_deref().unwrap_or("unknown"),
+    );
+    let _ = write!(out, "state: {}", view.state);
+    if view.state != view.boot_state {
+        let _ = write!(out, " (boot state: {})", view.boot_state);
+    }
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "seen from {} to {}; files: {}",
+        time_text(phone.first_seen),
+        time_text(phone.last_seen),
+        if view.files.is_empty() {
+            "none".to_string()
+        } else {
+            view.files.join(", ")
+        }
+    );
+    out.push_str("\ntimeline (UTC; lines logged without a time zone as written):\n");
+    if phone.timeline.is_empty() {
+        out.push_str("  nothing recorded yet\n");
+    }
+    for event in phone.timeline.iter() {
+        let what = match &event.what {
+            crate::detect::timeline::What::Lease { ip } => format!("DHCP lease {ip}"),
+            crate::detect::timeline::What::Tftp { file, outcome } => {
+                format!("TFTP {file}: {}", outcome.as_str())
+            }
+        };
+        let _ = write!(out, "  {}  {what}", time_text(event.time));
+        if event.count > 1 {
+            let _ = write!(
+                out,
+                " (x{}, the last at {})",
+                event.count,
+                time_text(event.last_time())
+            );
+        }
+        out.push('\n');
+    }
+    if let Some(since) = phone.awaiting_tftp {
+        let _ = writeln!(
+            out,
+            "  waiting since {} for its first TFTP request (a problem after {})",
+            time_text(since),
+            span(config.diagnostics.no_tftp_after_s)
+        );
+    }
+    if phone.diagnoses.is_empty() {
+        out.push_str("\nno problem found\n");
+    } else {
+        out.push_str("\nproblems:\n");
+        for diagnosis in &phone.diagnoses {
+            let _ = writeln!(
+                out,
+                "  {} (since {}):",
+                diagnosis.code,
+                time_text(diagnosis.since)
+            );
+            out.push_str(&wrap(&diagnosis.message, "    ", 96));
+            out.push_str(&wrap(&format!("what to do: {}", diagnosis.fix), "    ", 96));
+        }
+    }
+    Ok(out.trim_end().to_string())
+}
+
+/// Breaks `text` into lines of at most `width` characters (words longer than that stay
+/// whole), each starting with `indent`.
+fn wrap(text: &str, indent: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && indent.len() + line.len() + 1 + word.len() > width {
+            out.push_str(indent);
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push_str(indent);
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
 }
 
 fn ago(seconds: i64) -> String {

@@ -4,7 +4,9 @@
 //! inotify (source dirs) ─┐
 //! SIGHUP (reload) ───────┼─► select! ─► read changed sources ─► Provisioner ─► files, state
 //! SIGTERM/SIGINT ────────┤
-//! retry / save timers ───┘   (armed only while there is something to retry or save)
+//! retry / save timers ───┤   (armed only while there is something to retry or save)
+//! diagnosis deadline ────┘   (armed only while a phone waits for its first TFTP request
+//!                             or for its config; see `diagnose::deadline`)
 //! ```
 //!
 //! Nothing wakes the loop when nothing happens: no polling, no periodic timer.
@@ -414,6 +416,21 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     let mut firmware_at: Option<Instant> = None;
     let mut summary_at: Option<Instant> = None;
     loop {
+        // A real deadline: the earliest moment a phone waiting for its first TFTP request
+        // (or for its config) counts as stuck. None while no phone waits.
+        let diagnose_at = provisioner.next_deadline().map(|at| {
+            // Times are whole seconds (a lease read at 10.9 s is stamped 10): wake when second
+            // `at` is over, so that no phone is called stuck early; at most a day ahead (a
+            // line stamped far in the future cannot overflow the clock).
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            let at_ms = u128::try_from(at.saturating_add(1))
+                .unwrap_or(0)
+                .saturating_mul(1000);
+            let wait = u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(u64::MAX);
+            Instant::now() + Duration::from_millis(wait.min(86_400_000))
+        });
         if provisioner.has_unreported_rejections() && summary_at.is_none() {
             summary_at = Some(Instant::now() + REJECTION_SUMMARY_EVERY);
         }
@@ -497,6 +514,16 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
             _ = sleep_until(firmware_at.unwrap_or_else(Instant::now)), if firmware_at.is_some() => {
                 firmware_at = None;
                 provisioner.set_firmware(crate::provision::firmware_in(&provisioner.config().tftp_root.clone()));
+            }
+            // Armed only while a phone waits for a file request (see above).
+            _ = sleep_until(diagnose_at.unwrap_or_else(Instant::now)), if diagnose_at.is_some() => {
+                provisioner.tick(now());
+                // A phone found stuck: `status` shows it at once (a rare event).
+                if provisioner.has_unsaved_changes() {
+                    provisioner.state_mut().positions = set.positions();
+                    let _ = provisioner.save();
+                    positions_dirty = false;
+                }
             }
             // Armed only while read positions are unsaved.
             _ = sleep_until(save_at.unwrap_or_else(Instant::now)), if save_at.is_some() => {

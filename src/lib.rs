@@ -4,8 +4,8 @@
 //!
 //! # Layout
 //! - Pure core (no IO): [`mac`], [`models`], [`oui`], [`event`], [`parse`], [`detect`],
-//!   [`template`], [`render`], [`snippets`], [`firmware`] (but its `scan` and `import`),
-//!   [`config`], [`hook`].
+//!   [`diagnose`], [`template`], [`render`], [`snippets`], [`firmware`] (but its `scan` and
+//!   `import`), [`config`], [`hook`].
 //! - Edge (touches the disk): [`fsutil`], [`state`], [`writer`], [`sources`], [`provision`].
 //! - Process: [`daemon`] (the event loop), [`cli`], [`commands`], [`notify`] (the hook client).
 
@@ -16,6 +16,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod detect;
+pub mod diagnose;
 pub mod event;
 pub mod firmware;
 pub mod fsutil;

@@ -51,6 +51,7 @@ fn main() -> ExitCode {
         Command::Run { config, .. }
         | Command::Scan { config }
         | Command::Status { config, .. }
+        | Command::Explain { config, .. }
         | Command::Check { config }
         | Command::Snippet { config, .. }
         | Command::Decide { config, .. }
@@ -90,6 +91,9 @@ fn main() -> ExitCode {
         Command::Status {
             json, show_secrets, ..
         } => commands::status(&config, json, show_secrets).map(|text| println!("{text}")),
+        Command::Explain { mac, .. } => {
+            commands::explain(&config, &mac).map(|text| println!("{text}"))
+        }
         Command::Decide { verb, mac, .. } => {
             commands::decide(&config, &mac, &verb).map(|text| println!("{text}"))
         }

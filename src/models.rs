@@ -74,7 +74,7 @@ impl Model {
     pub fn from_term_code(code: &str) -> Option<Model> {
         let rows = all()
             .iter()
-            .filter(|row| row.term_code.as_deref() == Some(code));
+            .filter(|row| row.term_code == Some(code));
         let mut fallback = None;
         for row in rows {
             if row.name.bytes().all(|b| b.is_ascii_digit()) {
@@ -110,7 +110,7 @@ impl Model {
 
     /// The full name: `7941G-GE`.
     pub fn name(&self) -> &'static str {
-        &self.0.name
+        self.0.name
     }
 
     /// The base model number, the leading digits of the name: `7941` for a 7941G-GE.
@@ -138,7 +138,7 @@ impl Model {
         self.0
             .addon_modules
             .as_ref()
-            .is_some_and(|kems| kems.iter().any(|k| *k == kem))
+            .is_some_and(|kems| kems.contains(&kem))
     }
 
     /// The config family, when the firmware is known to be SIP-capable.

@@ -12,7 +12,9 @@
 //! fingerprint did not reach the state is still recognised as ours, because it holds exactly
 //! what we would write.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
 
 use tracing::{debug, error, info, warn};
 
@@ -82,7 +84,7 @@ impl FirmwareChoice {
     pub fn from_inventory(inventory: &crate::firmware::Inventory) -> FirmwareChoice {
         let mut choice = FirmwareChoice::default();
         for info in models::all() {
-            let Some(prefix) = info.loads_prefix.as_deref() else {
+            let Some(prefix) = info.loads_prefix else {
                 continue;
             };
             if let Some(load) = inventory.newest_complete(prefix) {
@@ -99,18 +101,73 @@ impl FirmwareChoice {
 }
 
 /// Scans the TFTP root for firmware; an unreadable root gives no firmware (logged).
-pub fn firmware_in(root: &std::path::Path) -> FirmwareChoice {
+pub fn firmware_in(root: &Path) -> crate::firmware::Inventory {
     match crate::firmware::scan(root) {
         Ok(inventory) => {
             for load in inventory.loads.iter().filter(|load| !load.is_complete()) {
                 warn!(load = %load.name, missing = ?load.missing, "firmware load is incomplete: phones would fail to download it; it is not offered");
             }
-            FirmwareChoice::from_inventory(&inventory)
+            inventory
         }
         Err(err) => {
             warn!(root = %root.display(), %err, "cannot read the TFTP root for firmware");
-            FirmwareChoice::default()
+            crate::firmware::Inventory::default()
         }
+    }
+}
+
+/// Longest config file the diagnoses read (a `SEP<MAC>.cnf.xml` is a few kilobytes).
+const CONFIG_READ_LIMIT: u64 = 256 << 10;
+
+/// The TFTP root as the diagnoses see it: the directory is listed at most once per pass, and
+/// only when a rule asks (a config requested under a name that is not the phone's file).
+struct DiskRoot<'a> {
+    dir: &'a Path,
+    listing: RefCell<Option<Vec<String>>>,
+}
+
+impl<'a> DiskRoot<'a> {
+    fn new(dir: &'a Path) -> DiskRoot<'a> {
+        DiskRoot {
+            dir,
+            listing: RefCell::new(None),
+        }
+    }
+}
+
+impl crate::diagnose::Root for DiskRoot<'_> {
+    fn names_like(&self, name: &str) -> Vec<String> {
+        let mut listing = self.listing.borrow_mut();
+        let names = listing.get_or_insert_with(|| {
+            std::fs::read_dir(self.dir)
+                .map(|entries| {
+                    entries
+                        .filter_map(Result::ok)
+                        .filter_map(|entry| entry.file_name().into_string().ok())
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        names
+            .iter()
+            .filter(|candidate| candidate.eq_ignore_ascii_case(name))
+            .cloned()
+            .collect()
+    }
+
+    fn text(&self, name: &str) -> Option<String> {
+        use std::io::Read;
+        let path: PathBuf = self.dir.join(name);
+        if !std::fs::metadata(&path).is_ok_and(|meta| meta.is_file()) {
+            return None;
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)
+            .ok()?
+            .take(CONFIG_READ_LIMIT)
+            .read_to_end(&mut bytes)
+            .ok()?;
+        Some(String::from_utf8_lossy(&bytes).into_owned())
     }
 }
 
@@ -122,6 +179,10 @@ pub struct Provisioner {
     templates: Templates,
     /// Loads available for each family.
     firmware: FirmwareChoice,
+    /// Everything firmware in the TFTP root (the diagnoses name missing images and loads).
+    inventory: crate::firmware::Inventory,
+    /// The time of the last [`Provisioner::tick`]: deadlines up to it were handled.
+    last_tick: i64,
     engine: Engine,
     writer: FileWriter,
     store: StateStore,
@@ -162,6 +223,8 @@ impl Provisioner {
             config,
             templates,
             firmware: FirmwareChoice::default(),
+            inventory: crate::firmware::Inventory::default(),
+            last_tick: i64::MIN,
             engine,
             store,
             state,
@@ -237,6 +300,7 @@ impl Provisioner {
         info!(%mac, decision = verb, "admin decision");
         self.unsaved = true;
         self.carry_out(actions);
+        self.diagnose([mac], now());
         let _ = self.save();
         self.write_pbx_files();
     }
@@ -246,14 +310,18 @@ impl Provisioner {
         !self.failed.is_empty()
     }
 
-    /// Swaps in the firmware found in the TFTP root; rewrites what names loads.
-    pub fn set_firmware(&mut self, firmware: FirmwareChoice) {
+    /// Swaps in the firmware found in the TFTP root (see [`firmware_in`]); rewrites what
+    /// names loads, and runs every phone's diagnoses again (an image may have come).
+    pub fn set_firmware(&mut self, inventory: crate::firmware::Inventory) {
+        let firmware = FirmwareChoice::from_inventory(&inventory);
+        self.inventory = inventory;
         if firmware != self.firmware {
             info!(loads = ?firmware.newest, "firmware present");
             self.firmware = firmware;
             self.write_shared();
             self.rewrite_all();
         }
+        self.diagnose_all();
     }
 
     /// Swaps in a new config and templates (after SIGHUP) and applies its inventory.
@@ -267,9 +335,11 @@ impl Provisioner {
         self.rewrite_all();
         self.write_snippets();
         self.write_pbx_files();
+        self.diagnose_all();
     }
 
-    /// Feeds observations and carries out what follows.
+    /// Feeds observations and carries out what follows, then runs the diagnoses of the
+    /// phones they concern.
     pub fn observe(&mut self, observations: &[Observation]) {
         let mut actions = Vec::new();
         for observation in observations {
@@ -281,6 +351,78 @@ impl Provisioner {
         self.carry_out(actions);
         if self.config.snippets.reservations && self.current_reservations() != self.reservations {
             self.write_snippets();
+        }
+        let touched = self.engine.take_touched();
+        self.diagnose(touched, now());
+    }
+
+    /// The next time (Unix seconds) a diagnosis may become due by time alone (a phone waits
+    /// for its first TFTP request, or for its config); `None` when no phone waits. The
+    /// daemon sleeps until then: no timer runs while nothing is pending.
+    pub fn next_deadline(&self) -> Option<i64> {
+        self.engine
+            .phones()
+            .values()
+            .filter_map(|phone| crate::diagnose::deadline(phone, &self.config))
+            .filter(|&at| at > self.last_tick)
+            .min()
+    }
+
+    /// Runs the diagnoses of the phones whose deadline has come (at `now`, Unix seconds).
+    pub fn tick(&mut self, now: i64) {
+        let due: Vec<Mac> = self
+            .engine
+            .phones()
+            .values()
+            .filter(|phone| {
+                crate::diagnose::deadline(phone, &self.config).is_some_and(|at| at <= now)
+            })
+            .map(|phone| phone.mac)
+            .collect();
+        self.last_tick = self.last_tick.max(now);
+        self.diagnose(due, now);
+    }
+
+    /// Runs every phone's diagnoses (firmware or config changed).
+    fn diagnose_all(&mut self) {
+        let macs: Vec<Mac> = self.engine.phones().keys().copied().collect();
+        self.diagnose(macs, now());
+    }
+
+    /// Runs the rules of [`crate::diagnose`] for `macs` at `now`; logs each new diagnosis
+    /// once at warn (it is kept in the phone's record, across restarts too) and each one
+    /// that went away at info.
+    fn diagnose(&mut self, macs: impl IntoIterator<Item = Mac>, now: i64) {
+        let root = DiskRoot::new(&self.config.tftp_root);
+        let mut updates = Vec::new();
+        for mac in macs {
+            let Some(phone) = self.engine.phone(mac) else {
+                continue;
+            };
+            let context = crate::diagnose::Context {
+                config: &self.config,
+                firmware: &self.inventory,
+                root: &root,
+                now,
+            };
+            let found = crate::diagnose::diagnose(phone, &context);
+            let update = crate::diagnose::merge(&phone.diagnoses, found);
+            if update.diagnoses != phone.diagnoses {
+                updates.push((mac, update));
+            }
+        }
+        for (mac, update) in updates {
+            for code in &update.new {
+                if let Some(diagnosis) = update.diagnoses.iter().find(|d| &d.code == code) {
+                    warn!(%mac, code = %diagnosis.code, problem = %diagnosis.message, "phone problem found (cisco-autoprov explain MAC says what to do)");
+                }
+            }
+            for code in &update.resolved {
+                info!(%mac, code = %code, "phone problem gone");
+            }
+            if self.engine.set_diagnoses(mac, update.diagnoses) {
+                self.unsaved = true;
+            }
         }
     }
 
@@ -470,7 +612,7 @@ impl Provisioner {
                 return Some(pinned.clone());
             }
         }
-        let prefix = model.info().loads_prefix.as_deref()?;
+        let prefix = model.info().loads_prefix?;
         self.firmware.newest.get(prefix).cloned()
     }
 
@@ -478,7 +620,7 @@ impl Provisioner {
     fn shared_view(&self) -> SharedView {
         let mut view = SharedView::default();
         for info in models::all() {
-            let Some(model) = Model::by_name(&info.name) else {
+            let Some(model) = Model::by_name(info.name) else {
                 continue;
             };
             let (Some(device_type), Some(_)) = (info.device_type, info.config) else {
@@ -622,7 +764,6 @@ impl Provisioner {
             Some(model) if phone.needs_ladder => model
                 .info()
                 .loads_prefix
-                .as_deref()
                 .and_then(|prefix| self.firmware.ladder.get(prefix).cloned())
                 .or_else(|| self.load_for_model(model)),
             Some(model) => self.load_for_model(model),

@@ -196,6 +196,13 @@ mod tests {
             decision: None,
             origin: None,
             leaks: Vec::new(),
+            timeline: Default::default(),
+            awaiting_tftp: None,
+            tftp_at: None,
+            tftp_since_write: false,
+            fetched_since_write: false,
+            loads_times: Vec::new(),
+            diagnoses: Vec::new(),
         });
         state.positions.insert(
             "/var/log/syslog".into(),

@@ -144,7 +144,7 @@ fn help_and_version() {
     let help = Command::new(BIN).arg("--help").output().unwrap();
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
-    for command in ["run", "scan", "status", "check"] {
+    for command in ["run", "scan", "status", "explain", "check"] {
         assert!(
             text.contains(&format!("cisco-autoprov {command}")),
             "{text}"
@@ -817,4 +817,145 @@ fn pbx_files_and_the_pool_csv() {
     };
     assert_eq!(mode(&site.path("freepbx-import.csv")), 0o600);
     assert_eq!(mode(&site.path("pjsip.cisco-autoprov.conf")), 0o640);
+}
+
+/// Seed 003's in.tftpd log read by `scan` long after: times come from the lines, so the 7906's
+/// loop is found as the daemon found it live. `status`, `status --json` and `explain` read it
+/// from the state file; a second scan does not report it again.
+#[test]
+fn scan_diagnoses_an_old_log_and_explain_says_what_to_do() {
+    let site = Site::new("");
+    let images = [
+        "jar11sip.9-4-2ES9.sbn",
+        "cnu11.9-4-2ES9.sbn",
+        "apps11.9-4-2ES9.sbn",
+        "dsp11.9-4-2ES9.sbn",
+        "cvm11sip.9-4-2ES9.sbn",
+    ];
+    let mut body = vec![0x89, b'S', b'G', b'N', 0];
+    for image in images {
+        body.extend_from_slice(format!("{image}\n").as_bytes());
+        fs::write(site.path(&format!("tftp/{image}")), image).unwrap();
+    }
+    fs::write(site.path("tftp/SIP11.9-4-2SR1-1S.loads"), &body).unwrap();
+    fs::write(site.path("tftp/term06.default.loads"), &body).unwrap();
+    site.append(
+        "dhcp.leases",
+        "1795252463 00:1b:0c:18:bd:c1 192.168.0.224 SEP001B0C18BDC1 01:00:1b:0c:18:bd:c1\n",
+    );
+    for (time, pid) in [
+        ("10:15:32", 24929),
+        ("10:15:33", 24950),
+        ("10:18:00", 25093),
+        ("10:18:00", 25094),
+        ("10:19:33", 25151),
+        ("10:19:34", 25152),
+    ] {
+        site.append(
+            "tftp.log",
+            &format!("Dec 30 {time} localhost in.tftpd[{pid}]: RRQ from 192.168.0.224 filename term06.default.loads\n"),
+        );
+    }
+    let output = site.run(&["scan", "-c", &site.config()]);
+    assert!(output.status.success(), "{output:?}");
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(summary.contains("problems: 1 firmware-loop"), "{summary}");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(log.matches("code=firmware-loop").count(), 1, "{log}");
+
+    let table = site.run(&["status", "-c", &site.config()]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    let header = table.lines().next().unwrap();
+    for column in [
+        "MAC",
+        "IP",
+        "MODEL",
+        "EXT",
+        "STATE",
+        "LAST SEEN",
+        "DIAGNOSIS",
+    ] {
+        assert!(header.contains(column), "{table}");
+    }
+    assert!(
+        table.contains("stuck") && table.contains("firmware-loop"),
+        "{table}"
+    );
+
+    let phone = &site.status_json()[0];
+    assert_eq!(phone["state"], "stuck", "{phone}");
+    assert_eq!(phone["boot_state"], "loading firmware", "{phone}");
+    assert_eq!(phone["stuck_reason"], "firmware-loop", "{phone}");
+    assert_eq!(phone["diagnoses"][0]["code"], "firmware-loop", "{phone}");
+    let message = phone["diagnoses"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("term06.default.loads 6 times in 4 min")
+            && message.contains("SIP11.9-4-2SR1-1S"),
+        "{message}"
+    );
+
+    let explain = site.run(&["explain", "00:1b:0c:18:bd:c1", "-c", &site.config()]);
+    assert!(explain.status.success(), "{explain:?}");
+    let text = String::from_utf8_lossy(&explain.stdout);
+    for needle in [
+        "phone 001B0C18BDC1: model 7906",
+        "state: stuck (boot state: loading firmware)",
+        "DHCP lease 192.168.0.224",
+        "TFTP term06.default.loads: requested (x6, the last at",
+        "10:19:34)",
+        "firmware-loop (since",
+        "what to do:",
+        "8.5.2",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+    }
+    let unknown = site.run(&["explain", "001b0c18bdc9", "-c", &site.config()]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no phone 001B0C18BDC9 is known"));
+
+    // Reported once: the state remembers it.
+    let again = site.run(&["scan", "-c", &site.config()]);
+    assert!(again.status.success(), "{again:?}");
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("code=firmware-loop"));
+}
+
+/// A lease and no TFTP request: the daemon's deadline timer (armed only while a phone waits)
+/// finds `no-tftp-after-lease` after `no_tftp_after_s`, reports it once, and `status` shows it;
+/// the phone's first request clears it.
+#[test]
+fn daemon_finds_a_phone_that_never_asks_for_a_file() {
+    let site = Site::new("[diagnostics]\nno_tftp_after_s = 1\n");
+    let daemon = Daemon::start(&site);
+    site.append("dhcp.leases", LEASE_7941);
+    wait_for("the diagnosis", || {
+        site.status_json()[0]["diagnoses"][0]["code"] == "no-tftp-after-lease"
+    });
+    let phone = &site.status_json()[0];
+    assert_eq!(phone["state"], "stuck", "{phone}");
+    let message = phone["diagnoses"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`cisco-autoprov snippet dnsmasq`"),
+        "{message}"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        daemon
+            .log_text()
+            .matches("code=no-tftp-after-lease")
+            .count(),
+        1,
+        "{}",
+        daemon.log_text()
+    );
+
+    site.append(
+        "tftp.log",
+        "Nov 21 08:14:29 dnsmasq-tftp[1]: sent /srv/tftp/term41.default.loads to 198.18.0.151\n",
+    );
+    wait_for("the problem gone", || {
+        site.status_json()[0]["diagnoses"] == serde_json::json!([])
+    });
+    assert_eq!(site.status_json()[0]["state"], "loading firmware");
+    daemon.wait_log("phone problem gone");
+    assert!(daemon.stop().success());
 }

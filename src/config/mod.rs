@@ -56,6 +56,33 @@ pub struct Config {
     pub sources: Vec<Source>,
     /// Phones the admin listed, by MAC. Inventory entries win over the pool.
     pub inventory: BTreeMap<Mac, InventoryPhone>,
+    /// Thresholds of the stuck-phone diagnoses.
+    pub diagnostics: Diagnostics,
+}
+
+/// Most `.loads` requests remembered per phone, and so the largest `loop_count`.
+pub const MAX_LOOP_COUNT: u32 = 32;
+
+/// `[diagnostics]`: when a phone counts as stuck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Diagnostics {
+    /// The same `.loads` file requested this many times …
+    pub loop_count: u32,
+    /// … within this many seconds, with no image after it: a firmware loop.
+    pub loop_window_s: i64,
+    /// A lease with no TFTP request for this many seconds: option 150/66 not delivered; a
+    /// phone quiet this long without fetching its config: config never fetched.
+    pub no_tftp_after_s: i64,
+}
+
+impl Default for Diagnostics {
+    fn default() -> Diagnostics {
+        Diagnostics {
+            loop_count: 5,
+            loop_window_s: 600,
+            no_tftp_after_s: 120,
+        }
+    }
 }
 
 /// `[pbx]`: the registrar the phones register to.
@@ -345,6 +372,7 @@ impl Default for Config {
                 Source::file(SourceKind::Log, "/var/log/syslog"),
             ],
             inventory: BTreeMap::new(),
+            diagnostics: Diagnostics::default(),
         }
     }
 }
@@ -663,6 +691,39 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
             }
         }
     }
+    if let Some(diagnostics) = &wire.diagnostics {
+        if let Some(value) = &diagnostics.loop_count {
+            match u32::try_from(*value.get_ref()) {
+                Ok(n) if (2..=MAX_LOOP_COUNT).contains(&n) => config.diagnostics.loop_count = n,
+                _ => checker.error(
+                    value,
+                    format!(
+                        "diagnostics.loop_count {} is not 2-{MAX_LOOP_COUNT}",
+                        value.get_ref()
+                    ),
+                ),
+            }
+        }
+        for (value, slot, key) in [
+            (
+                &diagnostics.loop_window_s,
+                &mut config.diagnostics.loop_window_s,
+                "diagnostics.loop_window_s",
+            ),
+            (
+                &diagnostics.no_tftp_after_s,
+                &mut config.diagnostics.no_tftp_after_s,
+                "diagnostics.no_tftp_after_s",
+            ),
+        ] {
+            if let Some(value) = value {
+                match *value.get_ref() {
+                    n @ 1..=86_400 => *slot = n,
+                    n => checker.error(value, format!("{key} {n} is not 1-86400 (seconds)")),
+                }
+            }
+        }
+    }
     if let Some(sources) = &wire.sources {
         config.sources.clear();
         for source in sources {
@@ -945,7 +1006,7 @@ mod tests {
     fn errors_name_file_and_line() {
         check_errors(
             "tftp_root = \"/srv/tftp\"\nbogus = 1\n",
-            &["config.toml:2: unknown field `bogus`, expected one of `tftp_root`, `state_dir`, `log_level`, `notify_socket`, `templates_dir`, `pbx`, `dhcp`, `provision`, `firmware`, `source`, `phone`"],
+            &["config.toml:2: unknown field `bogus`, expected one of `tftp_root`, `state_dir`, `log_level`, `notify_socket`, `templates_dir`, `pbx`, `dhcp`, `provision`, `firmware`, `diagnostics`, `source`, `phone`"],
         );
         check_errors(
             "[pbx]\nhost = 5\n",
@@ -1126,6 +1187,34 @@ extension = "1007"
                 "config.toml:2: provision.policy \"open\": expected auto, approve or inventory",
                 "config.toml:3: provision.max_pending 0 is not 1-100000",
             ],
+        );
+    }
+
+    #[test]
+    fn diagnostics_keys() {
+        assert_eq!(load("").unwrap().diagnostics, Diagnostics::default());
+        let config =
+            load("[diagnostics]\nloop_count = 5\nloop_window_s = 600\nno_tftp_after_s = 2\n")
+                .unwrap();
+        assert_eq!(
+            config.diagnostics,
+            Diagnostics {
+                loop_count: 5,
+                loop_window_s: 600,
+                no_tftp_after_s: 2
+            }
+        );
+        check_errors(
+            "[diagnostics]\nloop_count = 1\nloop_window_s = 0\nno_tftp_after_s = 86401\n",
+            &[
+                "config.toml:2: diagnostics.loop_count 1 is not 2-32",
+                "config.toml:3: diagnostics.loop_window_s 0 is not 1-86400 (seconds)",
+                "config.toml:4: diagnostics.no_tftp_after_s 86401 is not 1-86400 (seconds)",
+            ],
+        );
+        check_errors(
+            "[diagnostics]\nloop_count = 33\nwindow = 1\n",
+            &["config.toml:3: unknown field `window`, expected one of `loop_count`, `loop_window_s`, `no_tftp_after_s`"],
         );
     }
 

@@ -17,6 +17,7 @@ pub struct File {
     pub dhcp: Option<Dhcp>,
     pub provision: Option<Provision>,
     pub firmware: Option<Firmware>,
+    pub diagnostics: Option<Diagnostics>,
     #[serde(default, rename = "source")]
     pub sources: Option<Vec<Spanned<Source>>>,
     #[serde(default, rename = "phone")]
@@ -67,6 +68,15 @@ pub struct Provision {
 #[serde(deny_unknown_fields)]
 pub struct Firmware {
     pub pin: Option<std::collections::BTreeMap<String, Spanned<String>>>,
+}
+
+/// `[diagnostics]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Diagnostics {
+    pub loop_count: Option<Spanned<i64>>,
+    pub loop_window_s: Option<Spanned<i64>>,
+    pub no_tftp_after_s: Option<Spanned<i64>>,
 }
 
 /// `[[source]]`

@@ -15,8 +15,17 @@
 //! From the vendor class (`CP-7941G`) or from `termNN.default.loads`, asked for by the phone's
 //! IP. A `termNN` request from an IP whose MAC is not known yet is remembered (bounded) and
 //! applied when the MAC shows up.
+//!
+//! ## Boot timeline
+//! Each phone keeps its latest events ([`timeline`]: leases, TFTP requests with their outcome,
+//! a file-less tftpd-hpa NAK answering the request just made) and what the stuck-phone rules
+//! of [`crate::diagnose`] read: the lease it waits after for its first request, the times of
+//! its `.loads` streak, whether it asked for files and fetched its config since its files
+//! changed. The rules' findings come back through [`Engine::set_diagnoses`]; the phones an
+//! observation touched are handed out by [`Engine::take_touched`].
 
 pub mod names;
+pub mod timeline;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::Ipv4Addr;
@@ -29,6 +38,7 @@ use crate::mac::Mac;
 use crate::models::Model;
 use crate::oui;
 use names::{classify, TftpName};
+use timeline::{Timeline, What};
 
 /// How many IPs with a model hint but no known MAC are remembered.
 const MAX_IP_HINTS: usize = 4096;
@@ -119,6 +129,50 @@ pub struct Phone {
     /// last, at most [`MAX_LEAKS`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub leaks: Vec<Leak>,
+    /// The latest events (leases, TFTP requests and their outcomes), oldest first.
+    #[serde(default, skip_serializing_if = "Timeline::is_empty")]
+    pub timeline: Timeline,
+    /// Unix seconds of the lease after which no TFTP request has come yet: set by a lease
+    /// of a phone never seen asking for a file (or one that moved to another address),
+    /// cleared by its next TFTP request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting_tftp: Option<i64>,
+    /// Unix seconds of its latest TFTP request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tftp_at: Option<i64>,
+    /// It asked for a file since its files last changed (processing order, not clocks).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tftp_since_write: bool,
+    /// It fetched its config file since its files last changed. (Its boot state may go back
+    /// to `fetching config` after that, when it reads a shared file.)
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub fetched_since_write: bool,
+    /// Times of the requests of the `.loads` file in `loads_streak`, oldest first, at most
+    /// [`crate::config::MAX_LOOP_COUNT`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loads_times: Vec<i64>,
+    /// What is wrong with it, as the rules of [`crate::diagnose`] last found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnoses: Vec<Diagnosis>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
+}
+
+/// A problem found with a phone by a rule of [`crate::diagnose`]. Kept in the phone's record,
+/// so `status` and `explain` show what the daemon found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    /// The rule's stable code: `firmware-loop`, `image-missing`, `no-tftp-after-lease`, …
+    pub code: String,
+    /// What is wrong, naming the file or the address.
+    pub message: String,
+    /// What to do about it, in plain words.
+    pub fix: String,
+    /// Unix seconds when the problem began as far as the events tell (the deadline that
+    /// passed, the request that showed it), kept while the problem lasts.
+    pub since: i64,
 }
 
 /// An admin's decision about a phone.
@@ -180,6 +234,13 @@ impl Phone {
             decision: None,
             origin: None,
             leaks: Vec::new(),
+            timeline: Timeline::default(),
+            awaiting_tftp: None,
+            tftp_at: None,
+            tftp_since_write: false,
+            fetched_since_write: false,
+            loads_times: Vec::new(),
+            diagnoses: Vec::new(),
         }
     }
 
@@ -193,18 +254,30 @@ impl Phone {
         self.extension.is_some() && self.secret.is_some()
     }
 
-    /// How `status` names it: its boot state, or `pending`/`denied`/`seen` while it has no
-    /// credentials because of the policy.
+    /// How `status` names it: `stuck` when a diagnosis says it cannot get further, else its
+    /// boot state; `pending`/`denied`/`seen` while it has no credentials because of the policy.
     pub fn status_word(&self, policy: Policy, in_inventory: bool) -> &'static str {
+        let progress = if self.stuck().is_some() {
+            "stuck"
+        } else {
+            self.state.as_str()
+        };
         if self.is_provisioned() || in_inventory {
-            return self.state.as_str();
+            return progress;
         }
         match (self.decision, policy) {
             (Some(Decision::Denied), _) => "denied",
-            (Some(Decision::Approved), _) | (None, Policy::Auto) => self.state.as_str(),
+            (Some(Decision::Approved), _) | (None, Policy::Auto) => progress,
             (None, Policy::Approve) => "pending",
             (None, Policy::Inventory) => "seen",
         }
+    }
+
+    /// The first diagnosis that keeps it from booting (the reason it is `stuck`).
+    pub fn stuck(&self) -> Option<&Diagnosis> {
+        self.diagnoses
+            .iter()
+            .find(|diagnosis| crate::diagnose::is_stuck(&diagnosis.code))
     }
 }
 
@@ -330,6 +403,8 @@ pub struct Engine {
     claims: HashMap<Ipv4Addr, (Mac, i64)>,
     /// Skipped-input counters.
     pub counters: Counters,
+    /// Phones whose record an observation changed since [`Engine::take_touched`].
+    touched: BTreeSet<Mac>,
 }
 
 impl Engine {
@@ -355,6 +430,22 @@ impl Engine {
         self.phones.get(&mac)
     }
 
+    /// The phones observations touched since the last call (their rules are run again).
+    pub fn take_touched(&mut self) -> BTreeSet<Mac> {
+        std::mem::take(&mut self.touched)
+    }
+
+    /// Replaces a phone's diagnoses; returns whether they changed.
+    pub fn set_diagnoses(&mut self, mac: Mac, diagnoses: Vec<Diagnosis>) -> bool {
+        match self.phones.get_mut(&mac) {
+            Some(phone) if phone.diagnoses != diagnoses => {
+                phone.diagnoses = diagnoses;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Records which files under the TFTP root are this phone's, and whether their contents
     /// just changed (at `time`). A configured phone whose files changed has to fetch them
     /// again, so it goes back to `fetching config`.
@@ -363,6 +454,8 @@ impl Engine {
             phone.files = files;
             if changed {
                 phone.written_at = time;
+                phone.tftp_since_write = false;
+                phone.fetched_since_write = false;
                 if phone.state == PhoneState::Configured {
                     phone.state = PhoneState::FetchingConfig;
                 }
@@ -462,7 +555,17 @@ impl Engine {
             return;
         }
         let phone = self.touch(lease.mac, lease.time, evidence, actions);
+        let moved = phone.ip.is_some_and(|ip| ip != lease.ip);
         phone.ip = Some(lease.ip);
+        phone
+            .timeline
+            .push(lease.time, What::Lease { ip: lease.ip });
+        // A phone that never asked us for a file, or one that came up at another address, is
+        // booting: it asks for a file within seconds when DHCP told it the TFTP server. A
+        // renewal of a running phone asks for nothing, so it starts no wait.
+        if moved || (phone.tftp_at.is_none() && phone.awaiting_tftp.is_none()) {
+            phone.awaiting_tftp = Some(lease.time);
+        }
         if lease.hostname.is_some() {
             phone.hostname = lease.hostname.clone();
         }
@@ -473,6 +576,7 @@ impl Engine {
             .vendor_class
             .as_deref()
             .and_then(Model::from_vendor_class);
+        self.touched.insert(lease.mac);
         self.mac_at_ip.insert(lease.ip, lease.mac);
         if let Some(model) = model.or_else(|| self.take_hint(lease.ip)) {
             self.set_model(lease.mac, model, actions);
@@ -489,7 +593,23 @@ impl Engine {
         actions: &mut Vec<Action>,
     ) {
         if request.file.is_empty() {
-            // A NAK line without a name (tftpd-hpa): nothing to learn from it yet.
+            // A NAK line without a name (tftpd-hpa): it answers the request the same address
+            // just made.
+            if matches!(request.outcome, TftpOutcome::NotFound | TftpOutcome::Denied) {
+                let mac = self
+                    .leases
+                    .get(&request.ip)
+                    .or_else(|| self.mac_at_ip.get(&request.ip))
+                    .copied();
+                if let Some(phone) = mac.and_then(|mac| self.phones.get_mut(&mac)) {
+                    if phone
+                        .timeline
+                        .answer_last_request(request.time, request.outcome.into())
+                    {
+                        self.touched.insert(phone.mac);
+                    }
+                }
+            }
             return;
         }
         let name = classify(&request.file);
@@ -562,8 +682,19 @@ impl Engine {
         let Some(mac) = mac else { return };
         if let Some(phone) = self.phones.get_mut(&mac) {
             phone.last_seen = phone.last_seen.max(request.time);
+            phone.timeline.push(
+                request.time,
+                What::Tftp {
+                    file: request.file.clone(),
+                    outcome: request.outcome.into(),
+                },
+            );
+            phone.awaiting_tftp = None;
+            phone.tftp_at = Some(phone.tftp_at.map_or(request.time, |t| t.max(request.time)));
+            phone.tftp_since_write = true;
+            self.touched.insert(mac);
         }
-        self.follow_firmware(mac, &name, &request.file, actions);
+        self.follow_firmware(mac, &name, &request.file, request.time, actions);
         let state = match &name {
             TftpName::TermLoads(_) | TftpName::Loads | TftpName::Image => {
                 Some(PhoneState::LoadingFirmware)
@@ -577,6 +708,11 @@ impl Engine {
                     phone.files.contains(&request.file)
                         && matches!(request.outcome, TftpOutcome::Sent | TftpOutcome::Requested)
                 });
+                if fetched_ours {
+                    if let Some(phone) = self.phones.get_mut(&mac) {
+                        phone.fetched_since_write = true;
+                    }
+                }
                 Some(if fetched_ours {
                     PhoneState::Configured
                 } else {
@@ -791,6 +927,7 @@ impl Engine {
             return;
         }
         self.counters.leaks += 1;
+        self.touched.insert(mac);
         if phone.leaks.len() == MAX_LEAKS {
             phone.leaks.remove(0);
         }
@@ -932,6 +1069,7 @@ impl Engine {
         mac: Mac,
         name: &TftpName,
         file: &str,
+        time: i64,
         actions: &mut Vec<Action>,
     ) {
         let Some(phone) = self.phones.get_mut(&mac) else {
@@ -941,8 +1079,15 @@ impl Engine {
             TftpName::TermLoads(_) | TftpName::Loads => {
                 let count = match &phone.loads_streak {
                     Some((last, count)) if last == file => count + 1,
-                    _ => 1,
+                    _ => {
+                        phone.loads_times.clear();
+                        1
+                    }
                 };
+                if phone.loads_times.len() >= crate::config::MAX_LOOP_COUNT as usize {
+                    phone.loads_times.remove(0);
+                }
+                phone.loads_times.push(time);
                 phone.loads_streak = Some((file.to_string(), count));
                 let java = phone.model().and_then(|m| m.family())
                     == Some(crate::models::ConfigFamily::Sepxml);
@@ -957,6 +1102,7 @@ impl Engine {
             }
             TftpName::Image => {
                 phone.loads_streak = None;
+                phone.loads_times.clear();
                 if phone.needs_ladder && file.contains(".8-5-2") {
                     phone.needs_ladder = false;
                     actions.push(Action::LadderStepTaken(mac));

@@ -712,3 +712,51 @@ fn pool_csv_extensions_come_before_the_range() {
         (Some("2000"), Some(Origin::Range))
     );
 }
+
+/// A lease of a phone never seen asking for a file starts the wait for its first request
+/// (the `no-tftp-after-lease` deadline); renewals do not restart it, a request ends it, and
+/// only a move to another address starts it again for a phone that asked for files before.
+#[test]
+fn a_lease_starts_the_wait_for_the_first_file_request() {
+    let config = config("");
+    let mut engine = Engine::default();
+    let waiting = |engine: &Engine| engine.phone(mac(PHONE)).unwrap().awaiting_tftp;
+    let renewal = |time: i64, last: u8| {
+        Observation::Lease(LeaseSeen {
+            mac: mac(PHONE),
+            ip: ip(last),
+            hostname: Some("SEP001B0C18BDC1".into()),
+            vendor_class: None,
+            time,
+        })
+    };
+    run(&mut engine, &config, &[renewal(100, 151)]);
+    assert_eq!(waiting(&engine), Some(100));
+    assert_eq!(engine.take_touched(), BTreeSet::from([mac(PHONE)]));
+    run(&mut engine, &config, &[renewal(150, 151)]);
+    assert_eq!(waiting(&engine), Some(100), "a renewal keeps the start");
+
+    run(
+        &mut engine,
+        &config,
+        &[tftp(151, "term41.default.loads", TftpOutcome::Sent)],
+    );
+    let phone = engine.phone(mac(PHONE)).unwrap();
+    assert_eq!(
+        (phone.awaiting_tftp, phone.tftp_at, phone.tftp_since_write),
+        (None, Some(200), true)
+    );
+    run(&mut engine, &config, &[renewal(300, 151)]);
+    assert_eq!(waiting(&engine), None, "a running phone renews quietly");
+    run(&mut engine, &config, &[renewal(400, 152)]);
+    assert_eq!(waiting(&engine), Some(400), "a new address is a new boot");
+
+    let timeline: Vec<(i64, u32)> = engine
+        .phone(mac(PHONE))
+        .unwrap()
+        .timeline
+        .iter()
+        .map(|event| (event.time, event.count))
+        .collect();
+    assert_eq!(timeline, [(100, 2), (200, 1), (300, 1), (400, 1)]);
+}

@@ -125,7 +125,7 @@ fn sep_file_carries_the_line_and_escapes_everything() {
 fn every_model_row() {
     let templates = Templates::built_in();
     for info in models::all() {
-        let model = Model::by_name(&info.name).unwrap();
+        let model = Model::by_name(info.name).unwrap();
         let view = PhoneView {
             model: Some(model),
             load: Some("LOAD.1-2-3"),
