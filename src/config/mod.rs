@@ -1,6 +1,6 @@
 //! The validated configuration.
 //!
-//! TOML text → [`wire::File`] (serde shapes, unknown keys rejected) → [`Config`] (checked
+//! TOML text → [`wire::File`] (the file's shape, unknown keys rejected) → [`Config`] (checked
 //! values, defaults filled in, relative paths resolved against the config file's directory).
 //! Every problem is reported with the file and line it comes from, all of them at once, so
 //! `cisco-autoprov check` can list them one per line.
@@ -449,8 +449,8 @@ impl Checker<'_> {
 /// Parses and checks a config file's text. `file` names it in errors; relative paths are
 /// resolved against `base_dir` (the file's directory).
 pub fn parse(text: &str, file: &str, base_dir: &Path) -> Result<Config, Vec<ConfigError>> {
-    let wire: wire::File = toml::from_str(text).map_err(|err| {
-        let line = err.span().map(|span| {
+    let wire = wire::parse(text).map_err(|err| {
+        let line = err.span.map(|span| {
             text.as_bytes()[..span.start.min(text.len())]
                 .iter()
                 .filter(|&&b| b == b'\n')
@@ -460,7 +460,7 @@ pub fn parse(text: &str, file: &str, base_dir: &Path) -> Result<Config, Vec<Conf
         vec![ConfigError {
             file: file.to_string(),
             line,
-            message: err.message().trim_end_matches('.').to_string(),
+            message: err.message,
         }]
     })?;
     let mut checker = Checker {

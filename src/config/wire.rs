@@ -1,12 +1,19 @@
-//! The shape of the TOML config file, as serde reads it. No logic: validation and defaults
-//! live in `config::mod`, which turns these into a `Config`.
+//! The shape of the TOML config file, read from toml's spanned document tree. No logic:
+//! validation and defaults live in `config::mod`, which turns these into a `Config`.
+//!
+//! This is written out by hand rather than derived with serde: the derived deserializers
+//! for these few structs cost about 100 KB of binary on a router. The error messages keep
+//! serde's wording (`unknown field`, `invalid type`, `missing field`).
 
-use serde::Deserialize;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 /// The whole file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct File {
     pub tftp_root: Option<Spanned<String>>,
     pub state_dir: Option<Spanned<String>>,
@@ -18,15 +25,12 @@ pub struct File {
     pub provision: Option<Provision>,
     pub firmware: Option<Firmware>,
     pub diagnostics: Option<Diagnostics>,
-    #[serde(default, rename = "source")]
     pub sources: Option<Vec<Spanned<Source>>>,
-    #[serde(default, rename = "phone")]
     pub phones: Vec<Spanned<Phone>>,
 }
 
 /// `[pbx]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct Pbx {
     pub pjsip_snippet: Option<Spanned<String>>,
     pub freepbx_csv: Option<Spanned<String>>,
@@ -36,8 +40,7 @@ pub struct Pbx {
 }
 
 /// `[dhcp]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct Dhcp {
     pub tftp_server: Option<Spanned<String>>,
     pub dnsmasq_snippet: Option<Spanned<String>>,
@@ -50,8 +53,7 @@ pub struct Dhcp {
 }
 
 /// `[provision]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct Provision {
     pub policy: Option<Spanned<String>>,
     pub pool_csv: Option<Spanned<String>>,
@@ -64,15 +66,13 @@ pub struct Provision {
 }
 
 /// `[firmware]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct Firmware {
-    pub pin: Option<std::collections::BTreeMap<String, Spanned<String>>>,
+    pub pin: Option<BTreeMap<String, Spanned<String>>>,
 }
 
 /// `[diagnostics]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct Diagnostics {
     pub loop_count: Option<Spanned<i64>>,
     pub loop_window_s: Option<Spanned<i64>>,
@@ -80,8 +80,7 @@ pub struct Diagnostics {
 }
 
 /// `[[source]]`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct Source {
     pub kind: Spanned<String>,
     pub path: Option<Spanned<String>>,
@@ -89,23 +88,372 @@ pub struct Source {
 }
 
 /// `[[phone]]`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct Phone {
     pub mac: Spanned<String>,
     pub extension: Spanned<String>,
     pub secret: Option<Spanned<String>>,
     pub label: Option<Spanned<String>>,
-    #[serde(default)]
     pub speed_dials: Vec<Spanned<SpeedDial>>,
     pub addon_modules: Option<Spanned<Vec<String>>>,
 }
 
 /// `speed_dials = [{ number = "11", label = "Monika", blf = true }]`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct SpeedDial {
     pub number: Spanned<String>,
     pub label: Option<Spanned<String>>,
     pub blf: Option<bool>,
+}
+
+/// The first problem in the file: where, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireError {
+    /// Byte range in the text, when known.
+    pub span: Option<Range<usize>>,
+    /// Lowercase description.
+    pub message: String,
+}
+
+type Result<T> = std::result::Result<T, WireError>;
+type Value<'i> = Spanned<DeValue<'i>>;
+
+fn error<T>(span: Range<usize>, message: String) -> Result<T> {
+    Err(WireError {
+        span: Some(span),
+        message,
+    })
+}
+
+/// How serde describes a value of the wrong type.
+fn unexpected(value: &DeValue<'_>) -> String {
+    match value {
+        DeValue::String(text) => format!("string {:?}", text.as_ref()),
+        DeValue::Integer(n) => format!("integer `{n}`"),
+        DeValue::Float(n) => format!("floating point `{}`", n.as_str()),
+        DeValue::Boolean(b) => format!("boolean `{b}`"),
+        DeValue::Datetime(d) => format!("datetime `{d}`"),
+        DeValue::Array(_) => "sequence".to_string(),
+        DeValue::Table(_) => "map".to_string(),
+    }
+}
+
+fn invalid_type<T>(value: &Value<'_>, expected: &str) -> Result<T> {
+    error(
+        value.span(),
+        format!(
+            "invalid type: {}, expected {expected}",
+            unexpected(value.get_ref())
+        ),
+    )
+}
+
+fn string(value: &Value<'_>) -> Result<Spanned<String>> {
+    match value.get_ref() {
+        DeValue::String(text) => Ok(Spanned::new(value.span(), text.to_string())),
+        _ => invalid_type(value, "a string"),
+    }
+}
+
+fn integer(value: &Value<'_>) -> Result<Spanned<i64>> {
+    let DeValue::Integer(n) = value.get_ref() else {
+        return invalid_type(value, "i64");
+    };
+    match i64::from_str_radix(n.as_str(), n.radix()) {
+        Ok(n) => Ok(Spanned::new(value.span(), n)),
+        Err(_) => error(
+            value.span(),
+            "number too large to fit in target type".into(),
+        ),
+    }
+}
+
+fn boolean(value: &Value<'_>) -> Result<bool> {
+    match value.get_ref() {
+        DeValue::Boolean(b) => Ok(*b),
+        _ => invalid_type(value, "a boolean"),
+    }
+}
+
+fn strings(value: &Value<'_>) -> Result<Spanned<Vec<String>>> {
+    let DeValue::Array(items) = value.get_ref() else {
+        return invalid_type(value, "a sequence");
+    };
+    let texts = items
+        .iter()
+        .map(|item| string(item).map(Spanned::into_inner))
+        .collect::<Result<Vec<String>>>()?;
+    Ok(Spanned::new(value.span(), texts))
+}
+
+/// A table's entries, refusing keys not in `fields`.
+fn entries<'t, 'i>(
+    value: &'t Value<'i>,
+    fields: &'static [&'static str],
+) -> Result<Vec<(&'static str, &'t Value<'i>)>> {
+    let DeValue::Table(table) = value.get_ref() else {
+        return invalid_type(value, "a table");
+    };
+    table_entries(table, fields)
+}
+
+fn table_entries<'t, 'i>(
+    table: &'t DeTable<'i>,
+    fields: &'static [&'static str],
+) -> Result<Vec<(&'static str, &'t Value<'i>)>> {
+    let mut out = Vec::with_capacity(table.len());
+    for (key, value) in table.iter() {
+        let name: &Cow<'_, str> = key.get_ref();
+        match fields.iter().find(|field| **field == name.as_ref()) {
+            Some(field) => out.push((*field, value)),
+            None => {
+                let expected: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
+                return error(
+                    key.span(),
+                    format!(
+                        "unknown field `{name}`, expected one of {}",
+                        expected.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn missing<T>(span: Range<usize>, field: &str) -> Result<T> {
+    error(span, format!("missing field `{field}`"))
+}
+
+/// A list of tables (`[[source]]`, `[[phone]]`, inline tables in an array).
+fn tables<'t, 'i>(value: &'t Value<'i>) -> Result<&'t [Value<'i>]> {
+    match value.get_ref() {
+        DeValue::Array(items) => Ok(items.as_ref()),
+        _ => invalid_type(value, "a sequence"),
+    }
+}
+
+/// Reads the file's text. Syntax errors (from the TOML parser) and shape errors (unknown
+/// keys, wrong types, missing fields) both come back as the first problem found.
+pub fn parse(text: &str) -> Result<File> {
+    let document = DeTable::parse(text).map_err(|err| WireError {
+        span: err.span(),
+        message: err.message().trim_end_matches('.').to_string(),
+    })?;
+    let mut file = File::default();
+    const TOP: &[&str] = &[
+        "tftp_root",
+        "state_dir",
+        "log_level",
+        "notify_socket",
+        "templates_dir",
+        "pbx",
+        "dhcp",
+        "provision",
+        "firmware",
+        "diagnostics",
+        "source",
+        "phone",
+    ];
+    for (key, value) in table_entries(document.get_ref(), TOP)? {
+        match key {
+            "tftp_root" => file.tftp_root = Some(string(value)?),
+            "state_dir" => file.state_dir = Some(string(value)?),
+            "log_level" => file.log_level = Some(string(value)?),
+            "notify_socket" => file.notify_socket = Some(string(value)?),
+            "templates_dir" => file.templates_dir = Some(string(value)?),
+            "pbx" => file.pbx = Some(pbx(value)?),
+            "dhcp" => file.dhcp = Some(dhcp(value)?),
+            "provision" => file.provision = Some(provision(value)?),
+            "firmware" => file.firmware = Some(firmware(value)?),
+            "diagnostics" => file.diagnostics = Some(diagnostics(value)?),
+            "source" => {
+                let mut sources = Vec::new();
+                for item in tables(value)? {
+                    sources.push(Spanned::new(item.span(), source(item)?));
+                }
+                file.sources = Some(sources);
+            }
+            "phone" => {
+                for item in tables(value)? {
+                    file.phones.push(Spanned::new(item.span(), phone(item)?));
+                }
+            }
+            _ => unreachable!("keys come from TOP"),
+        }
+    }
+    Ok(file)
+}
+
+fn pbx(value: &Value<'_>) -> Result<Pbx> {
+    let mut out = Pbx::default();
+    const FIELDS: &[&str] = &["pjsip_snippet", "freepbx_csv", "host", "port", "voicemail"];
+    for (key, value) in entries(value, FIELDS)? {
+        match key {
+            "pjsip_snippet" => out.pjsip_snippet = Some(string(value)?),
+            "freepbx_csv" => out.freepbx_csv = Some(string(value)?),
+            "host" => out.host = Some(string(value)?),
+            "port" => out.port = Some(integer(value)?),
+            _ => out.voicemail = Some(string(value)?),
+        }
+    }
+    Ok(out)
+}
+
+fn dhcp(value: &Value<'_>) -> Result<Dhcp> {
+    let mut out = Dhcp::default();
+    const FIELDS: &[&str] = &[
+        "tftp_server",
+        "dnsmasq_snippet",
+        "isc_snippet",
+        "kea_snippet",
+        "uci_snippet",
+        "reload_command",
+        "dnsmasq_script",
+        "reservations",
+    ];
+    for (key, value) in entries(value, FIELDS)? {
+        match key {
+            "tftp_server" => out.tftp_server = Some(string(value)?),
+            "dnsmasq_snippet" => out.dnsmasq_snippet = Some(string(value)?),
+            "isc_snippet" => out.isc_snippet = Some(string(value)?),
+            "kea_snippet" => out.kea_snippet = Some(string(value)?),
+            "uci_snippet" => out.uci_snippet = Some(string(value)?),
+            "reload_command" => out.reload_command = Some(strings(value)?),
+            "dnsmasq_script" => out.dnsmasq_script = Some(string(value)?),
+            _ => out.reservations = Some(boolean(value)?),
+        }
+    }
+    Ok(out)
+}
+
+fn provision(value: &Value<'_>) -> Result<Provision> {
+    let mut out = Provision::default();
+    const FIELDS: &[&str] = &[
+        "policy",
+        "pool_csv",
+        "max_pending",
+        "max_new_per_minute",
+        "extensions",
+        "time_zone",
+        "time_zone_7940",
+        "ntp_server",
+    ];
+    for (key, value) in entries(value, FIELDS)? {
+        match key {
+            "policy" => out.policy = Some(string(value)?),
+            "pool_csv" => out.pool_csv = Some(string(value)?),
+            "max_pending" => out.max_pending = Some(integer(value)?),
+            "max_new_per_minute" => out.max_new_per_minute = Some(integer(value)?),
+            "extensions" => out.extensions = Some(string(value)?),
+            "time_zone" => out.time_zone = Some(string(value)?),
+            "time_zone_7940" => out.time_zone_7940 = Some(string(value)?),
+            _ => out.ntp_server = Some(string(value)?),
+        }
+    }
+    Ok(out)
+}
+
+fn firmware(value: &Value<'_>) -> Result<Firmware> {
+    let mut out = Firmware::default();
+    for (_, pins) in entries(value, &["pin"])? {
+        let DeValue::Table(table) = pins.get_ref() else {
+            return invalid_type(pins, "a map");
+        };
+        let mut map = BTreeMap::new();
+        for (model, load) in table.iter() {
+            map.insert(model.get_ref().to_string(), string(load)?);
+        }
+        out.pin = Some(map);
+    }
+    Ok(out)
+}
+
+fn diagnostics(value: &Value<'_>) -> Result<Diagnostics> {
+    let mut out = Diagnostics::default();
+    const FIELDS: &[&str] = &["loop_count", "loop_window_s", "no_tftp_after_s"];
+    for (key, value) in entries(value, FIELDS)? {
+        let number = Some(integer(value)?);
+        match key {
+            "loop_count" => out.loop_count = number,
+            "loop_window_s" => out.loop_window_s = number,
+            _ => out.no_tftp_after_s = number,
+        }
+    }
+    Ok(out)
+}
+
+fn source(value: &Value<'_>) -> Result<Source> {
+    let (mut kind, mut path, mut command) = (None, None, None);
+    for (key, value) in entries(value, &["kind", "path", "command"])? {
+        match key {
+            "kind" => kind = Some(string(value)?),
+            "path" => path = Some(string(value)?),
+            _ => command = Some(strings(value)?),
+        }
+    }
+    let Some(kind) = kind else {
+        return missing(value.span(), "kind");
+    };
+    Ok(Source {
+        kind,
+        path,
+        command,
+    })
+}
+
+fn phone(value: &Value<'_>) -> Result<Phone> {
+    let (mut mac, mut extension, mut secret, mut label) = (None, None, None, None);
+    let (mut speed_dials, mut addon_modules) = (Vec::new(), None);
+    const FIELDS: &[&str] = &[
+        "mac",
+        "extension",
+        "secret",
+        "label",
+        "speed_dials",
+        "addon_modules",
+    ];
+    for (key, value) in entries(value, FIELDS)? {
+        match key {
+            "mac" => mac = Some(string(value)?),
+            "extension" => extension = Some(string(value)?),
+            "secret" => secret = Some(string(value)?),
+            "label" => label = Some(string(value)?),
+            "speed_dials" => {
+                for item in tables(value)? {
+                    speed_dials.push(Spanned::new(item.span(), speed_dial(item)?));
+                }
+            }
+            _ => addon_modules = Some(strings(value)?),
+        }
+    }
+    let Some(mac) = mac else {
+        return missing(value.span(), "mac");
+    };
+    let Some(extension) = extension else {
+        return missing(value.span(), "extension");
+    };
+    Ok(Phone {
+        mac,
+        extension,
+        secret,
+        label,
+        speed_dials,
+        addon_modules,
+    })
+}
+
+fn speed_dial(value: &Value<'_>) -> Result<SpeedDial> {
+    let (mut number, mut label, mut blf) = (None, None, None);
+    for (key, value) in entries(value, &["number", "label", "blf"])? {
+        match key {
+            "number" => number = Some(string(value)?),
+            "label" => label = Some(string(value)?),
+            _ => blf = Some(boolean(value)?),
+        }
+    }
+    let Some(number) = number else {
+        return missing(value.span(), "number");
+    };
+    Ok(SpeedDial { number, label, blf })
 }
