@@ -27,8 +27,13 @@ use crate::mac::Mac;
 pub const MAX_DATAGRAM: usize = 4096;
 
 /// One event, as sent over the socket. Fields are text: they are validated on receipt.
+///
+/// On the wire it is one flat JSON object whose `event` field names the variant
+/// (`{"event":"lease","mac":…,"ip":…}`). That is serde's internally tagged layout, read through
+/// [`Wire`] instead of `#[serde(tag)]`, which would buffer every datagram in serde's generic
+/// `Content` tree and cost the binary about 20 KB.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(try_from = "Wire", into = "Wire")]
 pub enum HookEvent {
     /// A lease was granted or renewed.
     Lease {
@@ -64,6 +69,128 @@ pub enum HookEvent {
         /// `approve`, `deny` or `forget`.
         decision: String,
     },
+}
+
+/// The flat wire form of a [`HookEvent`]: every field any variant has.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire {
+    event: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mac: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    vendor_class: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    decision: Option<String>,
+}
+
+impl TryFrom<Wire> for HookEvent {
+    type Error = String;
+
+    fn try_from(wire: Wire) -> Result<Self, String> {
+        let need = |value: Option<String>, field: &str| {
+            value.ok_or_else(|| format!("{} event without {field}", clip(&wire.event)))
+        };
+        let extra = |fields: &[(&str, &Option<String>)]| match fields
+            .iter()
+            .find(|(_, value)| value.is_some())
+        {
+            Some((field, _)) => Err(format!("{} event with a {field} field", wire.event)),
+            None => Ok(()),
+        };
+        match wire.event.as_str() {
+            "lease" => {
+                extra(&[("path", &wire.path), ("decision", &wire.decision)])?;
+                Ok(HookEvent::Lease {
+                    mac: need(wire.mac.clone(), "mac")?,
+                    ip: need(wire.ip.clone(), "ip")?,
+                    hostname: wire.hostname.clone(),
+                    vendor_class: wire.vendor_class.clone(),
+                })
+            }
+            "release" => {
+                extra(&[
+                    ("hostname", &wire.hostname),
+                    ("vendor_class", &wire.vendor_class),
+                    ("path", &wire.path),
+                    ("decision", &wire.decision),
+                ])?;
+                Ok(HookEvent::Release {
+                    mac: need(wire.mac.clone(), "mac")?,
+                    ip: need(wire.ip.clone(), "ip")?,
+                })
+            }
+            "tftp" => {
+                extra(&[
+                    ("mac", &wire.mac),
+                    ("hostname", &wire.hostname),
+                    ("vendor_class", &wire.vendor_class),
+                    ("decision", &wire.decision),
+                ])?;
+                Ok(HookEvent::Tftp {
+                    ip: need(wire.ip.clone(), "ip")?,
+                    path: need(wire.path.clone(), "path")?,
+                })
+            }
+            "decision" => {
+                extra(&[
+                    ("ip", &wire.ip),
+                    ("hostname", &wire.hostname),
+                    ("vendor_class", &wire.vendor_class),
+                    ("path", &wire.path),
+                ])?;
+                Ok(HookEvent::Decision {
+                    mac: need(wire.mac.clone(), "mac")?,
+                    decision: need(wire.decision.clone(), "decision")?,
+                })
+            }
+            other => Err(format!("unknown event {:?}", clip(other))),
+        }
+    }
+}
+
+impl From<HookEvent> for Wire {
+    fn from(event: HookEvent) -> Self {
+        match event {
+            HookEvent::Lease {
+                mac,
+                ip,
+                hostname,
+                vendor_class,
+            } => Wire {
+                event: "lease".into(),
+                mac: Some(mac),
+                ip: Some(ip),
+                hostname,
+                vendor_class,
+                ..Wire::default()
+            },
+            HookEvent::Release { mac, ip } => Wire {
+                event: "release".into(),
+                mac: Some(mac),
+                ip: Some(ip),
+                ..Wire::default()
+            },
+            HookEvent::Tftp { ip, path } => Wire {
+                event: "tftp".into(),
+                ip: Some(ip),
+                path: Some(path),
+                ..Wire::default()
+            },
+            HookEvent::Decision { mac, decision } => Wire {
+                event: "decision".into(),
+                mac: Some(mac),
+                decision: Some(decision),
+                ..Wire::default()
+            },
+        }
+    }
 }
 
 /// Reads an admin decision: `(mac, None)` is `forget`.
@@ -426,10 +553,52 @@ mod tests {
         assert!(
             to_observation(lease("001b0c18bdc1", "::1", None, None).unwrap(), 0, &roots).is_err()
         );
-        let json = r#"{"event":"lease","mac":"001b0c18bdc1","ip":"1.2.3.4","extra":1}"#;
-        assert!(
-            serde_json::from_str::<HookEvent>(json).is_err(),
-            "unknown fields are refused"
+        for json in [
+            r#"{"event":"lease","mac":"001b0c18bdc1","ip":"1.2.3.4","extra":1}"#,
+            r#"{"event":"lease","mac":"001b0c18bdc1"}"#,
+            r#"{"event":"tftp","ip":"1.2.3.4","path":"a","mac":"001b0c18bdc1"}"#,
+            r#"{"event":"reboot","mac":"001b0c18bdc1"}"#,
+            r#"{"mac":"001b0c18bdc1","ip":"1.2.3.4"}"#,
+        ] {
+            assert!(serde_json::from_str::<HookEvent>(json).is_err(), "{json}");
+        }
+    }
+
+    #[test]
+    fn wire_form_is_flat_and_round_trips() {
+        let events = [
+            lease(
+                "001b0c18bdc1",
+                "198.18.0.100",
+                Some("SEP001B0C18BDC1"),
+                Some(VCI),
+            )
+            .unwrap(),
+            HookEvent::Release {
+                mac: "001b0c18bdc1".into(),
+                ip: "198.18.0.100".into(),
+            },
+            HookEvent::Tftp {
+                ip: "198.18.0.100".into(),
+                path: "/srv/tftp/OS79XX.TXT".into(),
+            },
+            HookEvent::Decision {
+                mac: "001b0c18bdc1".into(),
+                decision: "approve".into(),
+            },
+        ];
+        for event in events {
+            let json = serde_json::to_string(&event).unwrap();
+            assert_eq!(serde_json::from_str::<HookEvent>(&json).unwrap(), event);
+        }
+        let json = serde_json::to_string(&HookEvent::Release {
+            mac: "001b0c18bdc1".into(),
+            ip: "198.18.0.100".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            r#"{"event":"release","mac":"001b0c18bdc1","ip":"198.18.0.100"}"#
         );
     }
 }

@@ -47,12 +47,29 @@ pub struct State {
     pub counters: Counters,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "version")]
-enum Versioned {
-    #[serde(rename = "1")]
-    V1(State),
+/// The state file: the [`State`] fields plus `"version": "1"`, in one flat object. Written
+/// from borrows (no copy of the state per save) and read without serde's `#[serde(tag)]`,
+/// which would buffer the whole file in a generic tree first.
+#[derive(Serialize)]
+struct FileOut<'a> {
+    version: &'static str,
+    phones: &'a [Phone],
+    written: &'a BTreeMap<String, String>,
+    positions: &'a BTreeMap<String, Position>,
+    counters: &'a Counters,
 }
+
+#[derive(Deserialize)]
+struct FileIn {
+    version: String,
+    phones: Vec<Phone>,
+    written: BTreeMap<String, String>,
+    positions: BTreeMap<String, Position>,
+    counters: Counters,
+}
+
+/// The one version this build writes and reads.
+const VERSION: &str = "1";
 
 /// Failures of the state store.
 #[derive(Debug)]
@@ -141,7 +158,14 @@ impl StateStore {
     /// Writes the state atomically (0600).
     pub fn save(&self, state: &State) -> Result<(), StateError> {
         let path = self.dir.join(STATE_FILE);
-        let json = serde_json::to_vec(&Versioned::V1(state.clone()))
+        let file = FileOut {
+            version: VERSION,
+            phones: &state.phones,
+            written: &state.written,
+            positions: &state.positions,
+            counters: &state.counters,
+        };
+        let json = serde_json::to_vec(&file)
             .map_err(|err| StateError::Io(path.clone(), io::Error::other(err)))?;
         fsutil::write_atomic(&path, &json, 0o600).map_err(|err| StateError::Io(path, err))
     }
@@ -158,15 +182,24 @@ fn read_state(path: &Path) -> Result<State, StateError> {
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(State::default()),
         Err(err) => return Err(StateError::Io(path.to_path_buf(), err)),
     };
-    match serde_json::from_slice::<Versioned>(&bytes) {
-        Ok(Versioned::V1(state)) => Ok(state),
-        Err(err) => Err(StateError::Io(
+    let invalid = |message: String| {
+        StateError::Io(
             path.to_path_buf(),
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("unreadable state file: {err}"),
-            ),
-        )),
+            io::Error::new(io::ErrorKind::InvalidData, message),
+        )
+    };
+    match serde_json::from_slice::<FileIn>(&bytes) {
+        Ok(file) if file.version == VERSION => Ok(State {
+            phones: file.phones,
+            written: file.written,
+            positions: file.positions,
+            counters: file.counters,
+        }),
+        Ok(file) => Err(invalid(format!(
+            "unreadable state file: version {:?}, this build reads {VERSION:?}",
+            file.version.chars().take(16).collect::<String>()
+        ))),
+        Err(err) => Err(invalid(format!("unreadable state file: {err}"))),
     }
 }
 

@@ -20,20 +20,62 @@ use crate::event::TftpOutcome;
 pub const TIMELINE_LEN: usize = 32;
 
 /// One event, or a run of identical consecutive ones.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "EventWire")]
 pub struct Event {
     /// Unix seconds of the (first) event: the time in its line, else when it was read.
-    #[serde(rename = "t")]
     pub time: i64,
     /// How many identical events in a row; 1 for a single one.
-    #[serde(rename = "n", default = "one", skip_serializing_if = "is_one")]
     pub count: u32,
     /// Unix seconds of the last repeat, when `count` > 1.
-    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
     pub until: Option<i64>,
     /// What happened.
-    #[serde(flatten)]
     pub what: What,
+}
+
+/// What an event was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum What {
+    /// A DHCP lease (from a lease file, a DHCP log line or a hook).
+    Lease {
+        /// The leased address.
+        ip: Ipv4Addr,
+    },
+    /// A TFTP request attributed to the phone.
+    Tftp {
+        /// The name as requested (case kept; at most 64 characters, never a path).
+        file: String,
+        /// What the TFTP server said.
+        outcome: Outcome,
+    },
+}
+
+/// The stored form of an [`Event`]: one flat object, `k` naming the kind. Spelled out rather
+/// than `#[serde(flatten)]` + `#[serde(tag)]`, which buffer every event in serde's generic
+/// `Content` tree when the state is read and weigh about 15 KB in the binary.
+/// Read as owned values, written from borrows (a save copies no event).
+#[derive(Serialize, Deserialize)]
+struct EventWire<F = String> {
+    t: i64,
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    n: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    u: Option<i64>,
+    k: Kind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ip: Option<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    f: Option<F>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    o: Option<Outcome>,
+}
+
+#[derive(Serialize, Deserialize)]
+enum Kind {
+    #[serde(rename = "lease")]
+    Lease,
+    #[serde(rename = "tftp")]
+    Tftp,
 }
 
 fn one() -> u32 {
@@ -44,26 +86,42 @@ fn is_one(count: &u32) -> bool {
     *count == 1
 }
 
-/// What an event was.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "k")]
-pub enum What {
-    /// A DHCP lease (from a lease file, a DHCP log line or a hook).
-    #[serde(rename = "lease")]
-    Lease {
-        /// The leased address.
-        ip: Ipv4Addr,
-    },
-    /// A TFTP request attributed to the phone.
-    #[serde(rename = "tftp")]
-    Tftp {
-        /// The name as requested (case kept; at most 64 characters, never a path).
-        #[serde(rename = "f")]
-        file: String,
-        /// What the TFTP server said.
-        #[serde(rename = "o")]
-        outcome: Outcome,
-    },
+impl TryFrom<EventWire> for Event {
+    type Error = &'static str;
+
+    fn try_from(wire: EventWire) -> Result<Self, Self::Error> {
+        let what = match (wire.k, wire.ip, wire.f, wire.o) {
+            (Kind::Lease, Some(ip), None, None) => What::Lease { ip },
+            (Kind::Tftp, None, Some(file), Some(outcome)) => What::Tftp { file, outcome },
+            (Kind::Lease, ..) => return Err("a lease event needs ip and nothing else"),
+            (Kind::Tftp, ..) => return Err("a tftp event needs f and o and no ip"),
+        };
+        Ok(Event {
+            time: wire.t,
+            count: wire.n,
+            until: wire.u,
+            what,
+        })
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (k, ip, f, o) = match &self.what {
+            What::Lease { ip } => (Kind::Lease, Some(*ip), None, None),
+            What::Tftp { file, outcome } => (Kind::Tftp, None, Some(file.as_str()), Some(*outcome)),
+        };
+        EventWire {
+            t: self.time,
+            n: self.count,
+            u: self.until,
+            k,
+            ip,
+            f,
+            o,
+        }
+        .serialize(serializer)
+    }
 }
 
 /// A TFTP outcome as the timeline stores it (the serialisable twin of [`TftpOutcome`]).
@@ -282,5 +340,13 @@ mod tests {
             r#"[{"t":7,"n":2,"u":8,"k":"tftp","f":"x.sbn","o":"not found"},{"t":9,"k":"lease","ip":"198.18.0.1"}]"#
         );
         assert_eq!(serde_json::from_str::<Timeline>(&json).unwrap(), timeline);
+        for bad in [
+            r#"[{"t":1,"k":"tftp","f":"x.sbn"}]"#,
+            r#"[{"t":1,"k":"lease"}]"#,
+            r#"[{"t":1,"k":"lease","ip":"198.18.0.1","f":"x"}]"#,
+            r#"[{"t":1,"k":"reboot"}]"#,
+        ] {
+            assert!(serde_json::from_str::<Timeline>(bad).is_err(), "{bad}");
+        }
     }
 }
