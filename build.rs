@@ -30,12 +30,28 @@ fn main() {
     for row in rows {
         let row = row.as_table().expect("a [[model]] row is a table");
         for key in row.keys() {
-            assert!(known.contains(&key.as_str()), "unknown key {key} in data/cisco-models.toml");
+            assert!(
+                known.contains(&key.as_str()),
+                "unknown key {key} in data/cisco-models.toml"
+            );
         }
-        let text = |key: &str| row.get(key).map(|v| v.as_str().unwrap_or_else(|| panic!("{key} is a string")).to_string());
-        let number = |key: &str| row.get(key).map(|v| v.as_integer().unwrap_or_else(|| panic!("{key} is a number")));
-        let opt_str = |value: Option<String>| value.map_or("None".to_string(), |v| format!("Some({v:?})"));
-        let opt_num = |value: Option<i64>| value.map_or("None".to_string(), |v| format!("Some({v})"));
+        let text = |key: &str| {
+            row.get(key).map(|v| {
+                v.as_str()
+                    .unwrap_or_else(|| panic!("{key} is a string"))
+                    .to_string()
+            })
+        };
+        let number = |key: &str| {
+            row.get(key).map(|v| {
+                v.as_integer()
+                    .unwrap_or_else(|| panic!("{key} is a number"))
+            })
+        };
+        let opt_str =
+            |value: Option<String>| value.map_or("None".to_string(), |v| format!("Some({v:?})"));
+        let opt_num =
+            |value: Option<i64>| value.map_or("None".to_string(), |v| format!("Some({v})"));
         let family = match text("config").as_deref() {
             None => "None".to_string(),
             Some("sepxml") => "Some(ConfigFamily::Sepxml)".to_string(),

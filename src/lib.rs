@@ -21,6 +21,7 @@ pub mod event;
 pub mod firmware;
 pub mod fsutil;
 pub mod hook;
+pub mod logging;
 pub mod mac;
 pub mod models;
 pub mod notify;

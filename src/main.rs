@@ -139,28 +139,12 @@ fn run_daemon(config_path: Option<std::path::PathBuf>, config: Config) -> Result
 /// `daemon.info`, stderr as `daemon.err`, and logd stamps each line). `RUST_LOG` (a level
 /// name) overrides the config's `log_level`.
 fn init_logging(config: &Config, split: bool) {
+    use cisco_autoprov::logging;
     let level = std::env::var("RUST_LOG").unwrap_or_else(|_| config.log_level.clone());
-    let level = match level.to_ascii_lowercase().as_str() {
-        "error" => tracing::Level::ERROR,
-        "warn" => tracing::Level::WARN,
-        "debug" => tracing::Level::DEBUG,
-        "trace" => tracing::Level::TRACE,
-        _ => tracing::Level::INFO,
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_target(false);
-    let _ = if split {
-        use tracing_subscriber::fmt::writer::MakeWriterExt;
-        builder
-            .with_writer(
-                std::io::stderr
-                    .with_max_level(tracing::Level::WARN)
-                    .or_else(std::io::stdout),
-            )
-            .without_time()
-            .try_init()
+    let output = if split {
+        logging::Output::Split
     } else {
-        builder.with_writer(std::io::stderr).try_init()
+        logging::Output::Stderr
     };
+    logging::init(logging::level(&level), output);
 }

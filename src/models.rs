@@ -72,9 +72,7 @@ impl Model {
     /// The model that asks for `term<code>.default.loads`. Where several rows share a code
     /// (7941 and 7941G-GE both use term41), the plain model wins.
     pub fn from_term_code(code: &str) -> Option<Model> {
-        let rows = all()
-            .iter()
-            .filter(|row| row.term_code == Some(code));
+        let rows = all().iter().filter(|row| row.term_code == Some(code));
         let mut fallback = None;
         for row in rows {
             if row.name.bytes().all(|b| b.is_ascii_digit()) {
