@@ -30,7 +30,7 @@ pub const MAX_DATAGRAM: usize = 4096;
 ///
 /// On the wire it is one flat JSON object whose `event` field names the variant
 /// (`{"event":"lease","mac":…,"ip":…}`). That is serde's internally tagged layout, read through
-/// [`Wire`] instead of `#[serde(tag)]`, which would buffer every datagram in serde's generic
+/// a flat `Wire` struct instead of `#[serde(tag)]`, which would buffer every datagram in serde's generic
 /// `Content` tree and cost the binary about 20 KB.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "Wire", into = "Wire")]

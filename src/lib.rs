@@ -11,6 +11,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod civil;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -49,6 +49,7 @@
 
 use std::net::Ipv4Addr;
 
+use crate::civil::days_from_civil;
 use crate::mac::Mac;
 use crate::parse::{ParseError, Parsed};
 
@@ -499,18 +500,12 @@ fn utc_seconds(date: &str, time: &str) -> Option<i64> {
     if day < 1 || day > month_days || hour > 23 || minute > 59 || second > 60 {
         return None;
     }
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let shifted_month = (month + 9) % 12;
-    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    Some(
+        days_from_civil(year, month as u32, day as u32) * 86_400
+            + hour * 3600
+            + minute * 60
+            + second,
+    )
 }
 
 /// Decodes the inside of a dhcpd string: `\ooo` octal (one to three digits), `\t`, `\r`,
