@@ -29,9 +29,9 @@ pub const MAX_DATAGRAM: usize = 4096;
 /// One event, as sent over the socket. Fields are text: they are validated on receipt.
 ///
 /// On the wire it is one flat JSON object whose `event` field names the variant
-/// (`{"event":"lease","mac":…,"ip":…}`). That is serde's internally tagged layout, read through
-/// a flat `Wire` struct instead of `#[serde(tag)]`, which would buffer every datagram in serde's generic
-/// `Content` tree and cost the binary about 20 KB.
+/// (`{"event":"lease","mac":…,"ip":…}`): serde's internally tagged layout, read through a
+/// flat `Wire` struct instead of `#[serde(tag)]`, which would buffer every datagram in
+/// serde's generic `Content` tree and cost the binary about 20 KB.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "Wire", into = "Wire")]
 pub enum HookEvent {
