@@ -46,6 +46,9 @@ const SAVE_PHONES_AFTER: Duration = Duration::from_millis(300);
 /// First and longest wait before writing failed files again.
 const RETRY_FIRST: Duration = Duration::from_secs(2);
 const RETRY_MAX: Duration = Duration::from_secs(60);
+/// How long one slice of queued phone writes may take before the loop reads its sources
+/// again (a burst of new phones is written in slices of about this much).
+const WRITE_SLICE: Duration = Duration::from_millis(20);
 
 /// How many command-output lines may wait for the event loop.
 const COMMAND_QUEUE: usize = 1024;
@@ -66,6 +69,10 @@ struct SourceSet {
     watcher: Watcher,
     /// Lines that overflowed the kernel queue were reported once.
     overflow_reported: bool,
+    /// Sources whose last read failed: the failure was logged at warn once, repeats go to
+    /// debug until a read succeeds again (a log written to while unreadable would otherwise
+    /// log a warning per line).
+    failing: BTreeSet<usize>,
     /// The TFTP root, watched for firmware files coming and going.
     tftp_root: PathBuf,
     /// A firmware file in the TFTP root changed since the last scan.
@@ -110,6 +117,7 @@ impl SourceSet {
             pending: BTreeSet::new(),
             watcher: Watcher::new()?,
             overflow_reported: false,
+            failing: BTreeSet::new(),
             tftp_root: tftp_root.to_path_buf(),
             firmware_changed: false,
         };
@@ -171,6 +179,18 @@ impl SourceSet {
         }
     }
 
+    /// A watched directory is gone (deleted or moved away): watch its path again, or the
+    /// nearest ancestor until it comes back, and read its sources.
+    fn rewatch_dir(&mut self, dir: &Path, dirty: &mut BTreeSet<usize>) {
+        self.watcher.unwatch(dir);
+        for index in 0..self.sources.len() {
+            if parent(self.sources[index].path()) == *dir {
+                self.watch(index);
+                dirty.insert(index);
+            }
+        }
+    }
+
     /// Which sources an inotify batch concerns.
     fn dirty_sources(&mut self, events: &[WatchEvent]) -> BTreeSet<usize> {
         let mut dirty = BTreeSet::new();
@@ -189,6 +209,7 @@ impl SourceSet {
                         parent(path) == *dir && path.file_name() == Some(name.as_os_str())
                     };
                     let mut relinked = Vec::new();
+                    let mut vanished = false;
                     for (index, source) in self.sources.iter().enumerate() {
                         if source.companion_path().is_some_and(names) {
                             dirty.insert(index);
@@ -196,9 +217,15 @@ impl SourceSet {
                         if names(source.path()) {
                             dirty.insert(index);
                             relinked.push(index);
+                            vanished |= std::fs::symlink_metadata(source.path()).is_err();
                         } else if self.targets[index].as_deref().is_some_and(names) {
                             dirty.insert(index);
                         }
+                    }
+                    // A source file went: its directory may have gone with it, unreported
+                    // while we hold the file open (see `Watcher::is_stale`).
+                    if vanished && self.watcher.is_stale(dir) {
+                        self.rewatch_dir(dir, &mut dirty);
                     }
                     // The link itself changed: it may point somewhere else now.
                     for index in relinked {
@@ -214,15 +241,7 @@ impl SourceSet {
                         }
                     }
                 }
-                WatchEvent::DirGone(dir) => {
-                    self.watcher.unwatch(dir);
-                    for index in 0..self.sources.len() {
-                        if parent(self.sources[index].path()) == *dir {
-                            self.watch(index);
-                            dirty.insert(index);
-                        }
-                    }
-                }
+                WatchEvent::DirGone(dir) => self.rewatch_dir(dir, &mut dirty),
                 WatchEvent::Overflow => {
                     if !self.overflow_reported {
                         warn!("inotify queue overflowed; re-reading every source");
@@ -271,9 +290,15 @@ fn read_sources(
             Ok(stats) => {
                 any_log |= source.position().is_some();
                 debug!(source = %source.path().display(), n_lines = stats.n_lines, "source read");
+                if set.failing.remove(&index) {
+                    info!(source = %source.path().display(), "source readable again");
+                }
+            }
+            Err(err) if set.failing.insert(index) => {
+                warn!(source = %source.path().display(), %err, "cannot read source");
             }
             Err(err) => {
-                warn!(source = %source.path().display(), %err, "cannot read source");
+                debug!(source = %source.path().display(), %err, "cannot read source");
             }
         }
     }
@@ -376,6 +401,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     let positions = state.positions.clone();
     let templates = load_templates(&config).map_err(|errors| errors.join("\n"))?;
     let mut provisioner = Provisioner::new(config.clone(), templates, store, state);
+    provisioner.set_write_budget(WRITE_SLICE);
     provisioner.set_firmware(crate::provision::firmware_in(&config.tftp_root));
     provisioner.write_shared();
     provisioner.rewrite_all();
@@ -524,6 +550,12 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
                     let _ = provisioner.save();
                     positions_dirty = false;
                 }
+            }
+            // Armed only while a storm's phones wait to be written: one slice, then the loop
+            // looks at its sources again (a rotated log must be read before it is renamed
+            // over), then the next slice.
+            () = std::future::ready(()), if provisioner.has_queued_writes() => {
+                provisioner.write_queued();
             }
             // Armed only while read positions are unsaved.
             _ = sleep_until(save_at.unwrap_or_else(Instant::now)), if save_at.is_some() => {

@@ -189,6 +189,13 @@ pub struct Provisioner {
     state: State,
     /// Phones whose files could not be written; retried by [`Provisioner::retry`].
     failed: BTreeSet<Mac>,
+    /// A shared file, PBX file or DHCP snippet could not be written; retried with the phones.
+    outputs_failed: bool,
+    /// Phones whose files are due, oldest first: written by [`Provisioner::write_queued`].
+    queue: std::collections::VecDeque<Mac>,
+    /// How long one [`Provisioner::write_queued`] may write before it returns, so the daemon
+    /// reads its sources between slices of a storm; `None`: until the queue is empty.
+    write_budget: Option<std::time::Duration>,
     /// Warnings already given, so repeats do not flood the log.
     warned: HashSet<(Mac, &'static str)>,
     /// Leak alerts already given (phone, requesting address).
@@ -229,6 +236,9 @@ impl Provisioner {
             store,
             state,
             failed: BTreeSet::new(),
+            outputs_failed: false,
+            queue: std::collections::VecDeque::new(),
+            write_budget: None,
             warned: HashSet::new(),
             leak_warned: HashSet::new(),
             rejected: BTreeMap::new(),
@@ -307,7 +317,7 @@ impl Provisioner {
 
     /// True when some phone's files still have to be written.
     pub fn has_failed_writes(&self) -> bool {
-        !self.failed.is_empty()
+        !self.failed.is_empty() || self.outputs_failed
     }
 
     /// Swaps in the firmware found in the TFTP root (see [`firmware_in`]); rewrites what
@@ -441,7 +451,8 @@ impl Provisioner {
                 Ok(WriteOutcome::KeptForeign) => self.totals.n_kept += 1,
                 Err(err) => {
                     self.totals.n_write_errors += 1;
-                    error!(file = name, %err, "cannot write shared file");
+                    self.outputs_failed = true;
+                    error!(file = name, %err, "cannot write shared file; will retry");
                 }
             }
         }
@@ -504,7 +515,10 @@ impl Provisioner {
                 Ok(()) => {
                     info!(file = %path.display(), n_phones = phones.len(), "pbx file written")
                 }
-                Err(err) => error!(file = %path.display(), %err, "cannot write pbx file"),
+                Err(err) => {
+                    self.outputs_failed = true;
+                    error!(file = %path.display(), %err, "cannot write pbx file; will retry");
+                }
             }
         }
     }
@@ -568,7 +582,10 @@ impl Provisioner {
                     info!(file = %path.display(), "dhcp snippet written");
                     changed = true;
                 }
-                Err(err) => error!(file = %path.display(), %err, "cannot write dhcp snippet"),
+                Err(err) => {
+                    self.outputs_failed = true;
+                    error!(file = %path.display(), %err, "cannot write dhcp snippet; will retry");
+                }
             }
         }
         self.reloads
@@ -650,8 +667,14 @@ impl Provisioner {
         self.write_phones(&macs);
     }
 
-    /// Retries phones whose files could not be written.
+    /// Retries what could not be written: phones' files, and the shared files, PBX files
+    /// and DHCP snippets (each rewritten only if its text differs from what is there).
     pub fn retry(&mut self) {
+        if std::mem::take(&mut self.outputs_failed) {
+            self.write_shared();
+            self.write_pbx_files();
+            self.write_snippets();
+        }
         let macs: Vec<Mac> = std::mem::take(&mut self.failed).into_iter().collect();
         self.write_phones(&macs);
     }
@@ -754,7 +777,45 @@ impl Provisioner {
             self.failed.extend(to_write);
             return;
         }
-        self.write_phones(&to_write);
+        for mac in to_write {
+            if !self.queue.contains(&mac) {
+                self.queue.push_back(mac);
+            }
+        }
+        self.write_queued();
+    }
+
+    /// Bounds each [`Provisioner::write_queued`] to about `budget` of writing (the daemon's
+    /// setting; `scan` and tests write everything at once).
+    pub fn set_write_budget(&mut self, budget: std::time::Duration) {
+        self.write_budget = Some(budget);
+    }
+
+    /// True while phones wait in the write queue.
+    pub fn has_queued_writes(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    /// Writes queued phones, oldest first, until the queue is empty or the write budget is
+    /// spent. Their assignments are already saved: a phone still queued when the daemon
+    /// dies is written at the next start (`rewrite_all`).
+    pub fn write_queued(&mut self) {
+        let started = std::time::Instant::now();
+        let mut n_phones = 0;
+        while let Some(mac) = self.queue.pop_front() {
+            self.write_phone_files(mac);
+            n_phones += 1;
+            if self
+                .write_budget
+                .is_some_and(|budget| started.elapsed() >= budget)
+            {
+                break;
+            }
+        }
+        if n_phones > 0 {
+            let _ = self.save();
+            self.write_pbx_files();
+        }
     }
 
     /// The files of one provisioned phone: name → contents.
@@ -796,68 +857,73 @@ impl Provisioner {
         if macs.is_empty() {
             return;
         }
-        let site = site(&self.config);
-        let now = now();
         for &mac in macs {
-            let Some(phone) = self.engine.phone(mac) else {
-                continue;
-            };
-            let Some(files) = self.render_phone(&site, phone) else {
-                continue;
-            };
-            // Files of the other family, written before the model was known, go.
-            let stale: Vec<String> = phone
-                .files
-                .iter()
-                .filter(|name| !files.iter().any(|(new, _)| new == *name))
-                .cloned()
-                .collect();
-            for name in stale {
-                match self.writer.remove(&name, &mut self.state.written) {
-                    Ok(true) => {
-                        info!(%mac, file = %name, "removed a file this model does not read")
-                    }
-                    Ok(false) => {}
-                    Err(err) => {
-                        warn!(%mac, file = %name, %err, "cannot remove a file this model does not read")
-                    }
-                }
-            }
-            let mut ours = BTreeSet::new();
-            let mut n_written = 0;
-            let mut failed = false;
-            for (name, contents) in &files {
-                match self.writer.write(name, contents, &mut self.state.written) {
-                    Ok(WriteOutcome::Written) => {
-                        n_written += 1;
-                        ours.insert(name.clone());
-                    }
-                    Ok(WriteOutcome::Unchanged) => {
-                        ours.insert(name.clone());
-                    }
-                    Ok(WriteOutcome::KeptForeign) => self.totals.n_kept += 1,
-                    Err(err) => {
-                        failed = true;
-                        self.totals.n_write_errors += 1;
-                        error!(%mac, file = %name, %err, "cannot write phone file; will retry");
-                    }
-                }
-            }
-            self.totals.n_written += n_written;
-            if failed {
-                self.failed.insert(mac);
-            }
-            if n_written > 0 {
-                let extension = phone.extension.clone().unwrap_or_default();
-                let names: Vec<&str> = ours.iter().map(String::as_str).collect();
-                info!(%mac, extension, files = ?names, "phone provisioned");
-                self.engine.files_written(mac, ours, true, now);
-            } else {
-                self.engine.files_written(mac, ours, false, now);
-            }
+            self.write_phone_files(mac);
         }
         let _ = self.save();
         self.write_pbx_files();
+    }
+
+    /// Renders and writes one phone's files (the caller saves the state afterwards).
+    fn write_phone_files(&mut self, mac: Mac) {
+        let site = site(&self.config);
+        let Some(phone) = self.engine.phone(mac) else {
+            return;
+        };
+        let Some(files) = self.render_phone(&site, phone) else {
+            return;
+        };
+        // Files of the other family, written before the model was known, go.
+        let stale: Vec<String> = phone
+            .files
+            .iter()
+            .filter(|name| !files.iter().any(|(new, _)| new == *name))
+            .cloned()
+            .collect();
+        for name in stale {
+            match self.writer.remove(&name, &mut self.state.written) {
+                Ok(true) => {
+                    info!(%mac, file = %name, "removed a file this model does not read")
+                }
+                Ok(false) => {}
+                Err(err) => {
+                    warn!(%mac, file = %name, %err, "cannot remove a file this model does not read")
+                }
+            }
+        }
+        let mut ours = BTreeSet::new();
+        let mut n_written = 0;
+        let mut failed = false;
+        for (name, contents) in &files {
+            match self.writer.write(name, contents, &mut self.state.written) {
+                Ok(WriteOutcome::Written) => {
+                    n_written += 1;
+                    ours.insert(name.clone());
+                }
+                Ok(WriteOutcome::Unchanged) => {
+                    ours.insert(name.clone());
+                }
+                Ok(WriteOutcome::KeptForeign) => self.totals.n_kept += 1,
+                Err(err) => {
+                    failed = true;
+                    self.totals.n_write_errors += 1;
+                    error!(%mac, file = %name, %err, "cannot write phone file; will retry");
+                }
+            }
+        }
+        self.totals.n_written += n_written;
+        if failed {
+            self.failed.insert(mac);
+        }
+        let now = now();
+        if n_written > 0 {
+            let extension = phone.extension.clone().unwrap_or_default();
+            let names: Vec<&str> = ours.iter().map(String::as_str).collect();
+            info!(%mac, extension, files = ?names, "phone provisioned");
+            self.engine.files_written(mac, ours, true, now);
+        } else {
+            self.engine.files_written(mac, ours, false, now);
+        }
     }
 }
 

@@ -3,11 +3,14 @@
 //! The tail keeps the open file, its (device, inode) and the offset up to which lines were
 //! handed out. On every change it:
 //! 1. drains the open file to its end, first rewinding if the file shrank (copytruncate:
-//!    `cp log log.1; truncate -s0 log`, as atftpd's logrotate snippet does);
+//!    `cp log log.1; truncate -s0 log`, as atftpd's logrotate snippet does), after reading
+//!    from `log.1` what was written since the last read, when `log.1` is that copy;
 //! 2. looks at the path: if it now names another file (rename + create, as rsyslog's
 //!    rotation and dnsmasq's SIGUSR2 do), the old file was drained in step 1, so it switches
-//!    to the new one and reads it from its start; if the path is gone, it keeps the old file
-//!    open, because the writer may still append to it until it reopens.
+//!    to the new one and reads it from its start (and first reads `log.1` whole when two
+//!    rotations came between reads and it is the generation in between); if the path is
+//!    gone, it keeps the old file open, because the writer may still append to it until it
+//!    reopens.
 //!
 //! A line is handed out once it has its newline; a partial line waits for the rest. Lines
 //! longer than [`MAX_LINE`] are dropped (counted), so a broken writer cannot grow memory.
@@ -116,6 +119,8 @@ pub struct Tail {
     head: Vec<u8>,
     /// How the first open positions itself.
     start: StartAt,
+    /// When the open file was opened.
+    opened_at: std::time::SystemTime,
 }
 
 impl Tail {
@@ -128,6 +133,7 @@ impl Tail {
             lines: LineSplitter::default(),
             head: Vec::new(),
             start,
+            opened_at: std::time::UNIX_EPOCH,
         }
     }
 
@@ -169,11 +175,26 @@ impl Tail {
             return Ok(());
         }
         // A new file at the path: first open, or a rotation.
-        if self.file.is_some() {
+        if let Some((_, old)) = self.file {
             // The old file will not grow any more: its last line is complete.
             self.lines.finish(on_line);
+            read_missed_generation(&self.path, old, identity, self.opened_at, on_line);
         }
-        let mut file = File::open(&self.path)?;
+        let mut file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(err) => {
+                if self.file.is_none() && self.start == StartAt::End {
+                    // Unreadable (EACCES): what is appended until it can be read is new, so
+                    // start from where the file ends now, not where it will end then.
+                    self.start = StartAt::Resume(Position {
+                        dev: identity.0,
+                        ino: identity.1,
+                        offset: metadata.len(),
+                    });
+                }
+                return Err(err);
+            }
+        };
         let start = std::mem::replace(&mut self.start, StartAt::Beginning);
         self.offset = match start {
             StartAt::Resume(position)
@@ -189,6 +210,8 @@ impl Tail {
         self.lines.reset();
         self.head.clear();
         self.file = Some((file, identity));
+        // Less a second: file times come from the kernel's coarse clock.
+        self.opened_at = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
         self.drain(on_line)
     }
 
@@ -203,12 +226,21 @@ impl Tail {
             file.read_exact_at(&mut now, 0).is_err() || now != self.head
         };
         if length < self.offset || rewritten {
-            // Truncated in place: the writer starts again at 0 (O_APPEND).
+            // Truncated in place: the writer starts again at 0 (O_APPEND). What was written
+            // after our last read and before the truncation is only in the copy.
+            let copy = rotated_copy(&self.path);
+            read_copy(&copy, &self.head, self.offset, &mut self.lines, on_line);
+            let Some((file, _)) = self.file.as_mut() else {
+                return Ok(());
+            };
             file.seek(SeekFrom::Start(0))?;
             self.offset = 0;
             self.lines.reset();
             self.head.clear();
         }
+        let Some((file, _)) = self.file.as_mut() else {
+            return Ok(());
+        };
         if self.head.len() < HEAD_LEN && length > self.head.len() as u64 {
             let n_head = (length as usize).min(HEAD_LEN);
             let mut head = vec![0u8; n_head];
@@ -228,6 +260,74 @@ impl Tail {
             self.lines.feed(&buffer[..n_read], on_line);
         }
     }
+}
+
+/// Where logrotate's `copytruncate` leaves the copy of `path`: `path.1`.
+fn rotated_copy(path: &Path) -> PathBuf {
+    let mut copy = path.as_os_str().to_os_string();
+    copy.push(".1");
+    PathBuf::from(copy)
+}
+
+/// Two rename rotations with no read in between (a stalled reader, or rotations seconds
+/// apart during a storm): the file between the one we had open (`old`) and the one now at
+/// the path (`new`) has become `path.1`, and nobody else will hand us its lines. Reads it
+/// whole when `path.1` is neither of the two and was written since we opened `old` (so it
+/// is not an older file of another rotation scheme).
+fn read_missed_generation(
+    path: &Path,
+    old: (u64, u64),
+    new: (u64, u64),
+    opened_old_at: std::time::SystemTime,
+    on_line: &mut dyn FnMut(&[u8]),
+) {
+    let copy = rotated_copy(path);
+    let Ok(metadata) = fs::metadata(&copy) else {
+        return;
+    };
+    let identity = (metadata.dev(), metadata.ino());
+    let recent = metadata.modified().is_ok_and(|at| at >= opened_old_at);
+    if identity == old || identity == new || !recent {
+        return;
+    }
+    let Ok(mut file) = File::open(&copy) else {
+        return;
+    };
+    let mut lines = LineSplitter::default();
+    let mut buffer = vec![0u8; 64 * 1024];
+    while let Ok(n_read @ 1..) = file.read(&mut buffer) {
+        lines.feed(&buffer[..n_read], on_line);
+    }
+    lines.finish(on_line);
+}
+
+/// After a truncation: when `copy` starts with the bytes the truncated file started with
+/// (`head`) and goes on past `offset`, hands out its lines from `offset` to its end. Best
+/// effort: a copy that is missing, compressed or another file is left alone.
+fn read_copy(
+    copy: &Path,
+    head: &[u8],
+    offset: u64,
+    lines: &mut LineSplitter,
+    on_line: &mut dyn FnMut(&[u8]),
+) {
+    if head.is_empty() {
+        return;
+    }
+    let Ok(mut file) = File::open(copy) else {
+        return;
+    };
+    let mut start = vec![0u8; head.len()];
+    let same = file.read_exact_at(&mut start, 0).is_ok() && start == head;
+    if !same || file.seek(SeekFrom::Start(offset)).is_err() {
+        return;
+    }
+    let mut buffer = vec![0u8; 64 * 1024];
+    while let Ok(n_read @ 1..) = file.read(&mut buffer) {
+        lines.feed(&buffer[..n_read], on_line);
+    }
+    // The copy ends here; a line it cut off does not continue in the truncated file.
+    lines.finish(on_line);
 }
 
 #[cfg(test)]
@@ -339,6 +439,57 @@ mod tests {
         h.append("c\n");
         h.read();
         assert_eq!(h.take(), ["a", "b", "c"]);
+    }
+
+    /// Lines written after the last read and before the truncation are read from the copy
+    /// logrotate left (`test.log.1`), when it is the copy of this file.
+    #[test]
+    fn copytruncate_with_unread_lines_reads_them_from_the_copy() {
+        for (copy_of_this_file, expected) in [
+            (true, &["a", "b", "c", "unfinished", "d"][..]),
+            (false, &["a", "d"][..]),
+        ] {
+            let mut h = Harness::new(StartAt::Beginning);
+            h.append("a\n");
+            h.read();
+            h.append("b\nc\nunfinished");
+            let copy = h.path.with_extension("log.1");
+            if copy_of_this_file {
+                fs::copy(&h.path, &copy).unwrap();
+            } else {
+                fs::write(&copy, "another file\nb\nc\n").unwrap();
+            }
+            fs::OpenOptions::new()
+                .write(true)
+                .open(&h.path)
+                .unwrap()
+                .set_len(0)
+                .unwrap();
+            h.append("d\n");
+            h.read();
+            assert_eq!(h.take(), expected, "copy of this file: {copy_of_this_file}");
+        }
+    }
+
+    /// Rotated twice before the tail looked: the middle generation, now `test.log.1`, is
+    /// read whole between the old file and the new one.
+    #[test]
+    fn two_renames_between_reads_lose_nothing() {
+        let mut h = Harness::new(StartAt::Beginning);
+        h.append("a\n");
+        h.read();
+        let rotated = h.path.with_extension("log.1");
+        fs::rename(&h.path, &rotated).unwrap();
+        h.append("b\n");
+        fs::rename(&h.path, &rotated).unwrap();
+        h.append("c\n");
+        h.read();
+        assert_eq!(h.take(), ["a", "b", "c"]);
+        // A single rotation: `test.log.1` is the file just drained, not read twice.
+        fs::rename(&h.path, &rotated).unwrap();
+        h.append("d\n");
+        h.read();
+        assert_eq!(h.take(), ["d"]);
     }
 
     #[test]

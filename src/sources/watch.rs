@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask};
@@ -51,6 +52,8 @@ fn mask() -> WatchMask {
 pub struct Watcher {
     inotify: AsyncFd<Inotify>,
     dirs: HashMap<WatchDescriptor, PathBuf>,
+    /// The (device, inode) of each watched directory when its watch was added.
+    identities: HashMap<PathBuf, (u64, u64)>,
     buffer: Vec<u8>,
 }
 
@@ -74,6 +77,7 @@ impl Watcher {
         Ok(Watcher {
             inotify,
             dirs: HashMap::new(),
+            identities: HashMap::new(),
             buffer: vec![0u8; 16 * 1024],
         })
     }
@@ -85,7 +89,24 @@ impl Watcher {
         }
         let wd = self.inotify.get_ref().watches().add(dir, mask())?;
         self.dirs.insert(wd, dir.to_path_buf());
+        if let Ok(metadata) = std::fs::metadata(dir) {
+            self.identities
+                .insert(dir.to_path_buf(), (metadata.dev(), metadata.ino()));
+        }
         Ok(())
+    }
+
+    /// True when `dir` no longer names the directory its watch was added on: it was deleted
+    /// (and maybe created again). The kernel says so only once the deleted directory's last
+    /// reference goes, and a log file we hold open inside it is one: so the caller asks
+    /// when a source in it disappears.
+    pub fn is_stale(&self, dir: &Path) -> bool {
+        let Some(identity) = self.identities.get(dir) else {
+            return false;
+        };
+        std::fs::metadata(dir).map_or(true, |metadata| {
+            (metadata.dev(), metadata.ino()) != *identity
+        })
     }
 
     /// Watches `dir`, or when it does not exist its nearest existing ancestor. Returns the
@@ -121,11 +142,13 @@ impl Watcher {
             self.dirs.remove(&wd);
             let _ = watches.remove(wd);
         }
+        self.identities.remove(dir);
     }
 
     /// Stops watching every directory.
     pub fn clear(&mut self) {
         let mut watches = self.inotify.get_ref().watches();
+        self.identities.clear();
         for (wd, _) in self.dirs.drain() {
             // The kernel already dropped watches of deleted directories.
             let _ = watches.remove(wd);
