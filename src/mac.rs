@@ -115,13 +115,26 @@ impl FromStr for Mac {
     }
 }
 
+impl Mac {
+    /// The 12 upper-case hex digits, without formatting machinery (the state file holds a
+    /// MAC per phone and per event, and is written often).
+    pub fn hex(&self) -> [u8; 12] {
+        const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+        let mut out = [0u8; 12];
+        for (index, byte) in self.0.iter().enumerate() {
+            out[2 * index] = DIGITS[usize::from(byte >> 4)];
+            out[2 * index + 1] = DIGITS[usize::from(byte & 0x0f)];
+        }
+        out
+    }
+}
+
 impl fmt::Display for Mac {
     /// 12 upper-case hex digits, the spelling of `SEP<MAC>.cnf.xml`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02X}")?;
-        }
-        Ok(())
+        let hex = self.hex();
+        // ASCII hex digits: always UTF-8.
+        f.pad(std::str::from_utf8(&hex).unwrap_or_default())
     }
 }
 
@@ -133,7 +146,8 @@ impl fmt::Debug for Mac {
 
 impl serde::Serialize for Mac {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        let hex = self.hex();
+        serializer.serialize_str(std::str::from_utf8(&hex).unwrap_or_default())
     }
 }
 

@@ -681,10 +681,10 @@ impl Provisioner {
 
     /// Saves the state. Failure is logged: the daemon keeps running on what it has.
     pub fn save(&mut self) -> Result<(), StateError> {
-        self.state.phones = self.engine.phones().values().cloned().collect();
         self.state.counters = self.engine.counters;
-        let result = self.store.save(&self.state);
-        self.state.phones.clear();
+        let result = self
+            .store
+            .save_with_phones(&self.state, self.engine.phones().values());
         if result.is_ok() {
             self.unsaved = false;
         }
@@ -813,7 +813,10 @@ impl Provisioner {
             }
         }
         if n_phones > 0 {
-            let _ = self.save();
+            // The files' fingerprints are saved with the next save (the daemon's timer, or
+            // the caller's): the assignments already are, and a file whose fingerprint was
+            // lost holds what would be written again, which the writer adopts.
+            self.unsaved = true;
             self.write_pbx_files();
         }
     }
@@ -860,7 +863,7 @@ impl Provisioner {
         for &mac in macs {
             self.write_phone_files(mac);
         }
-        let _ = self.save();
+        self.unsaved = true;
         self.write_pbx_files();
     }
 

@@ -53,7 +53,7 @@ pub struct State {
 #[derive(Serialize)]
 struct FileOut<'a> {
     version: &'static str,
-    phones: &'a [Phone],
+    phones: Vec<&'a Phone>,
     written: &'a BTreeMap<String, String>,
     positions: &'a BTreeMap<String, Position>,
     counters: &'a Counters,
@@ -157,10 +157,20 @@ impl StateStore {
 
     /// Writes the state atomically (0600).
     pub fn save(&self, state: &State) -> Result<(), StateError> {
+        self.save_with_phones(state, state.phones.iter())
+    }
+
+    /// Writes `state` with `phones` in place of `state.phones`: the daemon's phones live in
+    /// the engine, and are written from there without a copy.
+    pub fn save_with_phones<'a>(
+        &self,
+        state: &State,
+        phones: impl Iterator<Item = &'a Phone>,
+    ) -> Result<(), StateError> {
         let path = self.dir.join(STATE_FILE);
         let file = FileOut {
             version: VERSION,
-            phones: &state.phones,
+            phones: phones.collect(),
             written: &state.written,
             positions: &state.positions,
             counters: &state.counters,
