@@ -72,6 +72,15 @@ pub fn parse(text: &str) -> Parsed<PoolEntry> {
         ));
         return parsed;
     }
+    if header.oversized {
+        parsed.errors.push(error(
+            header.line,
+            format!(
+                "header has more than {MAX_FIELDS} columns or a name over {MAX_CELL_LEN} bytes"
+            ),
+        ));
+        return parsed;
+    }
     let columns = match Columns::from_header(&header.fields) {
         Ok(columns) => columns,
         Err(reason) => {
@@ -83,6 +92,12 @@ pub fn parse(text: &str) -> Parsed<PoolEntry> {
     for record in records {
         if record.unterminated {
             let reason = "quoted field not closed before the end of the file".to_string();
+            parsed.errors.push(error(record.line, reason));
+            continue;
+        }
+        if record.oversized {
+            let reason =
+                format!("row has more than {MAX_FIELDS} fields or one over {MAX_CELL_LEN} bytes");
             parsed.errors.push(error(record.line, reason));
             continue;
         }
@@ -219,11 +234,21 @@ struct Record {
     fields: Vec<String>,
     /// The text ended inside a quoted field.
     unterminated: bool,
+    /// It had more than [`MAX_FIELDS`] fields or a field longer than [`MAX_CELL_LEN`]; it
+    /// is read to its end, but not kept whole.
+    oversized: bool,
 }
+
+/// Most fields kept of one row (FreePBX's extension export has about 100 columns).
+const MAX_FIELDS: usize = 1024;
+/// Longest field kept, in bytes.
+const MAX_CELL_LEN: usize = 64 * 1024;
 
 impl Record {
     fn is_blank(&self) -> bool {
-        !self.unterminated && self.fields.iter().all(|field| field.trim().is_empty())
+        !self.unterminated
+            && !self.oversized
+            && self.fields.iter().all(|field| field.trim().is_empty())
     }
 }
 
@@ -259,12 +284,17 @@ impl Iterator for Records<'_> {
             line: self.line,
             fields: Vec::new(),
             unterminated: false,
+            oversized: false,
         };
         let mut field = String::new();
         let mut quoted = false;
         // Inside a quoted field, before its closing quote.
         let mut in_quotes = false;
         while let Some(c) = self.chars.next() {
+            if field.len() > MAX_CELL_LEN {
+                record.oversized = true;
+                field.clear();
+            }
             if in_quotes {
                 match c {
                     '"' if self.chars.peek() == Some(&'"') => {
@@ -284,6 +314,12 @@ impl Iterator for Records<'_> {
                 continue;
             }
             match c {
+                // Past MAX_FIELDS a row is read to its end but its fields are not kept.
+                ',' if record.fields.len() >= MAX_FIELDS => {
+                    record.oversized = true;
+                    field.clear();
+                    quoted = false;
+                }
                 ',' => {
                     record.fields.push(std::mem::take(&mut field));
                     quoted = false;
@@ -391,6 +427,7 @@ mod tests {
             let want: Vec<Record> = want
                 .iter()
                 .map(|(line, fields, unterminated)| Record {
+                    oversized: false,
                     line: *line,
                     fields: fields.iter().map(|f| f.to_string()).collect(),
                     unterminated: *unterminated,
@@ -578,5 +615,34 @@ mod tests {
         ] {
             let _ = parse(text);
         }
+    }
+}
+
+#[cfg(test)]
+mod bounds {
+    use super::*;
+
+    /// A row of a million commas, or with a field of a megabyte, is reported, not kept.
+    #[test]
+    fn oversized_rows() {
+        let text = format!(
+            "extension,secret\n2001,{}\n2002,{}\n2003,abcdefghijklmnop\n",
+            ",".repeat(1_000_000),
+            "x".repeat(1 << 20)
+        );
+        let parsed = parse(&text);
+        let reasons: Vec<(usize, &str)> = parsed
+            .errors
+            .iter()
+            .map(|error| (error.line, error.reason.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                (2, "row has more than 1024 fields or one over 65536 bytes"),
+                (3, "row has more than 1024 fields or one over 65536 bytes"),
+            ]
+        );
+        assert_eq!(parsed.items.len(), 1);
     }
 }

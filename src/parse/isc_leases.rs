@@ -93,6 +93,13 @@ pub fn parse_incremental(text: &str) -> (Parsed<IscLease>, usize) {
     while let Some(statement) = read_statement(&mut lexer) {
         consumed = after_line_break(text, lexer.pos);
         let first = statement[0];
+        if statement.len() > MAX_TOKENS {
+            out.errors.push(ParseError {
+                line: first.line,
+                reason: format!("statement of more than {MAX_TOKENS} tokens skipped"),
+            });
+            continue;
+        }
         match first.kind {
             Kind::Word(word) if word.eq_ignore_ascii_case("lease") => {
                 match parse_lease(&statement) {
@@ -246,6 +253,10 @@ impl<'a> Lexer<'a> {
     }
 }
 
+/// Most tokens kept of one statement (a lease block has about 40). A longer statement is
+/// read to its end but keeps only its first tokens and its last, and is reported.
+const MAX_TOKENS: usize = 1024;
+
 /// Reads one complete statement: tokens up to a `;` outside braces, or up to the `}` that
 /// closes its block. `None` at the end of the text or when the statement is cut off.
 fn read_statement<'a>(lexer: &mut Lexer<'a>) -> Option<Vec<Token<'a>>> {
@@ -256,6 +267,10 @@ fn read_statement<'a>(lexer: &mut Lexer<'a>) -> Option<Vec<Token<'a>>> {
             Lexed::Token(token) => token,
             Lexed::End | Lexed::Cut => return None,
         };
+        if tokens.len() > MAX_TOKENS {
+            // Over-long: the last slot holds the latest token (the one that ends it).
+            tokens.pop();
+        }
         tokens.push(token);
         match token.kind {
             Kind::Semi if depth == 0 => return Some(tokens),
@@ -978,6 +993,29 @@ mod tests {
         assert_eq!(
             parsed.items[0].hostname.as_deref().map(str::len),
             Some(1 << 20)
+        );
+    }
+}
+
+#[cfg(test)]
+mod bounds {
+    use super::*;
+
+    /// A statement of thousands of tokens is reported and skipped; the lease after it is read.
+    #[test]
+    fn long_statements() {
+        let text = format!(
+            "option{} ;\nlease 198.18.0.100 {{\n  binding state active;\n  hardware ethernet 00:1b:0c:18:bd:c1;\n}}\n",
+            " x".repeat(5000)
+        );
+        let (parsed, consumed) = parse_incremental(&text);
+        assert_eq!(consumed, text.len());
+        assert_eq!(parsed.items.len(), 1);
+        assert_eq!(parsed.errors.len(), 1);
+        assert_eq!(parsed.errors[0].line, 1);
+        assert_eq!(
+            parsed.errors[0].reason,
+            "statement of more than 1024 tokens skipped"
         );
     }
 }

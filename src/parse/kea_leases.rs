@@ -111,9 +111,19 @@ impl KeaCsv {
     }
 }
 
+/// Most columns a header may have (Kea's lease files have 10 to 16).
+const MAX_COLUMNS: usize = 256;
+
 impl Columns {
     fn from_header(line: &str) -> Result<Columns, String> {
-        let names: Vec<&str> = line.split(',').map(str::trim).collect();
+        let names: Vec<&str> = line
+            .split(',')
+            .map(str::trim)
+            .take(MAX_COLUMNS + 1)
+            .collect();
+        if names.len() > MAX_COLUMNS {
+            return Err(format!("header has more than {MAX_COLUMNS} columns"));
+        }
         let find = |name: &str| names.iter().position(|&column| column == name);
         let need = |name: &str| find(name).ok_or_else(|| format!("header has no {name} column"));
         Ok(Columns {
@@ -128,14 +138,15 @@ impl Columns {
     }
 
     fn row(&self, line: &str, line_no: usize) -> Result<KeaLease, String> {
-        let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() != self.count {
+        // Counted before splitting: a row of millions of commas allocates nothing.
+        let n_fields = line.bytes().filter(|&byte| byte == b',').count() + 1;
+        if n_fields != self.count {
             return Err(format!(
-                "row has {} fields, the header has {}",
-                fields.len(),
+                "row has {n_fields} fields, the header has {}",
                 self.count
             ));
         }
+        let fields: Vec<&str> = line.split(',').collect();
         // The indices come from the header, whose length was just checked.
         let field = |index: usize| fields.get(index).copied().unwrap_or_default();
         let address = field(self.address);
@@ -518,5 +529,24 @@ mod tests {
         ] {
             run(&text);
         }
+    }
+}
+
+#[cfg(test)]
+mod bounds {
+    use super::*;
+
+    /// Rows and headers of millions of commas are refused without splitting them.
+    #[test]
+    fn wide_rows_and_headers() {
+        let header = "address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context";
+        let mut csv = KeaCsv::default();
+        assert!(csv.feed_line(header, 1).unwrap().is_none());
+        let wide = format!("198.18.0.10{}", ",".repeat(1_000_000));
+        let err = csv.feed_line(&wide, 2).unwrap_err();
+        assert_eq!(err.reason, "row has 1000001 fields, the header has 11");
+        let wide_header = format!("address,hwaddr{}", ",x".repeat(300));
+        let err = KeaCsv::default().feed_line(&wide_header, 1).unwrap_err();
+        assert_eq!(err.reason, "header has more than 256 columns");
     }
 }
