@@ -54,7 +54,7 @@ pub struct LineSplitter {
 impl LineSplitter {
     /// Feeds bytes; calls `on_line` for every line they complete.
     pub fn feed(&mut self, mut chunk: &[u8], on_line: &mut dyn FnMut(&[u8])) {
-        while let Some(newline) = chunk.iter().position(|&b| b == b'\n') {
+        while let Some(newline) = memchr::memchr(b'\n', chunk) {
             let (head, rest) = (&chunk[..newline], &chunk[newline + 1..]);
             if self.skipping {
                 self.skipping = false;
