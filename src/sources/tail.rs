@@ -195,6 +195,10 @@ impl Tail {
                 return Err(err);
             }
         };
+        // The file opened, not the one looked at: a rotation in between must not pair one
+        // file's identity with another's contents.
+        let metadata = file.metadata()?;
+        let identity = (metadata.dev(), metadata.ino());
         let start = std::mem::replace(&mut self.start, StartAt::Beginning);
         self.offset = match start {
             StartAt::Resume(position)
