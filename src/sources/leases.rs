@@ -40,46 +40,7 @@ pub struct LeaseRecord {
 /// The current leases of one source, to report only what changed between two reads.
 #[derive(Debug, Default)]
 pub struct LeaseTable {
-    last: HashMap<Mac, LeaseRecord, MacHash>,
-}
-
-/// Hashes a `Mac` with one multiply per word (Fx-style). The keys come from our parser of a
-/// file the DHCP server writes, so SipHash's resistance to chosen keys buys nothing, and on
-/// a 50,000-lease table it was a fifth of the time of every read.
-#[derive(Debug, Default, Clone, Copy)]
-struct MacHash;
-
-impl std::hash::BuildHasher for MacHash {
-    type Hasher = MacHasher;
-
-    fn build_hasher(&self) -> MacHasher {
-        MacHasher(0)
-    }
-}
-
-#[derive(Debug)]
-struct MacHasher(u64);
-
-impl std::hash::Hasher for MacHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u64(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    fn write_usize(&mut self, word: usize) {
-        self.write_u64(word as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
+    last: HashMap<Mac, LeaseRecord>,
 }
 
 impl LeaseTable {
@@ -91,7 +52,7 @@ impl LeaseTable {
         now: i64,
     ) -> Vec<Observation> {
         let mut observations = Vec::new();
-        let mut next = HashMap::with_capacity_and_hasher(self.last.len(), MacHash);
+        let mut next = HashMap::with_capacity(self.last.len());
         for record in current {
             if self.last.get(&record.mac) != Some(&record) {
                 observations.push(Observation::Lease(LeaseSeen {
