@@ -813,10 +813,8 @@ impl Provisioner {
             }
         }
         if n_phones > 0 {
-            // The files' fingerprints are saved with the next save (the daemon's timer, or
-            // the caller's): the assignments already are, and a file whose fingerprint was
-            // lost holds what would be written again, which the writer adopts.
-            self.unsaved = true;
+            // Saved at once (fingerprints, and the files `status` lists), once per slice.
+            let _ = self.save();
             self.write_pbx_files();
         }
     }
@@ -863,7 +861,7 @@ impl Provisioner {
         for &mac in macs {
             self.write_phone_files(mac);
         }
-        self.unsaved = true;
+        let _ = self.save();
         self.write_pbx_files();
     }
 
