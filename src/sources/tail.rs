@@ -121,6 +121,12 @@ pub struct Tail {
     start: StartAt,
     /// When the open file was opened.
     opened_at: std::time::SystemTime,
+    /// The file followed before the open one (after a rename rotation), and when we left it.
+    previous: Option<((u64, u64), std::time::SystemTime)>,
+    /// When the open file was last seen empty, while nothing of it has been read: a
+    /// copytruncate in that state leaves no first bytes to recognise its copy by, so a copy
+    /// newer than this is taken as the one (see [`read_fresh_copy`]).
+    empty_at: Option<std::time::SystemTime>,
 }
 
 impl Tail {
@@ -134,6 +140,8 @@ impl Tail {
             head: Vec::new(),
             start,
             opened_at: std::time::UNIX_EPOCH,
+            previous: None,
+            empty_at: None,
         }
     }
 
@@ -179,6 +187,7 @@ impl Tail {
             // The old file will not grow any more: its last line is complete.
             self.lines.finish(on_line);
             read_missed_generation(&self.path, old, identity, self.opened_at, on_line);
+            self.previous = Some((old, std::time::SystemTime::now()));
         }
         let mut file = match File::open(&self.path) {
             Ok(file) => file,
@@ -214,6 +223,7 @@ impl Tail {
         self.lines.reset();
         self.head.clear();
         self.file = Some((file, identity));
+        self.empty_at = None;
         // Less a second: file times come from the kernel's coarse clock.
         self.opened_at = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
         self.drain(on_line)
@@ -242,6 +252,17 @@ impl Tail {
             self.lines.reset();
             self.head.clear();
         }
+        if self.head.is_empty() && self.offset == 0 && length > 0 {
+            if let (Some(empty_at), Some((_, ours))) = (self.empty_at, &self.file) {
+                let copy = rotated_copy(&self.path);
+                read_fresh_copy(&copy, *ours, self.previous, empty_at, on_line);
+            }
+        }
+        self.empty_at = if length == 0 && self.offset == 0 {
+            Some(std::time::SystemTime::now())
+        } else {
+            None
+        };
         let Some((file, _)) = self.file.as_mut() else {
             return Ok(());
         };
@@ -294,7 +315,37 @@ fn read_missed_generation(
     if identity == old || identity == new || !recent {
         return;
     }
-    let Ok(mut file) = File::open(&copy) else {
+    read_whole(&copy, on_line);
+}
+
+/// The open file, seen empty at `empty_at` with nothing read of it, now has bytes: if it
+/// was copied and truncated in between (copytruncate), what it held is only in `copy`.
+/// Reads `copy` whole when it is not our file, was written since about `empty_at` (a
+/// second's slack for the kernel's coarse file times), and is not the file we followed
+/// before, untouched since we drained it (a rename rotation leaves that one as `log.1`).
+fn read_fresh_copy(
+    copy: &Path,
+    ours: (u64, u64),
+    previous: Option<((u64, u64), std::time::SystemTime)>,
+    empty_at: std::time::SystemTime,
+    on_line: &mut dyn FnMut(&[u8]),
+) {
+    let Ok(metadata) = fs::metadata(copy) else {
+        return;
+    };
+    let identity = (metadata.dev(), metadata.ino());
+    let since = empty_at - std::time::Duration::from_secs(1);
+    let modified = metadata.modified().unwrap_or(std::time::UNIX_EPOCH);
+    let drained_before =
+        previous.is_some_and(|(id, left_at)| id == identity && modified <= left_at);
+    if identity != ours && !drained_before && modified >= since && metadata.len() > 0 {
+        read_whole(copy, on_line);
+    }
+}
+
+/// Hands out every line of `path`, the last one even without its newline.
+fn read_whole(path: &Path, on_line: &mut dyn FnMut(&[u8])) {
+    let Ok(mut file) = File::open(path) else {
         return;
     };
     let mut lines = LineSplitter::default();
@@ -494,6 +545,51 @@ mod tests {
         h.append("d\n");
         h.read();
         assert_eq!(h.take(), ["d"]);
+    }
+
+    /// Copied and truncated before the tail read a byte of it (no first bytes to compare):
+    /// a copy written since the file was seen empty is read; an old one is not.
+    #[test]
+    fn copytruncate_before_the_first_read() {
+        let mut h = Harness::new(StartAt::Beginning);
+        let copy = h.path.with_extension("log.1");
+        fs::write(&copy, "last week\n").unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        fs::File::options()
+            .write(true)
+            .open(&copy)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        h.append("");
+        h.read();
+        h.append("a\nb\n");
+        fs::copy(&h.path, &copy).unwrap();
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&h.path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        h.append("c\n");
+        h.read();
+        assert_eq!(h.take(), ["a", "b", "c"]);
+
+        // The same with last week's copy still in place: it is not read.
+        let mut h = Harness::new(StartAt::Beginning);
+        let copy = h.path.with_extension("log.1");
+        fs::write(&copy, "last week\n").unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&copy)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        h.append("");
+        h.read();
+        h.append("c\n");
+        h.read();
+        assert_eq!(h.take(), ["c"]);
     }
 
     #[test]
