@@ -551,16 +551,17 @@ mod tests {
     /// a copy written since the file was seen empty is read; an old one is not.
     #[test]
     fn copytruncate_before_the_first_read() {
-        let mut h = Harness::new(StartAt::Beginning);
-        let copy = h.path.with_extension("log.1");
-        fs::write(&copy, "last week\n").unwrap();
-        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-        fs::File::options()
-            .write(true)
-            .open(&copy)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        // A harness whose log has a `test.log.1` from an hour ago.
+        let with_old_copy = || {
+            let h = Harness::new(StartAt::Beginning);
+            let copy = h.path.with_extension("log.1");
+            fs::write(&copy, "last week\n").unwrap();
+            let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+            let file = fs::File::options().write(true).open(&copy).unwrap();
+            file.set_modified(old).unwrap();
+            (h, copy)
+        };
+        let (mut h, copy) = with_old_copy();
         h.append("");
         h.read();
         h.append("a\nb\n");
@@ -576,15 +577,7 @@ mod tests {
         assert_eq!(h.take(), ["a", "b", "c"]);
 
         // The same with last week's copy still in place: it is not read.
-        let mut h = Harness::new(StartAt::Beginning);
-        let copy = h.path.with_extension("log.1");
-        fs::write(&copy, "last week\n").unwrap();
-        fs::File::options()
-            .write(true)
-            .open(&copy)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        let (mut h, _copy) = with_old_copy();
         h.append("");
         h.read();
         h.append("c\n");
