@@ -139,6 +139,11 @@ impl SourceSet {
                 if self.pending.remove(&index) {
                     info!(source = %path.display(), "source directory appeared; watching it");
                 }
+                // The directory's own deletion is not reported while we hold a file in it
+                // open; its parent reports the entry going. Best effort.
+                if let Some(grandparent) = dir.parent() {
+                    let _ = self.watcher.watch_dir(grandparent);
+                }
             }
             Ok(watched) => {
                 if self.pending.insert(index) {
@@ -226,6 +231,18 @@ impl SourceSet {
                     // while we hold the file open (see `Watcher::is_stale`).
                     if vanished && self.watcher.is_stale(dir) {
                         self.rewatch_dir(dir, &mut dirty);
+                    }
+                    // A source's directory went or came back, as an entry of its parent.
+                    let source_dirs: BTreeSet<PathBuf> = self
+                        .sources
+                        .iter()
+                        .map(|source| parent(source.path()))
+                        .filter(|source_dir| names(source_dir))
+                        .collect();
+                    for source_dir in source_dirs {
+                        if self.watcher.is_stale(&source_dir) {
+                            self.rewatch_dir(&source_dir, &mut dirty);
+                        }
                     }
                     // The link itself changed: it may point somewhere else now.
                     for index in relinked {
