@@ -115,8 +115,7 @@ mod tests {
     const SNAPSHOTS: &str = "tests/data/dnsmasq/lease-snapshots";
 
     fn read(name: &str) -> String {
-        let path = format!("{}/{SNAPSHOTS}/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
+        crate::parse::testing::read(SNAPSHOTS, name)
     }
 
     #[test]

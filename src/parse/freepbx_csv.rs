@@ -347,12 +347,12 @@ impl Iterator for Records<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::testing::Errors;
 
     const DATA: &str = "tests/data/freepbx";
 
     fn read(name: &str) -> String {
-        let path = format!("{}/{DATA}/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+        crate::parse::testing::read(DATA, name)
     }
 
     /// `extension name secret`, `-` for no name.
@@ -365,20 +365,9 @@ mod tests {
         )
     }
 
-    /// `(line, reason)` of each expected error.
-    type Errors<'a> = &'a [(usize, &'a str)];
-
     #[track_caller]
     fn check(text: &str, entries: &[&str], errors: Errors<'_>) {
-        let parsed = parse(text);
-        let got: Vec<String> = parsed.items.iter().map(summary).collect();
-        assert_eq!(got, entries, "{text}");
-        let got: Vec<(usize, &str)> = parsed
-            .errors
-            .iter()
-            .map(|e| (e.line, e.reason.as_str()))
-            .collect();
-        assert_eq!(got, errors, "{text}");
+        crate::parse::testing::check(text, &parse(text), summary, entries, errors);
     }
 
     /// `(line, fields, unterminated)` of each expected record.

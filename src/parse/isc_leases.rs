@@ -594,8 +594,7 @@ mod tests {
     const VC2: &str = "Cisco Systems, Inc. IP Phone CP-7940G";
 
     fn read(name: &str) -> String {
-        let path = format!("{}/{SNAPSHOTS}/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
+        crate::parse::testing::read(SNAPSHOTS, name)
     }
 
     /// One line per lease: `ip state mac hostname vendor-class ends`, `-` for `None`.

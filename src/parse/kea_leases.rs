@@ -254,6 +254,7 @@ fn truncate(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::testing::Errors;
     use std::collections::BTreeMap;
 
     const SNAPSHOTS: &str = "tests/data/kea/lease-snapshots";
@@ -261,8 +262,7 @@ mod tests {
     const HEADER: &str = "address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context";
 
     fn read(name: &str) -> String {
-        let path = format!("{}/{SNAPSHOTS}/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
+        crate::parse::testing::read(SNAPSHOTS, name)
     }
 
     /// `ip mac hostname valid_lifetime expire state`, `-` for `None`.
@@ -404,20 +404,9 @@ mod tests {
         assert_eq!(fed, parse(&text).items);
     }
 
-    /// `(line, reason)` of each expected error.
-    type Errors<'a> = &'a [(usize, &'a str)];
-
     #[track_caller]
     fn check(text: &str, leases: &[&str], errors: Errors<'_>) {
-        let parsed = parse(text);
-        let got: Vec<String> = parsed.items.iter().map(summary).collect();
-        assert_eq!(got, leases, "{text}");
-        let got: Vec<(usize, &str)> = parsed
-            .errors
-            .iter()
-            .map(|e| (e.line, e.reason.as_str()))
-            .collect();
-        assert_eq!(got, errors, "{text}");
+        crate::parse::testing::check(text, &parse(text), summary, leases, errors);
     }
 
     #[test]

@@ -44,3 +44,38 @@ impl std::fmt::Display for ParseError {
         write!(f, "line {}: {}", self.line, self.reason)
     }
 }
+
+/// Helpers shared by the parsers' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Parsed;
+
+    /// `(line, reason)` of each expected error.
+    pub type Errors<'a> = &'a [(usize, &'a str)];
+
+    /// A captured file: `dir` is relative to the crate root.
+    pub fn read(dir: &str, name: &str) -> String {
+        let path = format!("{}/{dir}/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
+    }
+
+    /// Checks a parse of `text`: the records, each as `summary` writes it, and the errors as
+    /// `(line, reason)`.
+    #[track_caller]
+    pub fn check<T>(
+        text: &str,
+        parsed: &Parsed<T>,
+        summary: impl Fn(&T) -> String,
+        items: &[&str],
+        errors: Errors<'_>,
+    ) {
+        let got: Vec<String> = parsed.items.iter().map(summary).collect();
+        assert_eq!(got, items, "{text}");
+        let got: Vec<(usize, &str)> = parsed
+            .errors
+            .iter()
+            .map(|e| (e.line, e.reason.as_str()))
+            .collect();
+        assert_eq!(got, errors, "{text}");
+    }
+}

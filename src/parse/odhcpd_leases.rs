@@ -174,12 +174,12 @@ fn truncate(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::testing::Errors;
 
     const DATA: &str = "tests/data/odhcpd";
 
     fn read(name: &str) -> String {
-        let path = format!("{}/{DATA}/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
+        crate::parse::testing::read(DATA, name)
     }
 
     /// `line iface mac ip hostname valid_until`, `-` for `None`.
@@ -195,20 +195,9 @@ mod tests {
         )
     }
 
-    /// `(line, reason)` of each expected error.
-    type Errors<'a> = &'a [(usize, &'a str)];
-
     #[track_caller]
     fn check(text: &str, leases: &[&str], errors: Errors<'_>) {
-        let parsed = parse(text);
-        let got: Vec<String> = parsed.items.iter().map(summary).collect();
-        assert_eq!(got, leases, "{text}");
-        let got: Vec<(usize, &str)> = parsed
-            .errors
-            .iter()
-            .map(|e| (e.line, e.reason.as_str()))
-            .collect();
-        assert_eq!(got, errors, "{text}");
+        crate::parse::testing::check(text, &parse(text), summary, leases, errors);
     }
 
     #[test]

@@ -720,8 +720,7 @@ mod tests {
 
     /// Reads a captured log from tests/data/logs.
     fn read(name: &str) -> String {
-        let path = format!("{}/tests/data/logs/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
+        crate::parse::testing::read("tests/data/logs", name)
     }
 
     /// Parses a captured file and renders each record as one short line.
