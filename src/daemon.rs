@@ -211,10 +211,11 @@ impl SourceSet {
                         }
                     }
                     let names = |path: &Path| {
-                        parent(path) == *dir && path.file_name() == Some(name.as_os_str())
+                        path.parent() == Some(dir.as_path())
+                            && path.file_name() == Some(name.as_os_str())
                     };
                     let mut relinked = Vec::new();
-                    let mut vanished = false;
+                    let mut entries_gone = Vec::new();
                     for (index, source) in self.sources.iter().enumerate() {
                         if source.companion_path().is_some_and(names) {
                             dirty.insert(index);
@@ -222,24 +223,17 @@ impl SourceSet {
                         if names(source.path()) {
                             dirty.insert(index);
                             relinked.push(index);
-                            vanished |= std::fs::symlink_metadata(source.path()).is_err();
                         } else if self.targets[index].as_deref().is_some_and(names) {
                             dirty.insert(index);
                         }
+                        // An entry of a source directory's parent: the directory itself may
+                        // have gone, which its own watch does not report while we hold a log
+                        // in it open (see `Watcher::is_stale`).
+                        if let Some(source_dir) = source.path().parent().filter(|d| names(d)) {
+                            entries_gone.push(source_dir.to_path_buf());
+                        }
                     }
-                    // A source file went: its directory may have gone with it, unreported
-                    // while we hold the file open (see `Watcher::is_stale`).
-                    if vanished && self.watcher.is_stale(dir) {
-                        self.rewatch_dir(dir, &mut dirty);
-                    }
-                    // A source's directory went or came back, as an entry of its parent.
-                    let source_dirs: BTreeSet<PathBuf> = self
-                        .sources
-                        .iter()
-                        .map(|source| parent(source.path()))
-                        .filter(|source_dir| names(source_dir))
-                        .collect();
-                    for source_dir in source_dirs {
+                    for source_dir in entries_gone {
                         if self.watcher.is_stale(&source_dir) {
                             self.rewatch_dir(&source_dir, &mut dirty);
                         }

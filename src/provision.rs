@@ -777,12 +777,7 @@ impl Provisioner {
             self.failed.extend(to_write);
             return;
         }
-        for mac in to_write {
-            if !self.queue.contains(&mac) {
-                self.queue.push_back(mac);
-            }
-        }
-        self.write_queued();
+        self.write_phones(&to_write);
     }
 
     /// Bounds each [`Provisioner::write_queued`] to about `budget` of writing (the daemon's
@@ -854,15 +849,15 @@ impl Provisioner {
         Some(render::phone_files(&self.templates, site, &view))
     }
 
+    /// Queues phones for writing and writes what the budget allows (all of it outside the
+    /// daemon); the daemon's loop writes the rest.
     fn write_phones(&mut self, macs: &[Mac]) {
-        if macs.is_empty() {
-            return;
-        }
         for &mac in macs {
-            self.write_phone_files(mac);
+            if !self.queue.contains(&mac) {
+                self.queue.push_back(mac);
+            }
         }
-        let _ = self.save();
-        self.write_pbx_files();
+        self.write_queued();
     }
 
     /// Renders and writes one phone's files (the caller saves the state afterwards).

@@ -98,8 +98,8 @@ impl Watcher {
 
     /// True when `dir` no longer names the directory its watch was added on: it was deleted
     /// (and maybe created again). The kernel says so only once the deleted directory's last
-    /// reference goes, and a log file we hold open inside it is one: so the caller asks
-    /// when a source in it disappears.
+    /// reference goes, and a log file we hold open inside it is one: so the caller watches
+    /// the parent too and asks when the parent reports the entry changing.
     pub fn is_stale(&self, dir: &Path) -> bool {
         let Some(identity) = self.identities.get(dir) else {
             return false;
