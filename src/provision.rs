@@ -970,4 +970,42 @@ mod tests {
         assert!(a.len() <= crate::config::MAX_FIELD_LEN);
         assert!(a.bytes().all(|c| SECRET_ALPHABET.contains(&c)));
     }
+
+    /// With a write budget, a burst is written a slice at a time (at least one phone per
+    /// slice), oldest first, and its extensions are saved before any file is written.
+    #[test]
+    fn bursts_are_written_in_slices() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"198.18.0.10\"\n\
+                    [provision]\nextensions = \"2000-2999\"\n";
+        let config = crate::config::parse(text, "config.toml", dir.path()).unwrap();
+        std::fs::create_dir(dir.path().join("tftp")).unwrap();
+        let store = StateStore::open(&dir.path().join("state")).unwrap();
+        let templates = Templates::with_overrides(&[]).unwrap();
+        let mut provisioner = Provisioner::new(config, templates, store, State::default());
+        provisioner.set_write_budget(std::time::Duration::ZERO);
+        let lease = |n: u8| {
+            Observation::Lease(crate::event::LeaseSeen {
+                mac: Mac::from_bytes([0x00, 0x1b, 0x0c, 0x18, 0xbd, n]),
+                ip: std::net::Ipv4Addr::new(198, 18, 0, n),
+                hostname: Some(format!("SEP001B0C18BD{n:02X}")),
+                vendor_class: None,
+                time: 1,
+            })
+        };
+        provisioner.observe(&[lease(1), lease(2), lease(3)]);
+        let written = |n: u8| {
+            dir.path()
+                .join(format!("tftp/SEP001B0C18BD{n:02X}.cnf.xml"))
+                .exists()
+        };
+        assert_eq!((written(1), written(2), written(3)), (true, false, false));
+        let saved = crate::state::read(&dir.path().join("state")).unwrap();
+        assert_eq!(saved.phones.len(), 3, "assignments saved before the files");
+        assert!(saved.phones.iter().all(|phone| phone.extension.is_some()));
+        provisioner.write_queued();
+        assert_eq!((written(2), written(3)), (true, false));
+        provisioner.write_queued();
+        assert!(written(3) && !provisioner.has_queued_writes());
+    }
 }
