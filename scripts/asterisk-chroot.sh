@@ -41,7 +41,7 @@ mmdebstrap \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
-    --customize-hook='old=$(chroot "$1" id -u asterisk); chroot "$1" groupmod -g '"$uid"' asterisk; chroot "$1" usermod -u '"$uid"' asterisk; chroot "$1" find / -xdev -uid "$old" -exec chown -h '"$uid"' {} +' \
+    --customize-hook='u=$(chroot "$1" id -u asterisk); g=$(chroot "$1" id -g asterisk); chroot "$1" groupmod -g '"$uid"' asterisk; chroot "$1" usermod -u '"$uid"' asterisk; chroot "$1" find / -xdev -uid "$u" -exec chown -h '"$uid"' {} +; chroot "$1" find / -xdev -gid "$g" -exec chgrp -h '"$uid"' {} +' \
     --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_Packages' \
     sid "$tmp/root" "$mirror"
 
