@@ -596,6 +596,7 @@ pub fn check(config: &Config) -> Vec<String> {
             config.state_dir.display()
         )),
     }
+    problems.extend(pbx_problems(config));
     for source in &config.sources {
         if source.kind == crate::config::SourceKind::Command {
             if !program_exists(&source.command[0]) {
@@ -622,6 +623,71 @@ pub fn check(config: &Config) -> Vec<String> {
                     source.path.display()
                 ));
             }
+        }
+    }
+    problems
+}
+
+/// What keeps phones from registering on the PBX side: generated secrets no PBX file
+/// carries, a group or reload program that does not exist, a PBX file's directory missing.
+pub fn pbx_problems(config: &Config) -> Vec<String> {
+    let mut problems = Vec::new();
+    let pbx = &config.pbx;
+    if pbx.pjsip_snippet.is_none() && pbx.freepbx_csv.is_none() {
+        let generated_inventory: Vec<String> = config
+            .inventory
+            .values()
+            .filter(|entry| entry.secret.is_none())
+            .map(|entry| entry.extension.clone())
+            .collect();
+        let range = config.provision.policy != crate::config::Policy::Inventory;
+        if range || !generated_inventory.is_empty() {
+            let who = if range {
+                format!(
+                    "phones given an extension from [provision] extensions ({first:0width$}-{last:0width$}){}",
+                    if config.provision.pool.is_empty() {
+                        ""
+                    } else {
+                        " once pool_csv is used up"
+                    },
+                    first = config.provision.extensions.first,
+                    last = config.provision.extensions.last,
+                    width = config.provision.extensions.width,
+                )
+            } else {
+                format!(
+                    "[[phone]] entries without a secret (extension {})",
+                    generated_inventory.join(", ")
+                )
+            };
+            problems.push(format!(
+                "{who} get a generated secret that the pbx never learns, so they cannot register: set [pbx] pjsip_snippet (plain asterisk) or [pbx] freepbx_csv (freepbx bulk handler), or give every [[phone]] the secret the pbx has and set policy = \"inventory\""
+            ));
+        }
+    }
+    for (path, key) in [
+        (&pbx.pjsip_snippet, "pbx.pjsip_snippet"),
+        (&pbx.freepbx_csv, "pbx.freepbx_csv"),
+    ] {
+        let Some(dir) = path.as_deref().and_then(Path::parent) else {
+            continue;
+        };
+        if !dir.as_os_str().is_empty() && !dir.is_dir() {
+            problems.push(format!("{key}: directory {} does not exist", dir.display()));
+        }
+    }
+    if let Some(group) = &pbx.group {
+        match crate::fsutil::group_id(group) {
+            Ok(Some(_)) => {}
+            Ok(None) => problems.push(format!(
+                "pbx.group {group:?} is not in /etc/group: name the group the pbx runs as (asterisk), or its number"
+            )),
+            Err(err) => problems.push(format!("pbx.group {group:?}: cannot read /etc/group: {err}")),
+        }
+    }
+    if let Some(program) = pbx.reload_command.first() {
+        if !program_exists(program) {
+            problems.push(format!("pbx.reload_command: program {program} not found"));
         }
     }
     problems

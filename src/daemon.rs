@@ -5,8 +5,10 @@
 //! SIGHUP (reload) ───────┼─► select! ─► read changed sources ─► Provisioner ─► files, state
 //! SIGTERM/SIGINT ────────┤
 //! retry / save timers ───┤   (armed only while there is something to retry or save)
-//! diagnosis deadline ────┘   (armed only while a phone waits for its first TFTP request
+//! diagnosis deadline ────┤   (armed only while a phone waits for its first TFTP request
 //!                             or for its config; see `diagnose::deadline`)
+//! reload timer, SIGCHLD ─┘   (armed only while a PBX/DHCP reload command waits for its
+//!                             interval or runs; see `reload`)
 //! ```
 //!
 //! Nothing wakes the loop when nothing happens: no polling, no periodic timer.
@@ -427,6 +429,8 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     let mut sigterm = signal(SignalKind::terminate()).map_err(|err| err.to_string())?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(|err| err.to_string())?;
     let mut sighup = signal(SignalKind::hangup()).map_err(|err| err.to_string())?;
+    // A reload command finished: reap it and log how it went.
+    let mut sigchld = signal(SignalKind::child()).map_err(|err| err.to_string())?;
 
     let notify = bind_notify_socket(&config.notify_socket).map_err(|err| {
         format!(
@@ -483,6 +487,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
         } else if positions_dirty && save_at.is_none() {
             save_at = Some(Instant::now() + SAVE_POSITIONS_AFTER);
         }
+        let reload_at = provisioner.next_reload_deadline().map(Instant::from_std);
         tokio::select! {
             // CANCEL-SAFETY: next_batch only takes events after readiness (see watch.rs).
             batch = set.watcher.next_batch() => {
@@ -510,6 +515,11 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
             // CANCEL-SAFETY: signal streams are cancel-safe.
             _ = sigterm.recv() => break,
             _ = sigint.recv() => break,
+            _ = sigchld.recv() => provisioner.poll_reloads(),
+            // Armed only while a reload command waits for its interval or runs.
+            _ = sleep_until(reload_at.unwrap_or_else(Instant::now)), if reload_at.is_some() => {
+                provisioner.poll_reloads();
+            }
             _ = sighup.recv() => {
                 let loaded = load_config(config_path.as_deref())
                     .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())

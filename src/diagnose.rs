@@ -19,6 +19,7 @@
 //! | `secret-too-long` | a secret longer than the model takes (its record, or a file we did not write) |
 //! | `phone-label-invalid` | a `phoneLabel` with spaces or over 12 characters (a file we did not write, or user templates) |
 //! | `config-fetched-by-other-ip` | the leak alerts: its config fetched by another address |
+//! | `secret-unknown-to-pbx` | a generated secret (range extension, `[[phone]]` without one) and no `[pbx] pjsip_snippet` or `freepbx_csv` to tell the PBX |
 
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
@@ -47,6 +48,9 @@ pub const PHONE_LABEL_INVALID: &str = "phone-label-invalid";
 /// The config fetched by another address (a leak alert).
 pub const CONFIG_FETCHED_BY_OTHER_IP: &str = "config-fetched-by-other-ip";
 
+/// A secret only we know, and no PBX file to hand it over: the phone cannot register.
+pub const SECRET_UNKNOWN_TO_PBX: &str = "secret-unknown-to-pbx";
+
 /// Every code, in the order the rules run (and `status` lists them).
 pub const CODES: &[&str] = &[
     NO_TFTP_AFTER_LEASE,
@@ -57,10 +61,13 @@ pub const CODES: &[&str] = &[
     SECRET_TOO_LONG,
     PHONE_LABEL_INVALID,
     CONFIG_FETCHED_BY_OTHER_IP,
+    SECRET_UNKNOWN_TO_PBX,
 ];
 
 /// Whether a diagnosis keeps the phone from getting further (its `status` is then `stuck`).
-/// A leak alert and a label the phone may show oddly do not.
+/// A leak alert and a label the phone may show oddly do not; nor does a secret the PBX does
+/// not know: the phone boots and shows its line, `status` shows how far, and the diagnosis
+/// says why it will not register.
 pub fn is_stuck(code: &str) -> bool {
     matches!(
         code,
@@ -130,6 +137,9 @@ pub fn diagnose(phone: &Phone, cx: &Context<'_>) -> Vec<Diagnosis> {
     }
     if let Some(finding) = config_fetched_by_other_ip(phone) {
         found.push((CONFIG_FETCHED_BY_OTHER_IP, finding));
+    }
+    if let Some(finding) = secret_unknown_to_pbx(phone, cx) {
+        found.push((SECRET_UNKNOWN_TO_PBX, finding));
     }
     found
         .into_iter()
@@ -669,6 +679,25 @@ fn foreign_config(phone: &Phone, cx: &Context<'_>) -> Option<(String, String, bo
     }
     let text = cx.root.text(&name)?;
     Some((name, text, ours))
+}
+
+/// A phone registers with the secret in its file; when that secret was generated here and no
+/// PBX file carries it, the PBX answers every REGISTER with 401 and nothing says why.
+fn secret_unknown_to_pbx(phone: &Phone, cx: &Context<'_>) -> Option<Finding> {
+    let pbx = &cx.config.pbx;
+    if !phone.is_provisioned()
+        || !phone.secret_is_ours(cx.config)
+        || pbx.pjsip_snippet.is_some()
+        || pbx.freepbx_csv.is_some()
+    {
+        return None;
+    }
+    let extension = phone.extension.as_deref().unwrap_or_default();
+    let message = format!(
+        "extension {extension} has a secret cisco-autoprov generated, and no pbx file hands it to the pbx: the phone cannot register"
+    );
+    let fix = "Set [pbx] pjsip_snippet (plain Asterisk: #include it from pjsip.conf) or [pbx] freepbx_csv (FreePBX: import it with Bulk Handler), or give the phone a [[phone]] entry with the extension and secret the PBX has.".to_string();
+    Some((message, fix, cx.now))
 }
 
 fn secret_too_long(

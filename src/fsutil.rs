@@ -16,6 +16,53 @@ pub const TEMP_PREFIX: &str = ".cisco-autoprov.";
 
 /// Replaces `path` with `contents` atomically, with permission bits `mode` (before umask).
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+    write_atomic_as(path, contents, mode, None)
+}
+
+/// Owner and group for [`write_atomic_as`]; `None` leaves the creator's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Owner {
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+}
+
+/// Replaces a file another program reads under its own user (a PBX reading the PJSIP
+/// include) while keeping it readable to that program: the new file gets the owner, group
+/// and permission bits of the file it replaces (never any bit for others: it holds secrets),
+/// `new_mode` when there is none, and `group` when given. If the owner or group cannot be
+/// set (the daemon is not root and not in that group), nothing is replaced: a file the PBX
+/// cannot read would break its whole configuration (field-evidence.md §2), the old one keeps
+/// it working until the next try.
+pub fn replace_keeping_owner(
+    path: &Path,
+    contents: &[u8],
+    new_mode: u32,
+    group: Option<u32>,
+) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let (mut owner, mode) = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_file() => (
+            Owner {
+                uid: Some(meta.uid()),
+                gid: Some(meta.gid()),
+            },
+            meta.mode() & 0o770,
+        ),
+        _ => (Owner::default(), new_mode),
+    };
+    if group.is_some() {
+        owner.gid = group;
+    }
+    write_atomic_as(path, contents, mode, Some(owner))
+}
+
+/// [`write_atomic`], the temporary file given `owner` before the rename.
+fn write_atomic_as(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    owner: Option<Owner>,
+) -> io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path
         .parent()
@@ -37,6 +84,11 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
             .mode(mode)
             .open(&temp)?;
         file.write_all(contents)?;
+        if let Some(Owner { uid, gid }) = owner {
+            if uid.is_some() || gid.is_some() {
+                std::os::unix::fs::fchown(&file, uid, gid)?;
+            }
+        }
         // The umask may have taken bits away; files for the TFTP server must be readable by
         // the unprivileged user it runs as.
         file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
@@ -48,6 +100,21 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// The id of group `name` (a number is taken as it is), from `/etc/group`; `None` when no
+/// such group exists.
+pub fn group_id(name: &str) -> io::Result<Option<u32>> {
+    if let Ok(gid) = name.parse::<u32>() {
+        return Ok(Some(gid));
+    }
+    let text = fs::read_to_string("/etc/group")?;
+    Ok(text.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        (fields.next() == Some(name))
+            .then(|| fields.nth(1)?.parse().ok())
+            .flatten()
+    }))
 }
 
 /// Flushes a directory's entries (a rename is durable only after this).
@@ -100,6 +167,50 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["a.txt"]);
+    }
+
+    /// The PJSIP include must stay readable by the PBX's group across every rewrite: a
+    /// one-time `chgrp asterisk` was lost at the next change, and Asterisk then refused the
+    /// whole pjsip.conf (field-evidence.md §2).
+    #[test]
+    fn replacing_keeps_owner_group_and_mode() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pjsip.cisco-autoprov.conf");
+        replace_keeping_owner(&path, b"one", 0o640, None).unwrap();
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!(meta.mode() & 0o777, 0o640);
+        // The admin gives it to the PBX's group (any group we are in works without root)
+        // and opens it to that group only.
+        let my_gid = meta.gid();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o660)).unwrap();
+        replace_keeping_owner(&path, b"two", 0o640, None).unwrap();
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!((meta.mode() & 0o777, meta.gid()), (0o660, my_gid));
+        // Never a bit for others, whatever the old file had.
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        replace_keeping_owner(&path, b"three", 0o640, Some(my_gid)).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o640);
+    }
+
+    #[test]
+    fn a_group_that_cannot_be_given_leaves_the_old_file() {
+        // Only meaningful without CAP_CHOWN: root may give any group.
+        if nix_is_root() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, b"old").unwrap();
+        assert!(replace_keeping_owner(&path, b"new", 0o640, Some(0)).is_err());
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    fn nix_is_root() -> bool {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod oui;
 pub mod parse;
 pub mod pbx;
 pub mod provision;
+pub mod reload;
 pub mod render;
 pub mod snippets;
 pub mod sources;

@@ -208,8 +208,12 @@ pub struct Provisioner {
     unsaved: bool,
     /// The reservations the dnsmasq snippet was last written with.
     reservations: Vec<(Mac, std::net::Ipv4Addr)>,
-    /// Reload commands started and not yet reaped.
-    reloads: Vec<std::process::Child>,
+    /// The `[dhcp] reload_command`, run after a snippet changed.
+    dhcp_reload: crate::reload::Reloader,
+    /// The `[pbx] reload_command`, run after a PBX file changed.
+    pbx_reload: crate::reload::Reloader,
+    /// A `[pbx] group` problem was logged (once per config).
+    group_warned: bool,
     /// Snippet files we refused to replace (warned once).
     foreign_snippets: HashSet<std::path::PathBuf>,
     /// Running totals.
@@ -225,6 +229,16 @@ impl Provisioner {
         mut state: State,
     ) -> Provisioner {
         let engine = Engine::new(std::mem::take(&mut state.phones));
+        let dhcp_reload = crate::reload::Reloader::new(
+            "dhcp",
+            config.snippets.reload_command.clone(),
+            DHCP_RELOAD_INTERVAL,
+        );
+        let pbx_reload = crate::reload::Reloader::new(
+            "pbx",
+            config.pbx.reload_command.clone(),
+            std::time::Duration::from_secs(config.pbx.reload_interval_s),
+        );
         let mut provisioner = Provisioner {
             writer: FileWriter::new(&config.tftp_root),
             config,
@@ -245,7 +259,9 @@ impl Provisioner {
             rejections_reported: false,
             unsaved: false,
             reservations: Vec::new(),
-            reloads: Vec::new(),
+            dhcp_reload,
+            pbx_reload,
+            group_warned: false,
             foreign_snippets: HashSet::new(),
             totals: Totals::default(),
         };
@@ -337,6 +353,13 @@ impl Provisioner {
     /// Swaps in a new config and templates (after SIGHUP) and applies its inventory.
     pub fn reload(&mut self, config: Config, templates: Templates) {
         self.writer = FileWriter::new(&config.tftp_root);
+        self.dhcp_reload
+            .configure(config.snippets.reload_command.clone(), DHCP_RELOAD_INTERVAL);
+        self.pbx_reload.configure(
+            config.pbx.reload_command.clone(),
+            std::time::Duration::from_secs(config.pbx.reload_interval_s),
+        );
+        self.group_warned = false;
         self.config = config;
         self.templates = templates;
         let actions = self.engine.apply_config(&self.config, &mut generate_secret);
@@ -470,19 +493,12 @@ impl Provisioner {
         if pjsip_path.is_none() && csv_path.is_none() {
             return;
         }
+        let transport = self.config.pbx.transport;
         let phones: Vec<crate::pbx::PbxPhone<'_>> = self
             .engine
             .phones()
             .values()
-            .filter(|phone| {
-                let generated_inventory = phone.origin == Some(crate::detect::Origin::Inventory)
-                    && self
-                        .config
-                        .inventory
-                        .get(&phone.mac)
-                        .is_some_and(|entry| entry.secret.is_none());
-                phone.origin == Some(crate::detect::Origin::Range) || generated_inventory
-            })
+            .filter(|phone| phone.secret_is_ours(&self.config))
             .filter_map(|phone| {
                 Some(crate::pbx::PbxPhone {
                     mac: phone.mac,
@@ -491,36 +507,75 @@ impl Provisioner {
                     label: phone.label.as_deref(),
                     model: phone.model().map(|model| model.base()),
                     from_range: true,
+                    transport: transport.for_model(phone.model()),
                 })
             })
             .collect();
+        let pbx = &self.config.pbx;
+        let settings = crate::pbx::PjsipSettings {
+            udp_transport: &pbx.pjsip_udp_transport,
+            tcp_transport: &pbx.pjsip_tcp_transport,
+            context: &pbx.context,
+            mailbox_context: &pbx.mailbox_context,
+        };
+        let group = match pbx.group.as_deref().map(crate::fsutil::group_id) {
+            None => None,
+            Some(Ok(Some(gid))) => Some(gid),
+            Some(result) => {
+                if !self.group_warned {
+                    self.group_warned = true;
+                    let err = result.err().map(|err| err.to_string());
+                    error!(group = pbx.group.as_deref().unwrap_or_default(), err, "pbx.group is not a group of this system (see /etc/group); the pbx files keep the group they have");
+                }
+                None
+            }
+        };
+        // With a group the PBX reads the CSV too (FreePBX runs as asterisk).
+        let csv_mode = if group.is_some() { 0o640 } else { 0o600 };
         let files = [
-            (
-                pjsip_path,
-                crate::pbx::pjsip(
-                    &phones,
-                    crate::pbx::DEFAULT_TRANSPORT,
-                    crate::pbx::DEFAULT_CONTEXT,
-                ),
-                0o640,
-            ),
-            (csv_path, crate::pbx::freepbx_csv(&phones), 0o600),
+            (pjsip_path, crate::pbx::pjsip(&phones, &settings), 0o640),
+            (csv_path, crate::pbx::freepbx_csv(&phones), csv_mode),
         ];
+        let mut changed = false;
         for (path, text, mode) in files {
             let Some(path) = path else { continue };
             if std::fs::read_to_string(&path).is_ok_and(|existing| existing == text) {
                 continue;
             }
-            match crate::fsutil::write_atomic(&path, text.as_bytes(), mode) {
+            match crate::fsutil::replace_keeping_owner(&path, text.as_bytes(), mode, group) {
                 Ok(()) => {
+                    changed = true;
                     info!(file = %path.display(), n_phones = phones.len(), "pbx file written")
                 }
                 Err(err) => {
                     self.outputs_failed = true;
-                    error!(file = %path.display(), %err, "cannot write pbx file; will retry");
+                    error!(file = %path.display(), %err, "cannot write pbx file (run as root, or as a member of pbx.group); will retry");
                 }
             }
         }
+        if changed {
+            self.pbx_reload.request(std::time::Instant::now());
+        }
+    }
+
+    /// When [`Provisioner::poll_reloads`] must run next: a reload waits for its interval,
+    /// or one in progress may have to be killed.
+    pub fn next_reload_deadline(&self) -> Option<std::time::Instant> {
+        match (
+            self.dhcp_reload.next_deadline(),
+            self.pbx_reload.next_deadline(),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Reaps finished reload commands (logging failures) and starts the due ones. Called at
+    /// [`Provisioner::next_reload_deadline`] and on `SIGCHLD`.
+    pub fn poll_reloads(&mut self) {
+        let now = std::time::Instant::now();
+        self.dhcp_reload.poll(now);
+        self.pbx_reload.poll(now);
     }
 
     /// Writes the DHCP server snippets configured under `[dhcp]` and runs the reload command
@@ -588,21 +643,8 @@ impl Provisioner {
                 }
             }
         }
-        self.reloads
-            .retain_mut(|child| matches!(child.try_wait(), Ok(None)));
-        if changed && !snippets.reload_command.is_empty() {
-            let command = &snippets.reload_command;
-            match std::process::Command::new(&command[0])
-                .args(&command[1..])
-                .stdin(std::process::Stdio::null())
-                .spawn()
-            {
-                Ok(child) => {
-                    info!(command = %command.join(" "), "reload command started");
-                    self.reloads.push(child);
-                }
-                Err(err) => error!(command = %command.join(" "), %err, "cannot run reload command"),
-            }
+        if changed {
+            self.dhcp_reload.request(std::time::Instant::now());
         }
     }
 
@@ -836,6 +878,7 @@ impl Provisioner {
             load: load.as_deref(),
             speed_dials: entry.map_or(&[], |entry| entry.speed_dials.as_slice()),
             addon_modules: entry.map_or(&[], |entry| entry.addon_modules.as_slice()),
+            transport: self.config.pbx.transport.for_model(model),
         };
         let fit = view.speed_dials_that_fit();
         if fit < view.speed_dials.len() {
@@ -923,6 +966,10 @@ impl Provisioner {
     }
 }
 
+/// At most one `[dhcp] reload_command` per this interval: a storm of reservations restarts
+/// the DHCP server once per interval, not once per phone.
+pub const DHCP_RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The site values every file carries.
 fn site(config: &Config) -> Site<'_> {
     Site {
@@ -1007,5 +1054,89 @@ mod tests {
         assert_eq!((written(2), written(3)), (true, false));
         provisioner.write_queued();
         assert!(written(3) && !provisioner.has_queued_writes());
+    }
+
+    /// What the phone's file says and what its endpoint says agree, per family: a 7965
+    /// (vendor class) on TCP with the contact rewritten to its connection, a 7940 on UDP
+    /// answered at its `Via` port. Two new phones, one reload. The include keeps the group
+    /// the admin gave it (field-evidence.md §2: a rewrite that drops it breaks pjsip.conf).
+    #[test]
+    fn phone_file_and_endpoint_agree_and_one_reload_follows() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let reloads = dir.path().join("reloads");
+        let text = format!(
+            "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"198.18.0.10\"\n\
+             pjsip_snippet = \"pjsip.cisco-autoprov.conf\"\nreload_interval_s = 60\n\
+             reload_command = [\"sh\", \"-c\", \"echo reload >> {}\"]\n\
+             [provision]\nextensions = \"2000-2999\"\n",
+            reloads.display()
+        );
+        let config = crate::config::parse(&text, "config.toml", dir.path()).unwrap();
+        std::fs::create_dir(dir.path().join("tftp")).unwrap();
+        let include = dir.path().join("pjsip.cisco-autoprov.conf");
+        std::fs::write(&include, "").unwrap();
+        std::fs::set_permissions(
+            &include,
+            std::os::unix::fs::PermissionsExt::from_mode(0o660),
+        )
+        .unwrap();
+        let store = StateStore::open(&dir.path().join("state")).unwrap();
+        let templates = Templates::with_overrides(&[]).unwrap();
+        let mut provisioner = Provisioner::new(config, templates, store, State::default());
+        let lease = |n: u8, model: &str| {
+            Observation::Lease(crate::event::LeaseSeen {
+                mac: Mac::from_bytes([0x00, 0x1b, 0x0c, 0x18, 0xbd, n]),
+                ip: std::net::Ipv4Addr::new(198, 18, 0, n),
+                hostname: Some(format!("SEP001B0C18BD{n:02X}")),
+                vendor_class: Some(format!("Cisco Systems, Inc. IP Phone CP-{model}G")),
+                time: 1,
+            })
+        };
+        provisioner.observe(&[lease(1, "7965"), lease(2, "7940")]);
+        provisioner.write_pbx_files();
+        let text = std::fs::read_to_string(&include).unwrap();
+        let endpoint = |ext: &str| {
+            let start = text.find(&format!("[{ext}]\ntype=endpoint\n")).unwrap();
+            text[start..].split("\n\n").next().unwrap().to_string()
+        };
+        let sep = std::fs::read_to_string(dir.path().join("tftp/SEP001B0C18BD01.cnf.xml")).unwrap();
+        assert!(sep.contains("<transportLayerProtocol>1</transportLayerProtocol>"));
+        assert!(sep.contains("<name>2000</name>"));
+        let tcp = endpoint("2000");
+        assert!(tcp.contains("transport=transport-tcp\n"), "{tcp}");
+        assert!(
+            tcp.contains("force_rport=no\nrewrite_contact=yes\n"),
+            "{tcp}"
+        );
+        assert!(dir.path().join("tftp/SIP001B0C18BD02.cnf").exists());
+        let udp = endpoint("2001");
+        assert!(udp.contains("transport=transport-udp\n"), "{udp}");
+        assert!(
+            udp.contains("force_rport=no\nrewrite_contact=no\n"),
+            "{udp}"
+        );
+        assert!(udp.contains("mailboxes=2001@default\n"), "{udp}");
+        let meta = std::fs::metadata(&include).unwrap();
+        assert_eq!(meta.mode() & 0o777, 0o660, "the admin's mode is kept");
+        // The reload runs once for both phones (the first change starts it at once).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::fs::read_to_string(&reloads)
+            .unwrap_or_default()
+            .is_empty()
+        {
+            assert!(std::time::Instant::now() < deadline, "no reload");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        while provisioner.pbx_reload.is_busy() && provisioner.pbx_reload.n_runs == 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "reload never finished"
+            );
+            provisioner.poll_reloads();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(std::fs::read_to_string(&reloads).unwrap(), "reload\n");
+        assert_eq!(provisioner.pbx_reload.n_runs, 1);
     }
 }

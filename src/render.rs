@@ -16,7 +16,7 @@
 //! tags). Lines say `<proxy>USECALLMANAGER</proxy>` and the registrar is in
 //! `callManagerGroup`, as the 79x1-and-newer SIP firmware requires (cisco-facts.md 4b).
 
-use crate::config::SpeedDial;
+use crate::config::{SipTransport, SpeedDial};
 use crate::mac::Mac;
 use crate::models::{ConfigFamily, Model};
 use crate::template::{Templates, Values};
@@ -71,6 +71,9 @@ pub struct PhoneView<'a> {
     pub speed_dials: &'a [SpeedDial],
     /// Key expansion modules attached.
     pub addon_modules: &'a [String],
+    /// The SIP transport its file names (the XML firmware's `transportLayerProtocol`; the
+    /// 7940/7960 SIP firmware is always UDP).
+    pub transport: SipTransport,
 }
 
 impl PhoneView<'_> {
@@ -188,6 +191,16 @@ pub fn phone_files(
         );
     }
     values.insert("extra_buttons", extra_buttons(phone));
+    // usecallmanager.nz sepmac-cnf-xml (`real-configs/usecallmanager-site/`):
+    // transportLayerProtocol 1 is TCP, 2 UDP.
+    values.insert(
+        "transport_layer",
+        match phone.transport {
+            SipTransport::Tcp => "1",
+            SipTransport::Udp => "2",
+        }
+        .to_string(),
+    );
     let mut files = vec![(sep_file_name(phone.mac), templates.sep.render(&values))];
     if family != Some(ConfigFamily::Sepxml) {
         files.push((sip_file_name(phone.mac), templates.sip.render(&values)));

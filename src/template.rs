@@ -33,6 +33,7 @@ pub const VALUES: &[&str] = &[
     "time_zone_7940",
     "tftp_server",
     "image_7940",
+    "transport_layer",
 ];
 
 /// The blocks the renderer builds.
@@ -363,7 +364,7 @@ mod tests {
         check_error(
             "SEP.cnf.xml",
             "<device>\n  <name>{{extension}}</name>\n  <x>{{nope}}</x>\n</device>\n",
-            "/etc/t/SEP.cnf.xml:3: unknown placeholder {{nope}}: expected one of mac, model, extension, secret, display_name, phone_label, phone_label_7940, pbx_host, pbx_port, voicemail, ntp_server, time_zone, time_zone_7940, tftp_server, image_7940",
+            "/etc/t/SEP.cnf.xml:3: unknown placeholder {{nope}}: expected one of mac, model, extension, secret, display_name, phone_label, phone_label_7940, pbx_host, pbx_port, voicemail, ntp_server, time_zone, time_zone_7940, tftp_server, image_7940, transport_layer",
         );
         check_error(
             "SIP.cnf",

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 use crate::mac::Mac;
+pub use crate::pbx::SipTransport;
 
 /// Where the config is read from when `-c` is not given.
 pub const DEFAULT_PATH: &str = "/etc/cisco-autoprov/config.toml";
@@ -98,7 +99,71 @@ pub struct Pbx {
     pub pjsip_snippet: Option<PathBuf>,
     /// FreePBX Bulk Handler CSV of the phones whose extension came from the range.
     pub freepbx_csv: Option<PathBuf>,
+    /// Which SIP transport phones and endpoints use (`[pbx] transport`).
+    pub transport: TransportChoice,
+    /// Name of the PJSIP UDP transport in `pjsip.conf`.
+    pub pjsip_udp_transport: String,
+    /// Name of the PJSIP TCP transport in `pjsip.conf`.
+    pub pjsip_tcp_transport: String,
+    /// Dialplan context of the endpoints.
+    pub context: String,
+    /// Voicemail context of the endpoints' `mailboxes=` (`<extension>@<context>`).
+    pub mailbox_context: String,
+    /// Group (name or number) the PJSIP include and FreePBX CSV are given, so the PBX can
+    /// read them; `None` keeps the group of the file being replaced.
+    pub group: Option<String>,
+    /// Run (no shell) after a PBX file changed, e.g. `asterisk -rx "module reload
+    /// res_pjsip.so"`; empty: nothing.
+    pub reload_command: Vec<String>,
+    /// At most one PBX reload per this many seconds; changes in between are reloaded
+    /// together at the end of the interval.
+    pub reload_interval_s: u64,
 }
+
+/// `[pbx] transport`: the SIP transport of the phones and of their PJSIP endpoints.
+///
+/// Over UDP the 79xx send from an ephemeral port with a `Via` of 5060 and no `rport`, and
+/// listen only on 5060 (field-evidence.md §1): answering where the packet came from strands
+/// them. The XML firmware (79x1/79x2/79x5/797x) does TCP, which usecallmanager.nz and the
+/// buba0 FreePBX guide recommend for it; the 7940/7960 SIP firmware has no transport
+/// setting in any working configuration (`real-configs/teo-lkml-7960`,
+/// `german-fritzbox-7960`, `mkirbst-configs_cisco7960`) and stays on UDP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportChoice {
+    /// TCP for the XML firmware, UDP for the 7940/7960 and phones whose model is unknown.
+    Auto,
+    /// UDP for every phone.
+    Udp,
+    /// TCP for the XML firmware; the 7940/7960 stay on UDP (see above).
+    Tcp,
+}
+
+impl TransportChoice {
+    /// The name used in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportChoice::Auto => "auto",
+            TransportChoice::Udp => "udp",
+            TransportChoice::Tcp => "tcp",
+        }
+    }
+
+    /// The transport of a phone of `model` (`None`: not known yet). A phone whose model is
+    /// unknown gets UDP, which every family can do, until its model is learned; its files
+    /// and endpoint are then rewritten together.
+    pub fn for_model(self, model: Option<crate::models::Model>) -> SipTransport {
+        let xml_firmware =
+            model.and_then(|model| model.family()) == Some(crate::models::ConfigFamily::Sepxml);
+        match self {
+            TransportChoice::Udp => SipTransport::Udp,
+            TransportChoice::Auto | TransportChoice::Tcp if xml_firmware => SipTransport::Tcp,
+            TransportChoice::Auto | TransportChoice::Tcp => SipTransport::Udp,
+        }
+    }
+}
+
+/// Default of `[pbx] reload_interval_s`.
+pub const DEFAULT_RELOAD_INTERVAL_S: u64 = 10;
 
 /// `[dhcp]` snippet keys: which files to write for the DHCP servers (option 150/66 for
 /// Cisco phones only, and the hooks), and how to make the server re-read them.
@@ -345,6 +410,14 @@ impl Default for Config {
                 voicemail: "*97".to_string(),
                 pjsip_snippet: None,
                 freepbx_csv: None,
+                transport: TransportChoice::Auto,
+                pjsip_udp_transport: crate::pbx::DEFAULT_TRANSPORT.to_string(),
+                pjsip_tcp_transport: crate::pbx::DEFAULT_TCP_TRANSPORT.to_string(),
+                context: crate::pbx::DEFAULT_CONTEXT.to_string(),
+                mailbox_context: crate::pbx::DEFAULT_MAILBOX_CONTEXT.to_string(),
+                group: None,
+                reload_command: Vec::new(),
+                reload_interval_s: DEFAULT_RELOAD_INTERVAL_S,
             },
             tftp_server: None,
             snippets: Snippets {
@@ -628,6 +701,84 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
         }
         if let Some(value) = &pbx.freepbx_csv {
             config.pbx.freepbx_csv = checker.path(value, "pbx.freepbx_csv");
+        }
+        if let Some(value) = &pbx.transport {
+            match value.get_ref().as_str() {
+                "auto" => config.pbx.transport = TransportChoice::Auto,
+                "udp" => config.pbx.transport = TransportChoice::Udp,
+                "tcp" => config.pbx.transport = TransportChoice::Tcp,
+                other => checker.error(
+                    value,
+                    format!("pbx.transport {other:?}: expected auto, udp or tcp"),
+                ),
+            }
+        }
+        for (value, slot, key) in [
+            (
+                &pbx.pjsip_udp_transport,
+                &mut config.pbx.pjsip_udp_transport,
+                "pbx.pjsip_udp_transport",
+            ),
+            (
+                &pbx.pjsip_tcp_transport,
+                &mut config.pbx.pjsip_tcp_transport,
+                "pbx.pjsip_tcp_transport",
+            ),
+            (&pbx.context, &mut config.pbx.context, "pbx.context"),
+            (
+                &pbx.mailbox_context,
+                &mut config.pbx.mailbox_context,
+                "pbx.mailbox_context",
+            ),
+        ] {
+            let Some(value) = value else { continue };
+            if crate::pbx::is_safe_name(value.get_ref()) {
+                *slot = value.get_ref().clone();
+            } else {
+                checker.error(
+                    value,
+                    format!(
+                        "{key} {:?} is not a usable asterisk name: 1 to {} letters, digits and -_.+*",
+                        value.get_ref(),
+                        crate::pbx::MAX_NAME_LEN
+                    ),
+                );
+            }
+        }
+        if let Some(value) = &pbx.group {
+            let group = value.get_ref();
+            if group.is_empty()
+                || group.len() > 32
+                || !group
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            {
+                checker.error(
+                    value,
+                    format!("pbx.group {group:?} is not a group name or number"),
+                );
+            } else {
+                config.pbx.group = Some(group.clone());
+            }
+        }
+        if let Some(value) = &pbx.reload_command {
+            if value.get_ref().first().is_none_or(String::is_empty) {
+                checker.error(value, "pbx.reload_command must name a program".into());
+            } else {
+                config.pbx.reload_command = value.get_ref().clone();
+            }
+        }
+        if let Some(value) = &pbx.reload_interval_s {
+            match u64::try_from(*value.get_ref()) {
+                Ok(seconds) if seconds <= 3600 => config.pbx.reload_interval_s = seconds,
+                _ => checker.error(
+                    value,
+                    format!(
+                        "pbx.reload_interval_s {} is not 0-3600 seconds",
+                        value.get_ref()
+                    ),
+                ),
+            }
         }
     }
     if let Some(provision) = &wire.provision {

@@ -37,6 +37,14 @@ pub struct Pbx {
     pub host: Option<Spanned<String>>,
     pub port: Option<Spanned<i64>>,
     pub voicemail: Option<Spanned<String>>,
+    pub transport: Option<Spanned<String>>,
+    pub pjsip_udp_transport: Option<Spanned<String>>,
+    pub pjsip_tcp_transport: Option<Spanned<String>>,
+    pub context: Option<Spanned<String>>,
+    pub mailbox_context: Option<Spanned<String>>,
+    pub group: Option<Spanned<String>>,
+    pub reload_command: Option<Spanned<Vec<String>>>,
+    pub reload_interval_s: Option<Spanned<i64>>,
 }
 
 /// `[dhcp]`
@@ -287,14 +295,36 @@ pub fn parse(text: &str) -> Result<File> {
 
 fn pbx(value: &Value<'_>) -> Result<Pbx> {
     let mut out = Pbx::default();
-    const FIELDS: &[&str] = &["pjsip_snippet", "freepbx_csv", "host", "port", "voicemail"];
+    const FIELDS: &[&str] = &[
+        "pjsip_snippet",
+        "freepbx_csv",
+        "host",
+        "port",
+        "voicemail",
+        "transport",
+        "pjsip_udp_transport",
+        "pjsip_tcp_transport",
+        "context",
+        "mailbox_context",
+        "group",
+        "reload_command",
+        "reload_interval_s",
+    ];
     for (key, value) in entries(value, FIELDS)? {
         match key {
             "pjsip_snippet" => out.pjsip_snippet = Some(string(value)?),
             "freepbx_csv" => out.freepbx_csv = Some(string(value)?),
             "host" => out.host = Some(string(value)?),
             "port" => out.port = Some(integer(value)?),
-            _ => out.voicemail = Some(string(value)?),
+            "voicemail" => out.voicemail = Some(string(value)?),
+            "transport" => out.transport = Some(string(value)?),
+            "pjsip_udp_transport" => out.pjsip_udp_transport = Some(string(value)?),
+            "pjsip_tcp_transport" => out.pjsip_tcp_transport = Some(string(value)?),
+            "context" => out.context = Some(string(value)?),
+            "mailbox_context" => out.mailbox_context = Some(string(value)?),
+            "group" => out.group = Some(string(value)?),
+            "reload_command" => out.reload_command = Some(strings(value)?),
+            _ => out.reload_interval_s = Some(integer(value)?),
         }
     }
     Ok(out)

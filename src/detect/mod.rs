@@ -254,6 +254,20 @@ impl Phone {
         self.extension.is_some() && self.secret.is_some()
     }
 
+    /// True when the PBX can only learn its secret from us: its extension came from the
+    /// range, or its `[[phone]]` entry has no secret (one was generated). Pool extensions
+    /// and inventory secrets exist on the PBX already.
+    pub fn secret_is_ours(&self, config: &Config) -> bool {
+        match self.origin {
+            Some(Origin::Range) => true,
+            Some(Origin::Inventory) => config
+                .inventory
+                .get(&self.mac)
+                .is_some_and(|entry| entry.secret.is_none()),
+            Some(Origin::Pool) | None => false,
+        }
+    }
+
     /// How `status` names it: `stuck` when a diagnosis says it cannot get further, else its
     /// boot state; `pending`/`denied`/`seen` while it has no credentials because of the policy.
     pub fn status_word(&self, policy: Policy, in_inventory: bool) -> &'static str {

@@ -33,9 +33,13 @@ struct Scenario {
     about: String,
     /// Unix seconds when the log is read: the year of year-less stamps.
     now: i64,
-    /// Config text after the runner's `[pbx]`.
+    /// Config text after the runner's `[pbx]` (host, and a FreePBX CSV unless
+    /// `no_pbx_file`).
     #[serde(default)]
     config: String,
+    /// Leave `[pbx] freepbx_csv` out of the runner's `[pbx]`.
+    #[serde(default)]
+    no_pbx_file: bool,
     #[serde(default)]
     root: RootData,
     events: String,
@@ -145,6 +149,7 @@ impl Run {
             load: None,
             speed_dials: &[],
             addon_modules: &[],
+            transport: config.pbx.transport.for_model(phone.model()),
         };
         let files =
             crate::render::phone_files(&crate::template::Templates::built_in(), &site, &view);
@@ -229,7 +234,15 @@ fn run_scenario(path: &Path) -> Result<BTreeSet<String>, String> {
     let text = std::fs::read_to_string(path).map_err(|err| err.to_string())?;
     let scenario: Scenario = toml::from_str(&text).map_err(|err| err.to_string())?;
     assert!(!scenario.about.is_empty());
-    let config_text = format!("[pbx]\nhost = \"198.18.0.10\"\n{}", scenario.config);
+    let pbx_file = if scenario.no_pbx_file {
+        ""
+    } else {
+        "freepbx_csv = \"/var/lib/cisco-autoprov/freepbx.csv\"\n"
+    };
+    let config_text = format!(
+        "[pbx]\nhost = \"198.18.0.10\"\n{pbx_file}{}",
+        scenario.config
+    );
     let config = crate::config::parse(&config_text, "scenario", Path::new("/"))
         .map_err(|errors| format!("config: {errors:?}"))?;
     let mut listing: Vec<(String, Option<Vec<u8>>)> = scenario

@@ -11,9 +11,10 @@
 //! - `bulkhandlerImport` builds the device from `generateDefaultDeviceSettings(tech,
 //!   extension, name)` and overrides every default whose key is a column: the PJSIP
 //!   driver's defaults (`functions.inc/drivers/PJSip.class.php`, `getDefaultDeviceSettings`)
-//!   include `secret` (a generated one unless given; `REGEN` asks for a new one) and
-//!   `direct_media` (default `yes`). FreePBX 16/17 lower-case the keys before reading them;
-//!   FreePBX 13 takes them as written, so the header is lower case.
+//!   include `secret` (a generated one unless given; `REGEN` asks for a new one),
+//!   `direct_media` (default `yes`), `force_rport` and `rewrite_contact` (both default
+//!   `yes`). FreePBX 16/17 lower-case the keys before reading them; FreePBX 13 takes them
+//!   as written, so the header is lower case.
 //!
 //! Bulk Handler (FreePBX/bulkhandler `Bulkhandler.class.php`, `fileToArray`) reads the file
 //! with PHP's `fgetcsv`, the first row being the header, and refuses a file whose rows do not
@@ -24,7 +25,12 @@
 //! range: inventory extensions are the admin's own, pool extensions come from FreePBX. One
 //! row per phone, sorted by extension: `tech` `pjsip`, `name` and `description` the label
 //! (the extension without one), `secret` the phone's, `direct_media` `no` as in the PJSIP
-//! file (RTP through Asterisk). The file always lists every range phone; for rows FreePBX
+//! file (RTP through Asterisk), and `force_rport`/`rewrite_contact` as in the PJSIP file for
+//! the phone's transport (`no`/`no` on UDP, `no`/`yes` on TCP: see `pjsip.rs`). FreePBX's
+//! `yes`/`yes` defaults would answer a 79xx on UDP at a port it does not listen on
+//! (field-evidence.md §1). The `transport` column is left to FreePBX (its transport names
+//! depend on its bind address): with `rewrite_contact` a TCP phone's requests go back over
+//! its own connection whatever the endpoint's transport. The file always lists every range phone; for rows FreePBX
 //! already has, the import's "Replace existing" choice decides (ticked, FreePBX deletes and
 //! recreates the extension with these values, losing what was changed in the GUI since).
 //!
@@ -38,13 +44,15 @@
 use super::{plain_name, secret_problem, sorted, PbxPhone};
 
 /// The header row, in order.
-pub const FREEPBX_COLUMNS: [&str; 6] = [
+pub const FREEPBX_COLUMNS: [&str; 8] = [
     "extension",
     "name",
     "description",
     "tech",
     "secret",
     "direct_media",
+    "force_rport",
+    "rewrite_contact",
 ];
 
 /// The CSV: the header, then one row per phone whose extension came from the range.
@@ -63,7 +71,23 @@ pub fn freepbx_csv(phones: &[PbxPhone]) -> String {
             .label
             .and_then(plain_name)
             .unwrap_or_else(|| ext.to_string());
-        push_row(&mut out, &[ext, &name, &name, "pjsip", phone.secret, "no"]);
+        let rewrite_contact = match phone.transport {
+            super::SipTransport::Udp => "no",
+            super::SipTransport::Tcp => "yes",
+        };
+        push_row(
+            &mut out,
+            &[
+                ext,
+                &name,
+                &name,
+                "pjsip",
+                phone.secret,
+                "no",
+                "no",
+                rewrite_contact,
+            ],
+        );
     }
     out
 }
@@ -111,6 +135,11 @@ mod tests {
             label,
             model: Some("7941"),
             from_range,
+            transport: if n == 4 {
+                super::super::SipTransport::Tcp
+            } else {
+                super::super::SipTransport::Udp
+            },
         }
     }
 
@@ -118,11 +147,12 @@ mod tests {
     fn header_is_freepbx_core_column_names() {
         let text = freepbx_csv(&[]);
         // FreePBX/core Core.class.php: bulkhandlerGetHeaders('extensions') declares
-        // extension, name, description, tech; the PJSIP driver's device settings give
-        // secret and direct_media.
+        // extension, name, description, tech; the PJSIP driver's device settings
+        // (PJSip.class.php getDefaultDeviceSettings) give secret, direct_media,
+        // force_rport and rewrite_contact.
         assert_eq!(
             text,
-            "extension,name,description,tech,secret,direct_media\n"
+            "extension,name,description,tech,secret,direct_media,force_rport,rewrite_contact\n"
         );
     }
 
@@ -143,11 +173,11 @@ mod tests {
         let text = freepbx_csv(&phones);
         assert_eq!(
             text,
-            "extension,name,description,tech,secret,direct_media\n\
-             2000,\"Müller, Jürgen\",\"Müller, Jürgen\",pjsip,\"a,b\"\"c\",no\n\
-             2001,2001,2001,pjsip,Xk7pQ2mR9vT4wZ8nB3cF6hJ2,no\n\
-             2002,Bob the builder,Bob the builder,pjsip,x\\y,no\n\
-             2005,two lines,two lines,pjsip,x,no\n"
+            "extension,name,description,tech,secret,direct_media,force_rport,rewrite_contact\n\
+             2000,\"Müller, Jürgen\",\"Müller, Jürgen\",pjsip,\"a,b\"\"c\",no,no,no\n\
+             2001,2001,2001,pjsip,Xk7pQ2mR9vT4wZ8nB3cF6hJ2,no,no,no\n\
+             2002,Bob the builder,Bob the builder,pjsip,x\\y,no,no,yes\n\
+             2005,two lines,two lines,pjsip,x,no,no,no\n"
         );
         // No inventory phone, no secret of a phone without a row.
         for absent in [

@@ -23,7 +23,32 @@ pub mod pjsip;
 use crate::mac::Mac;
 
 pub use freepbx::{freepbx_csv, FREEPBX_COLUMNS};
-pub use pjsip::{pjsip, DEFAULT_CONTEXT, DEFAULT_TRANSPORT};
+pub use pjsip::{
+    pjsip, PjsipSettings, DEFAULT_CONTEXT, DEFAULT_MAILBOX_CONTEXT, DEFAULT_TCP_TRANSPORT,
+    DEFAULT_TRANSPORT,
+};
+
+/// The SIP transport one phone uses, in its file and in its endpoint (chosen by
+/// `config::TransportChoice::for_model`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SipTransport {
+    /// UDP: the endpoint answers the `Via` port (no `force_rport`) and keeps the
+    /// registered contact (no `rewrite_contact`), where a 79xx listens.
+    Udp,
+    /// TCP: one connection from the phone; the endpoint rewrites the contact to that
+    /// connection so requests to the phone go over it.
+    Tcp,
+}
+
+impl SipTransport {
+    /// Lower-case name, for logs and `status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SipTransport::Udp => "udp",
+            SipTransport::Tcp => "tcp",
+        }
+    }
+}
 
 /// A provisioned phone as the PBX sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +67,8 @@ pub struct PbxPhone<'a> {
     /// The extension came from the `[provision] extensions` range, not the inventory or the
     /// pool CSV: FreePBX does not have it yet.
     pub from_range: bool,
+    /// The transport its file names.
+    pub transport: SipTransport,
 }
 
 /// Longest name [`is_safe_name`] accepts: Asterisk keeps a config section name in 80 bytes.
@@ -175,6 +202,7 @@ mod tests {
             label: None,
             model: None,
             from_range: true,
+            transport: SipTransport::Udp,
         };
         let phones = [
             phone(1, "1000"),

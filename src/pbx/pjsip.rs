@@ -10,13 +10,16 @@
 //!
 //! | section | option | value | why |
 //! |---|---|---|---|
-//! | endpoint | `transport` | the caller's (default [`DEFAULT_TRANSPORT`]) | a UDP transport: the 79xx SIP firmware registers over UDP |
-//! | endpoint | `context` | the caller's (default [`DEFAULT_CONTEXT`]) | where the phone's calls go in the dialplan |
+//! | endpoint | `transport` | the phone's: [`PjsipSettings::udp_transport`] or [`PjsipSettings::tcp_transport`] | the transport the phone's file names (see below) |
+//! | endpoint | `context` | [`PjsipSettings::context`] | where the phone's calls go in the dialplan |
 //! | endpoint | `disallow`, `allow` | `all`; `ulaw,alaw` (+ `g722`, see below) | codecs the phones have, no transcoding for G.711 |
-//! | endpoint | `rtp_symmetric`, `force_rport`, `rewrite_contact` | `yes` | answer the phone where its packets come from (NAT, VLAN routing) |
+//! | endpoint | `rtp_symmetric` | `yes` | send RTP where the phone's RTP comes from |
+//! | endpoint | `force_rport` | `no` | a 79xx on UDP sends from an ephemeral port, says 5060 in `Via` without `rport`, and listens only on 5060: the answer must go to the `Via` port |
+//! | endpoint | `rewrite_contact` | `no` on UDP, `yes` on TCP | UDP: the registered contact (port 5060) is where the phone listens, the source port is not. TCP: the contact becomes the phone's own connection, so INVITE, OPTIONS and NOTIFY reuse it instead of dialling the phone |
 //! | endpoint | `direct_media` | `no` | keep RTP through Asterisk: no re-INVITE pointing two phones at each other across NAT |
 //! | endpoint | `dtmf_mode` | `rfc4733` | the phones send RTP events (`dtmfAvtPayload` 101) |
 //! | endpoint | `callerid` | `"label" <extension>` | |
+//! | endpoint | `mailboxes` | `<extension>@<mailbox_context>` | Asterisk sends unsolicited MWI NOTIFYs only to endpoints with `mailboxes=` (field-evidence.md §3); the 79xx never SUBSCRIBE for it |
 //! | endpoint | `auth`, `aors` | the extension | |
 //! | auth | `username`, `password` | extension, secret | `auth_type` is left to its default, see below |
 //! | aor | `max_contacts` = 1, `remove_existing` = yes | | a rebooted phone replaces its old registration (chan_sip behaviour, as the option's documentation recommends) |
@@ -24,6 +27,12 @@
 //!
 //! `auth_type` is not written: its default is `userpass` up to Asterisk 20.11/21.6/22.1 and
 //! `digest` from 20.12/21.7/22.2 on, where `userpass` is deprecated; both read `password`.
+//!
+//! **Transport.** The phone's file and its endpoint name the same transport
+//! ([`SipTransport`], chosen per model by `config::TransportChoice`): TCP for the XML
+//! firmware, UDP for the 7940/7960. Both answer the phone where it listens; the test
+//! `tests/e2e_asterisk.rs` proves it against a real Asterisk with a phone that behaves like
+//! the firmware on the wire.
 //!
 //! **Codecs.** Every 79xx with SIP firmware does G.711 µ-law and A-law. G.722 (wideband) is
 //! offered, after G.711, only to the 7942, 7945, 7962, 7965 and 7975: the second-generation
@@ -48,21 +57,52 @@
 
 use std::fmt::Write as _;
 
-use super::{is_safe_name, plain_name, secret_problem, sorted, PbxPhone};
+use super::{is_safe_name, plain_name, secret_problem, sorted, PbxPhone, SipTransport};
 
-/// The transport the endpoints use when the config names none: the UDP transport of
+/// The UDP transport the endpoints use when the config names none: the UDP transport of
 /// Asterisk's example `pjsip.conf`.
 pub const DEFAULT_TRANSPORT: &str = "transport-udp";
+
+/// The TCP transport the endpoints use when the config names none.
+pub const DEFAULT_TCP_TRANSPORT: &str = "transport-tcp";
 
 /// The dialplan context for the phones' calls when the config names none: FreePBX's and
 /// Asterisk's examples' context for internal phones.
 pub const DEFAULT_CONTEXT: &str = "from-internal";
+
+/// The voicemail context of `mailboxes=` when the config names none: app_voicemail's
+/// `default`, which FreePBX uses too.
+pub const DEFAULT_MAILBOX_CONTEXT: &str = "default";
 
 /// Seconds between OPTIONS requests to each phone (`qualify_frequency`).
 pub const QUALIFY_FREQUENCY: u32 = 60;
 
 /// Base models offered G.722 (see the module docs).
 const G722_MODELS: [&str; 5] = ["7942", "7945", "7962", "7965", "7975"];
+
+/// Names from `[pbx]` the include refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PjsipSettings<'a> {
+    /// The UDP transport section of `pjsip.conf`.
+    pub udp_transport: &'a str,
+    /// The TCP transport section of `pjsip.conf`.
+    pub tcp_transport: &'a str,
+    /// The dialplan context of the endpoints.
+    pub context: &'a str,
+    /// The voicemail context of `mailboxes=`.
+    pub mailbox_context: &'a str,
+}
+
+impl Default for PjsipSettings<'_> {
+    fn default() -> Self {
+        PjsipSettings {
+            udp_transport: DEFAULT_TRANSPORT,
+            tcp_transport: DEFAULT_TCP_TRANSPORT,
+            context: DEFAULT_CONTEXT,
+            mailbox_context: DEFAULT_MAILBOX_CONTEXT,
+        }
+    }
+}
 
 /// The `allow=` list for a model.
 pub fn codecs(model: Option<&str>) -> &'static str {
@@ -73,10 +113,11 @@ pub fn codecs(model: Option<&str>) -> &'static str {
 }
 
 /// The include file: a header, then per phone an endpoint, an auth and an aor section named
-/// after its extension. `transport` and `context` are section/context names; one that is
-/// not [`is_safe_name`] is left out (Asterisk then picks the first UDP transport, or the
-/// `default` context) with a comment saying so.
-pub fn pjsip(phones: &[PbxPhone], transport: &str, context: &str) -> String {
+/// after its extension. A transport, context or mailbox context name that is not
+/// [`is_safe_name`] is left out (Asterisk then picks the first transport of the protocol,
+/// the `default` context, no MWI) with a comment saying so; the config refuses such names
+/// before the daemon ever gets here.
+pub fn pjsip(phones: &[PbxPhone], settings: &PjsipSettings<'_>) -> String {
     let mut out = String::new();
     out.push_str(
         "; Generated by cisco-autoprov: do not edit, the next change of phones overwrites it.\n\
@@ -87,32 +128,25 @@ pub fn pjsip(phones: &[PbxPhone], transport: &str, context: &str) -> String {
          ; It holds the phones' SIP secrets: keep it readable by Asterisk only.\n\
          ; Not for FreePBX, which writes its own endpoints: import the Bulk Handler CSV there.\n",
     );
-    let transport = if is_safe_name(transport) {
-        let _ = writeln!(
-            out,
-            "; The endpoints use transport {transport}, which pjsip.conf must define, e.g.\n\
-             ;   [{transport}]\n\
-             ;   type=transport\n\
-             ;   protocol=udp\n\
-             ;   bind=0.0.0.0"
-        );
-        Some(transport)
-    } else {
-        out.push_str(
-            "; The configured transport name is not usable (letters, digits, -_.+* only): the\n\
-             ; endpoints name none, so Asterisk uses the first UDP transport.\n",
-        );
-        None
+    let names = Names {
+        udp: safe(settings.udp_transport),
+        tcp: safe(settings.tcp_transport),
+        context: safe(settings.context),
+        mailbox_context: safe(settings.mailbox_context),
     };
-    let context = if is_safe_name(context) {
-        Some(context)
-    } else {
+    describe_transports(&mut out, &names);
+    if names.context.is_none() {
         out.push_str(
             "; The configured context name is not usable (letters, digits, -_.+* only): the\n\
              ; endpoints name none, so their calls go to context default.\n",
         );
-        None
-    };
+    }
+    if names.mailbox_context.is_none() {
+        out.push_str(
+            "; The configured mailbox context is not usable (letters, digits, -_.+* only): the\n\
+             ; endpoints name no mailbox, so no message waiting lamp lights.\n",
+        );
+    }
 
     let (kept, repeated) = sorted(phones);
     let mut written = 0;
@@ -122,7 +156,7 @@ pub fn pjsip(phones: &[PbxPhone], transport: &str, context: &str) -> String {
             continue;
         }
         written += 1;
-        phone_sections(&mut out, phone, transport, context);
+        phone_sections(&mut out, phone, &names);
     }
     for phone in repeated {
         let _ = writeln!(
@@ -135,6 +169,49 @@ pub fn pjsip(phones: &[PbxPhone], transport: &str, context: &str) -> String {
         out.push_str("\n; No phones yet.\n");
     }
     out
+}
+
+fn safe(name: &str) -> Option<&str> {
+    is_safe_name(name).then_some(name)
+}
+
+/// The usable names of [`PjsipSettings`].
+struct Names<'a> {
+    udp: Option<&'a str>,
+    tcp: Option<&'a str>,
+    context: Option<&'a str>,
+    mailbox_context: Option<&'a str>,
+}
+
+impl Names<'_> {
+    fn transport(&self, transport: SipTransport) -> Option<&str> {
+        match transport {
+            SipTransport::Udp => self.udp,
+            SipTransport::Tcp => self.tcp,
+        }
+    }
+}
+
+/// The header lines saying which transports `pjsip.conf` must define.
+fn describe_transports(out: &mut String, names: &Names<'_>) {
+    out.push_str("; The endpoints use these transports, which pjsip.conf must define, e.g.\n");
+    for (name, protocol) in [(names.udp, "udp"), (names.tcp, "tcp")] {
+        match name {
+            Some(name) => {
+                let _ = writeln!(
+                    out,
+                    ";   [{name}]\n;   type=transport\n;   protocol={protocol}\n;   bind=0.0.0.0:5060"
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    ";   (the configured {protocol} transport name is not usable: letters, digits,\n\
+                     ;   -_.+* only; those endpoints name none, so Asterisk picks one)"
+                );
+            }
+        }
+    }
 }
 
 /// Why a phone cannot be written, if it cannot. Never names the secret.
@@ -150,12 +227,7 @@ fn value(text: &str) -> String {
     text.replace(';', "\\;")
 }
 
-fn phone_sections(
-    out: &mut String,
-    phone: &PbxPhone,
-    transport: Option<&str>,
-    context: Option<&str>,
-) {
+fn phone_sections(out: &mut String, phone: &PbxPhone, names: &Names<'_>) {
     let ext = phone.extension;
     let name = phone
         .label
@@ -165,29 +237,40 @@ fn phone_sections(
         .model
         .filter(|model| is_safe_name(model))
         .map_or(String::new(), |model| format!(" {model}"));
-    let _ = writeln!(out, "\n; {ext}: Cisco{model} {}", phone.mac);
+    let _ = writeln!(
+        out,
+        "\n; {ext}: Cisco{model} {}, SIP over {}",
+        phone.mac,
+        phone.transport.as_str().to_ascii_uppercase()
+    );
     let _ = writeln!(out, "[{ext}]\ntype=endpoint");
-    if let Some(transport) = transport {
+    if let Some(transport) = names.transport(phone.transport) {
         let _ = writeln!(out, "transport={transport}");
     }
-    if let Some(context) = context {
+    if let Some(context) = names.context {
         let _ = writeln!(out, "context={context}");
     }
+    let rewrite_contact = match phone.transport {
+        SipTransport::Udp => "no",
+        SipTransport::Tcp => "yes",
+    };
     let _ = writeln!(
         out,
         "disallow=all\n\
          allow={}\n\
          rtp_symmetric=yes\n\
-         force_rport=yes\n\
-         rewrite_contact=yes\n\
+         force_rport=no\n\
+         rewrite_contact={rewrite_contact}\n\
          direct_media=no\n\
          dtmf_mode=rfc4733\n\
-         callerid=\"{}\" <{ext}>\n\
-         auth={ext}\n\
-         aors={ext}",
+         callerid=\"{}\" <{ext}>",
         codecs(phone.model),
         value(&name),
     );
+    if let Some(mailbox_context) = names.mailbox_context {
+        let _ = writeln!(out, "mailboxes={ext}@{mailbox_context}");
+    }
+    let _ = writeln!(out, "auth={ext}\naors={ext}");
     let _ = writeln!(
         out,
         "\n[{ext}]\ntype=auth\nusername={ext}\npassword={}",
@@ -350,6 +433,7 @@ mod tests {
                 "direct_media",
                 "dtmf_mode",
                 "callerid",
+                "mailboxes",
                 "auth",
                 "aors",
             ],
@@ -467,6 +551,7 @@ mod tests {
             label,
             model,
             from_range: n % 2 == 1,
+            transport: SipTransport::Udp,
         }
     }
 
@@ -480,33 +565,43 @@ mod tests {
 ; Not for FreePBX, which writes its own endpoints: import the Bulk Handler CSV there.
 ";
 
-    #[test]
-    fn golden() {
-        let phones = [
-            phone(0xc2, "2001", "Xk7pQ2mR9vT4wZ8nB3cF6hJ2", None, Some("7941")),
-            phone(0xc1, "1006", "s3cret-1006", Some("Reception"), Some("7942")),
-        ];
-        let got = pjsip(&phones, DEFAULT_TRANSPORT, DEFAULT_CONTEXT);
-        let want = format!(
-            "{HEADER}; The endpoints use transport transport-udp, which pjsip.conf must define, e.g.
+    const TRANSPORTS: &str =
+        "; The endpoints use these transports, which pjsip.conf must define, e.g.
 ;   [transport-udp]
 ;   type=transport
 ;   protocol=udp
-;   bind=0.0.0.0
+;   bind=0.0.0.0:5060
+;   [transport-tcp]
+;   type=transport
+;   protocol=tcp
+;   bind=0.0.0.0:5060
+";
 
-; 1006: Cisco 7942 001B0C18BDC1
+    #[test]
+    fn golden() {
+        let mut tcp = phone(0xc2, "2001", "Xk7pQ2mR9vT4wZ8nB3cF6hJ2", None, Some("7965"));
+        tcp.transport = SipTransport::Tcp;
+        let phones = [
+            tcp,
+            phone(0xc1, "1006", "s3cret-1006", Some("Reception"), Some("7940")),
+        ];
+        let got = pjsip(&phones, &PjsipSettings::default());
+        let want = format!(
+            "{HEADER}{TRANSPORTS}
+; 1006: Cisco 7940 001B0C18BDC1, SIP over UDP
 [1006]
 type=endpoint
 transport=transport-udp
 context=from-internal
 disallow=all
-allow=ulaw,alaw,g722
+allow=ulaw,alaw
 rtp_symmetric=yes
-force_rport=yes
-rewrite_contact=yes
+force_rport=no
+rewrite_contact=no
 direct_media=no
 dtmf_mode=rfc4733
 callerid=\"Reception\" <1006>
+mailboxes=1006@default
 auth=1006
 aors=1006
 
@@ -521,19 +616,20 @@ max_contacts=1
 remove_existing=yes
 qualify_frequency=60
 
-; 2001: Cisco 7941 001B0C18BDC2
+; 2001: Cisco 7965 001B0C18BDC2, SIP over TCP
 [2001]
 type=endpoint
-transport=transport-udp
+transport=transport-tcp
 context=from-internal
 disallow=all
-allow=ulaw,alaw
+allow=ulaw,alaw,g722
 rtp_symmetric=yes
-force_rport=yes
+force_rport=no
 rewrite_contact=yes
 direct_media=no
 dtmf_mode=rfc4733
 callerid=\"2001\" <2001>
+mailboxes=2001@default
 auth=2001
 aors=2001
 
@@ -554,7 +650,30 @@ qualify_frequency=60
         assert_eq!(objects.len(), 6);
         // The input order does not matter.
         let reversed = [phones[1], phones[0]];
-        assert_eq!(pjsip(&reversed, DEFAULT_TRANSPORT, DEFAULT_CONTEXT), got);
+        assert_eq!(pjsip(&reversed, &PjsipSettings::default()), got);
+    }
+
+    /// A 79xx on UDP sends from an ephemeral port with `Via: …:5060` and no `rport`, and
+    /// listens only on 5060 (drachtio-server issue 374, field-evidence.md §1): an endpoint
+    /// that forces rport or rewrites the contact to the source port strands it. On TCP the
+    /// contact must become the phone's connection. tests/e2e_asterisk.rs proves both on a
+    /// real Asterisk.
+    #[test]
+    fn nat_options_follow_the_transport() {
+        for (transport, rewrite) in [(SipTransport::Udp, "no"), (SipTransport::Tcp, "yes")] {
+            let mut one = phone(1, "2000", "secret", None, Some("7941"));
+            one.transport = transport;
+            let text = pjsip(&[one], &PjsipSettings::default());
+            let objects = check_pjsip(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            let endpoint = &objects[&("endpoint".to_string(), "2000".to_string())];
+            assert_eq!(endpoint.get("force_rport"), Some("no"), "{text}");
+            assert_eq!(endpoint.get("rewrite_contact"), Some(rewrite), "{text}");
+            let name = match transport {
+                SipTransport::Udp => DEFAULT_TRANSPORT,
+                SipTransport::Tcp => DEFAULT_TCP_TRANSPORT,
+            };
+            assert_eq!(endpoint.get("transport"), Some(name));
+        }
     }
 
     #[test]
@@ -603,7 +722,7 @@ qualify_frequency=60
         ];
         for (secret, label, name) in table {
             let phones = [phone(1, "2000", secret, *label, Some("7965"))];
-            let text = pjsip(&phones, DEFAULT_TRANSPORT, DEFAULT_CONTEXT);
+            let text = pjsip(&phones, &PjsipSettings::default());
             let objects = check_pjsip(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
             let key = |kind: &str| (kind.to_string(), "2000".to_string());
             assert_eq!(
@@ -635,7 +754,7 @@ qualify_frequency=60
             phone(9, "2008", "secret-nine", Some("Second"), None),
             phone(10, "", "secret-ten", None, None),
         ];
-        let text = pjsip(&phones, DEFAULT_TRANSPORT, DEFAULT_CONTEXT);
+        let text = pjsip(&phones, &PjsipSettings::default());
         let objects = check_pjsip(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         let names: BTreeSet<&str> = objects.keys().map(|(_, name)| name.as_str()).collect();
         assert_eq!(names, BTreeSet::from(["2008"]), "{text}");
@@ -666,14 +785,21 @@ qualify_frequency=60
     }
 
     #[test]
-    fn unusable_transport_and_context_are_left_out() {
+    fn unusable_names_are_left_out() {
         let phones = [phone(1, "2000", "s", None, None)];
-        for (transport, context) in [
-            ("udp transport", "from-internal"),
-            ("transport-udp", "a;b"),
-            ("", ""),
+        for (transport, context, mailbox) in [
+            ("udp transport", "from-internal", "default"),
+            ("transport-udp", "a;b", "default"),
+            ("transport-udp", "phones", "vm]x"),
+            ("", "", ""),
         ] {
-            let text = pjsip(&phones, transport, context);
+            let settings = PjsipSettings {
+                udp_transport: transport,
+                tcp_transport: DEFAULT_TCP_TRANSPORT,
+                context,
+                mailbox_context: mailbox,
+            };
+            let text = pjsip(&phones, &settings);
             let objects = check_pjsip(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
             let endpoint = &objects[&("endpoint".to_string(), "2000".to_string())];
             assert_eq!(
@@ -684,15 +810,27 @@ qualify_frequency=60
                 endpoint.get("context"),
                 is_safe_name(context).then_some(context)
             );
+            assert_eq!(
+                endpoint.get("mailboxes").is_some(),
+                is_safe_name(mailbox),
+                "{text}"
+            );
         }
-        let text = pjsip(&phones, "transport-tls-ish", "phones");
+        let settings = PjsipSettings {
+            udp_transport: "transport-tls-ish",
+            context: "phones",
+            mailbox_context: "office",
+            ..PjsipSettings::default()
+        };
+        let text = pjsip(&phones, &settings);
         assert!(text.contains("\ntransport=transport-tls-ish\ncontext=phones\n"));
+        assert!(text.contains("\nmailboxes=2000@office\n"));
     }
 
     #[test]
     fn no_phones() {
-        let text = pjsip(&[], DEFAULT_TRANSPORT, DEFAULT_CONTEXT);
-        assert!(text.starts_with(HEADER));
+        let text = pjsip(&[], &PjsipSettings::default());
+        assert!(text.starts_with(&format!("{HEADER}{TRANSPORTS}")));
         assert!(text.ends_with("\n; No phones yet.\n"));
         assert_eq!(check_pjsip(&text).unwrap().len(), 0);
     }

@@ -17,15 +17,17 @@ fn site() -> Site<'static> {
 }
 
 fn phone(model: Option<&str>, load: Option<&'static str>) -> PhoneView<'static> {
+    let model = model.map(|name| Model::by_name(name).unwrap());
     PhoneView {
         mac: "001B0C18BDC1".parse().unwrap(),
-        model: model.map(|name| Model::by_name(name).unwrap()),
+        model,
         extension: "1006",
         secret: "s3cret",
         label: Some("Thomas Müller"),
         load,
         speed_dials: &[],
         addon_modules: &[],
+        transport: crate::config::TransportChoice::Auto.for_model(model),
     }
 }
 
@@ -242,4 +244,51 @@ fn speed_dials_fit_the_buttons() {
     assert_eq!(count_buttons(Some("7965"), &[]), 6);
     assert_eq!(count_buttons(Some("7965"), &["7914".to_string()]), 20);
     assert_eq!(count_buttons(None, &[]), 31, "model unknown: all of them");
+}
+
+/// The XML firmware's file names the transport its endpoint uses, and lights the lamp on a
+/// waiting message. `transportLayerProtocol` 1 is TCP, 2 UDP; usecallmanager.nz
+/// (`real-configs/usecallmanager-site/sepmac-cnf-xml.txt`) says to use TCP: the phones cause
+/// SIP retransmit errors over UDP. `messageWaitingLampPolicy` 1 only shows a prompt, 3
+/// lights the lamp too (same page; `real-configs/zencoffee-7965` and the usecallmanager
+/// tftpboot use 3). field-evidence.md §1, §3.
+#[test]
+fn transport_and_message_lamp_from_the_evidence() {
+    use crate::config::TransportChoice;
+    let templates = Templates::built_in();
+    for (model, choice, want) in [
+        ("7941", TransportChoice::Auto, "1"),
+        ("7965", TransportChoice::Auto, "1"),
+        ("7911", TransportChoice::Tcp, "1"),
+        ("7965", TransportChoice::Udp, "2"),
+    ] {
+        let view = PhoneView {
+            transport: choice.for_model(Model::by_name(model)),
+            ..phone(Some(model), None)
+        };
+        let xml = &phone_files(&templates, &site(), &view)[0].1;
+        assert_eq!(
+            text_of(xml, "transportLayerProtocol").as_deref(),
+            Some(want),
+            "{model} {choice:?}"
+        );
+        assert_eq!(
+            text_of(xml, "messageWaitingLampPolicy").as_deref(),
+            Some("3")
+        );
+    }
+    // The 7940/7960 SIP firmware has no transport setting in any working configuration
+    // (real-configs/teo-lkml-7960, german-fritzbox-7960, mkirbst-configs_cisco7960): UDP
+    // whatever the choice, and its endpoint says so too.
+    for choice in [TransportChoice::Auto, TransportChoice::Tcp] {
+        assert_eq!(
+            choice.for_model(Model::by_name("7940")),
+            crate::config::SipTransport::Udp
+        );
+    }
+    // A phone whose model is not known yet gets UDP, which every family does.
+    assert_eq!(
+        TransportChoice::Auto.for_model(None),
+        crate::config::SipTransport::Udp
+    );
 }
