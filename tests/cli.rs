@@ -35,7 +35,7 @@ impl Site {
 
     fn write_config(&self, pbx: &str, extra: &str) {
         let text = format!(
-            "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"{pbx}\"\n[provision]\nextensions = \"2000-2099\"\n\
+            "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"{pbx}\"\nfreepbx_csv = \"freepbx.csv\"\n[provision]\nextensions = \"2000-2099\"\n\
              [[source]]\nkind = \"dnsmasq-leases\"\npath = \"dhcp.leases\"\n[[source]]\nkind = \"log\"\npath = \"tftp.log\"\n{extra}"
         );
         fs::write(self.path("config.toml"), text).unwrap();
@@ -163,7 +163,7 @@ fn check_reports_each_problem_with_its_line() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("config.toml:14: phone.mac: invalid mac address \"nope\""),
+        stderr.contains("config.toml:15: phone.mac: invalid mac address \"nope\""),
         "{stderr}"
     );
 
@@ -177,6 +177,45 @@ fn check_reports_each_problem_with_its_line() {
     let site = Site::new("");
     let output = site.run(&["check", "-c", &site.config()]);
     assert!(output.status.success(), "{output:?}");
+}
+
+/// A phone whose secret the PBX cannot know is a configuration problem, said before any
+/// phone shows up (issue 11: the README's first example used to produce such phones).
+#[test]
+fn check_says_when_phones_could_not_register() {
+    let site = Site::new("");
+    let text = fs::read_to_string(site.path("config.toml"))
+        .unwrap()
+        .replace("freepbx_csv = \"freepbx.csv\"\n", "");
+    fs::write(site.path("config.toml"), text).unwrap();
+    let output = site.run(&["check", "-c", &site.config()]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for words in [
+        "extension from [provision] extensions (2000-2099)",
+        "cannot register",
+        "[pbx] pjsip_snippet",
+        "[pbx] freepbx_csv",
+    ] {
+        assert!(stdout.contains(words), "{words:?} missing: {stdout}");
+    }
+    // A PBX group that does not exist and a reload program that does not exist are named.
+    let site = Site::new("");
+    let text = fs::read_to_string(site.path("config.toml")).unwrap().replace(
+        "freepbx_csv = \"freepbx.csv\"\n",
+        "freepbx_csv = \"freepbx.csv\"\ngroup = \"no-such-group-here\"\nreload_command = [\"/nonexistent/asterisk\", \"-rx\", \"module reload res_pjsip.so\"]\n",
+    );
+    fs::write(site.path("config.toml"), text).unwrap();
+    let output = site.run(&["check", "-c", &site.config()]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("pbx.group \"no-such-group-here\" is not in /etc/group"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("pbx.reload_command: program /nonexistent/asterisk not found"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -470,7 +509,7 @@ fn command_source_is_read_and_restarted() {
     let config = dir.path().join("config.toml");
     fs::write(
         &config,
-        format!("tftp_root = \"tftp\"\nstate_dir = \"state\"\n[[source]]\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"{script}\"]\n"),
+        format!("tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nfreepbx_csv = \"freepbx.csv\"\n[[source]]\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"{script}\"]\n"),
     )
     .unwrap();
     let site = Site { dir };
@@ -725,8 +764,14 @@ fn pbx_files_and_the_pool_csv() {
     .unwrap();
     let text = fs::read_to_string(site.path("config.toml"))
         .unwrap()
-        .replace("[provision]\n", "[provision]\npool_csv = \"extensions.csv\"\n")
-        .replace("[pbx]\n", "[pbx]\npjsip_snippet = \"pjsip.cisco-autoprov.conf\"\nfreepbx_csv = \"freepbx-import.csv\"\n");
+        .replace(
+            "[provision]\n",
+            "[provision]\npool_csv = \"extensions.csv\"\n",
+        )
+        .replace(
+            "freepbx_csv = \"freepbx.csv\"\n",
+            "pjsip_snippet = \"pjsip.cisco-autoprov.conf\"\nfreepbx_csv = \"freepbx-import.csv\"\n",
+        );
     fs::write(site.path("config.toml"), text).unwrap();
     let daemon = Daemon::start(&site);
     // The export holds 2001, 2002 and 2010 with secrets (2004 has none: skipped).
@@ -783,7 +828,9 @@ fn pbx_files_and_the_pool_csv() {
 
     let csv = read(&site.path("freepbx-import.csv"));
     assert!(
-        csv.starts_with("extension,name,description,tech,secret,direct_media\n"),
+        csv.starts_with(
+            "extension,name,description,tech,secret,direct_media,force_rport,rewrite_contact\n"
+        ),
         "{csv}"
     );
     assert_eq!(csv.lines().count(), 2, "only the range phone: {csv}");

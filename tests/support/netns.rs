@@ -106,6 +106,8 @@ pub enum Ns {
     Phone,
     /// Holds a second simulated phone; exists only after [`Lab::add_second_phone`].
     SecondPhone,
+    /// Holds phone `i` (1, 2, …) of a LAN lab ([`Lab::start_lan`]); phone 0 is [`Ns::Phone`].
+    Lan(usize),
 }
 
 /// Handle to a long-running process started with [`Lab::spawn_in`].
@@ -265,6 +267,8 @@ pub struct Lab {
     tag: String,
     /// The second phone, once [`Lab::add_second_phone`] has created it.
     second_phone: Option<SecondPhone>,
+    /// Phones 1, 2, … of a LAN lab ([`Lab::start_lan`]), each in its own namespace.
+    lan_phones: Vec<SecondPhone>,
 }
 
 /// A second phone namespace with its own veth pair to the router namespace; see
@@ -347,6 +351,7 @@ impl Lab {
             dir,
             tag: format!("{pid}n{n}"),
             second_phone: None,
+            lan_phones: Vec::new(),
         };
 
         for ns in [lab.router_ns.clone(), lab.phone_ns.clone()] {
@@ -455,7 +460,133 @@ impl Lab {
                 Some(second) => &second.ns,
                 None => panic!("Ns::SecondPhone used before Lab::add_second_phone"),
             },
+            Ns::Lan(0) => &self.phone_ns,
+            Ns::Lan(i) => match self.lan_phones.get(i - 1) {
+                Some(phone) => &phone.ns,
+                None => panic!("Ns::Lan({i}): the lab has no such phone"),
+            },
         }
+    }
+
+    /// The phone-side interface and identity of the phone in `ns`.
+    fn phone_in(&self, ns: Ns) -> (&str, Phone) {
+        match ns {
+            Ns::Phone | Ns::Lan(0) => (&self.phone_if, self.phone),
+            Ns::SecondPhone => {
+                let second = self.second_phone.as_ref().expect("no second phone");
+                (&second.interface, second.phone)
+            }
+            Ns::Lan(i) => {
+                let phone = &self.lan_phones[i - 1];
+                (&phone.interface, phone.phone)
+            }
+            Ns::Router => panic!("the router namespace has no phone"),
+        }
+    }
+
+    /// A lab whose phones share one LAN: in the router namespace a bridge (named like
+    /// [`Lab::router_if`], so servers bind to it as usual) with the router address, and per
+    /// phone a namespace joined to the bridge by its own veth pair; phone `i` is
+    /// [`Ns::Lan`]`(i)` (`Ns::Lan(0)` is [`Ns::Phone`]). All phones get DHCP from one server,
+    /// as on an office LAN. Skips (or fails under `CI=true`) like [`Lab::start`].
+    #[track_caller]
+    pub fn start_lan(test: &str, programs: &[&str], phones: &[Phone]) -> Option<Lab> {
+        assert!(
+            (1..10).contains(&phones.len()),
+            "a LAN lab has 1 to 9 phones"
+        );
+        let mut lab = Lab::start_as(test, programs, phones[0])?;
+        lab.bridge_first_phone();
+        for &phone in &phones[1..] {
+            lab.add_lan_phone(phone);
+        }
+        Some(lab)
+    }
+
+    /// Turns the router end of the first veth pair into a bridge port: the router address
+    /// moves to a bridge named like the old router end, so every server option that names
+    /// [`Lab::router_if`] keeps working.
+    fn bridge_first_phone(&mut self) {
+        let router_ns = self.router_ns.clone();
+        let old = self.router_if.clone();
+        let port = format!("q0{}", self.tag);
+        assert!(port.len() <= 15, "veth name too long");
+        self.ip_ok(&["-n", &router_ns, "link", "set", &old, "down"]);
+        self.ip_ok(&["-n", &router_ns, "addr", "flush", "dev", &old]);
+        self.ip_ok(&["-n", &router_ns, "link", "set", &old, "name", &port]);
+        // No STP: a port forwards as soon as it is up.
+        self.ip_ok(&[
+            "-n",
+            &router_ns,
+            "link",
+            "add",
+            "name",
+            &old,
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+        ]);
+        self.ip_ok(&["-n", &router_ns, "link", "set", &port, "master", &old]);
+        let cidr = format!("{}/24", self.router_ip());
+        self.ip_ok(&["-n", &router_ns, "addr", "add", &cidr, "dev", &old]);
+        self.ip_ok(&["-n", &router_ns, "link", "set", &port, "up"]);
+        self.ip_ok(&["-n", &router_ns, "link", "set", &old, "up"]);
+        wait_until(&format!("bridge {old} is up"), READY_TIMEOUT, || {
+            let output = self.ip_output(&["-n", &router_ns, "link", "show", "dev", &old]);
+            String::from_utf8_lossy(&output.stdout).contains("LOWER_UP")
+        });
+    }
+
+    /// Adds phone `self.lan_phones.len() + 1` of a LAN lab: its namespace, and a veth pair
+    /// whose router end is a port of the bridge. Both ends are born inside their namespaces.
+    fn add_lan_phone(&mut self, phone: Phone) {
+        let i = self.lan_phones.len() + 1;
+        let base = self
+            .router_ns
+            .strip_suffix("-router")
+            .expect("router namespace name ends in -router")
+            .to_string();
+        let ns = format!("{base}-lan{i}");
+        let port = format!("q{i}{}", self.tag);
+        let phone_if = format!("l{i}{}", self.tag);
+        assert!(
+            port.len() <= 15 && phone_if.len() <= 15,
+            "veth name too long"
+        );
+        self.remove_namespace(&ns);
+        self.ip_ok(&["netns", "add", &ns]);
+        self.namespaces.push(ns.clone());
+        let router_ns = self.router_ns.clone();
+        self.ip_ok(&[
+            "link", "add", &port, "netns", &router_ns, "type", "veth", "peer", "name", &phone_if,
+            "netns", &ns,
+        ]);
+        self.ip_ok(&["-n", &ns, "link", "set", &phone_if, "address", phone.mac]);
+        self.ip_ok(&[
+            "-n",
+            &router_ns,
+            "link",
+            "set",
+            &port,
+            "master",
+            &self.router_if,
+        ]);
+        for (ns, interface) in [(&router_ns, &port), (&ns, &phone_if)] {
+            self.ip_ok(&["-n", ns, "link", "set", "lo", "up"]);
+            self.ip_ok(&["-n", ns, "link", "set", interface, "up"]);
+        }
+        for (ns, interface) in [(&router_ns, &port), (&ns, &phone_if)] {
+            wait_until(&format!("{interface} has carrier"), READY_TIMEOUT, || {
+                let output = self.ip_output(&["-n", ns, "link", "show", "dev", interface]);
+                String::from_utf8_lossy(&output.stdout).contains("LOWER_UP")
+            });
+        }
+        self.lan_phones.push(SecondPhone {
+            ns,
+            interface: phone_if,
+            phone,
+        });
     }
 
     /// Gives the phone a static address `198.18.<k>.<host>/24` (for TFTP-only tests).
@@ -646,6 +777,13 @@ impl Lab {
     /// [`Lab::run_in`] in the router namespace.
     pub fn run_in_router<S: AsRef<OsStr>>(&self, argv: &[S], timeout: Duration) -> RunOutput {
         self.run_in(Ns::Router, argv, timeout)
+    }
+
+    /// The process id of a spawned process. `ip netns exec` (and any wrapper that execs)
+    /// leaves the program itself at this pid, so it is what `/proc/<pid>/…` and
+    /// `nsenter -t <pid>` need.
+    pub fn pid(&self, id: ProcessId) -> u32 {
+        self.processes[id.0].child.id()
     }
 
     /// Whether a spawned process is still running.
@@ -1232,8 +1370,18 @@ impl Lab {
     /// dnsmasq answers `-O 66` only when option 66 is configured, which [`Lab::start_dnsmasq`]
     /// does not do: expect `opt150` but no `tftp` variable.
     pub fn run_udhcpc(&mut self) -> RunOutput {
-        let env_log = self.path("udhcpc-env.log");
-        let script = self.path("udhcpc.sh");
+        self.run_udhcpc_in(Ns::Phone)
+    }
+
+    /// [`Lab::run_udhcpc`] for the phone in `ns` (its interface, vendor class and hostname);
+    /// its events go to `udhcpc-env.log` for [`Ns::Phone`], `udhcpc-env-<ns>.log` otherwise
+    /// (see [`Lab::udhcpc_bound_env_in`]).
+    pub fn run_udhcpc_in(&mut self, ns: Ns) -> RunOutput {
+        let env_log = self.udhcpc_env_log(ns);
+        let script = match ns {
+            Ns::Phone => self.path("udhcpc.sh"),
+            other => self.path(&format!("udhcpc-{other:?}.sh")),
+        };
         let ip = self.ip.display().to_string();
         fs::write(
             &script,
@@ -1255,7 +1403,8 @@ impl Lab {
         self.note_log(&env_log);
 
         let mut argv = udhcpc_command().expect("udhcpc was checked before");
-        let phone = self.phone;
+        let (interface, phone) = self.phone_in(ns);
+        let interface = interface.to_string();
         for arg in [
             "-f".to_string(),
             "-q".into(),
@@ -1265,7 +1414,7 @@ impl Lab {
             "-T".into(),
             "1".into(),
             "-i".into(),
-            self.phone_if.clone(),
+            interface,
             "-V".into(),
             phone.vendor_class.into(),
             "-x".into(),
@@ -1279,13 +1428,26 @@ impl Lab {
         ] {
             argv.push(arg.into());
         }
-        self.run_in_phone(&argv, CLIENT_TIMEOUT)
+        self.run_in(ns, &argv, CLIENT_TIMEOUT)
     }
 
     /// The environment of the last `bound` event logged by the udhcpc script, e.g.
     /// `ip`, `mask`, `opt150` (hex), `tftp`, `serverid`.
     pub fn udhcpc_bound_env(&self) -> HashMap<String, String> {
-        let text = fs::read_to_string(self.path("udhcpc-env.log")).unwrap_or_default();
+        self.udhcpc_bound_env_in(Ns::Phone)
+    }
+
+    /// Where the udhcpc script of the phone in `ns` logs its events.
+    fn udhcpc_env_log(&self, ns: Ns) -> PathBuf {
+        match ns {
+            Ns::Phone => self.path("udhcpc-env.log"),
+            other => self.path(&format!("udhcpc-env-{other:?}.log")),
+        }
+    }
+
+    /// [`Lab::udhcpc_bound_env`] of the phone in `ns`.
+    pub fn udhcpc_bound_env_in(&self, ns: Ns) -> HashMap<String, String> {
+        let text = fs::read_to_string(self.udhcpc_env_log(ns)).unwrap_or_default();
         let marker = "=== bound\n";
         let Some(start) = text.rfind(marker) else {
             panic!("udhcpc never ran its script with `bound`:\n{text}");
