@@ -5,7 +5,8 @@
 //! which real DHCP/TFTP servers, real clients and our daemon run. It is kept apart from the
 //! test files so that the isc-dhcp, Kea and atftpd tests can reuse it.
 //! [`asterisk`] adds a real Asterisk 22 (from a cached Debian sid chroot, on a throw-away
-//! overlay) to a lab's router namespace.
+//! overlay) to a lab's router namespace. [`sipphone`] is a SIP user agent that behaves on
+//! the wire like a Cisco 79xx, for the tests against Asterisk.
 //!
 //! Every test crate uses only part of this module, so dead-code warnings are turned off here
 //! (otherwise `cargo clippy --all-targets -- -D warnings` fails on whichever helpers one test
@@ -15,3 +16,4 @@
 pub mod asterisk;
 pub mod checks;
 pub mod netns;
+pub mod sipphone;
