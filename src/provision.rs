@@ -1139,4 +1139,30 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&reloads).unwrap(), "reload\n");
         assert_eq!(provisioner.pbx_reload.n_runs, 1);
     }
+
+    /// `[pbx] group` gives both PBX files to the PBX's group (FreePBX runs as `asterisk` and
+    /// must read the CSV too, so with a group it is 0640). Needs root to give a group we are
+    /// not in: CI runs it as root, elsewhere it checks nothing.
+    #[test]
+    fn pbx_group_is_given_to_both_files() {
+        use std::os::unix::fs::MetadataExt;
+        if !std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0) {
+            eprintln!("skipping pbx_group_is_given_to_both_files: needs root to chgrp");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let text = "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"198.18.0.10\"\n\
+                    pjsip_snippet = \"pjsip.conf\"\nfreepbx_csv = \"import.csv\"\ngroup = \"64990\"\n\
+                    [provision]\nextensions = \"2000-2999\"\n";
+        let config = crate::config::parse(text, "config.toml", dir.path()).unwrap();
+        std::fs::create_dir(dir.path().join("tftp")).unwrap();
+        let store = StateStore::open(&dir.path().join("state")).unwrap();
+        let templates = Templates::with_overrides(&[]).unwrap();
+        let mut provisioner = Provisioner::new(config, templates, store, State::default());
+        provisioner.write_pbx_files();
+        for (name, mode) in [("pjsip.conf", 0o640), ("import.csv", 0o640)] {
+            let meta = std::fs::metadata(dir.path().join(name)).unwrap();
+            assert_eq!((meta.gid(), meta.mode() & 0o777), (64990, mode), "{name}");
+        }
+    }
 }

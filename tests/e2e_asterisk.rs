@@ -37,175 +37,85 @@
 mod support;
 
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use support::asterisk::{
     asterisk_chroot, missing_asterisk, Asterisk, AsteriskConfig, ASTERISK_PROGRAMS, ASTERISK_UID,
 };
-use support::netns::{skip_or_fail, wait_until, DnsmasqMode, Lab, Ns, Phone};
+use support::netns::{skip_or_fail, wait_until, Lab, Ns, Phone};
+use support::pbx_site::{assert_pbx_readable, voicemail_conf, PbxSite, DIALPLAN, PHONE_7965};
 use support::sipphone::{Arrival, PhoneSip, SipPhone, Transport};
-
-/// Programs besides `ip` and [`ASTERISK_PROGRAMS`]: the lab's servers and clients.
-const PROGRAMS: &[&str] = &["dnsmasq", "udhcpc", "tftp"];
 
 /// The three phones: a 7941 and a 7965 (XML firmware, TCP), a 7940 (SIP firmware, UDP).
 const PHONE_7941: Phone = Phone::CP_7941G;
-const PHONE_7965: Phone = Phone {
-    mac: "00:1b:0c:18:bd:c5",
-    vendor_class: "Cisco Systems, Inc. IP Phone CP-7965G",
-    hostname: "SEP001B0C18BDC5",
-};
 const PHONE_7940: Phone = Phone::CP_7940G;
 
-/// How long a phone may take from its lease to a 200 OK for its REGISTER. The firmware
-/// retries a refused registration; so does the test phone, every [`REGISTER_EVERY`].
-const REGISTER_TIMEOUT: Duration = Duration::from_secs(20);
-const REGISTER_EVERY: Duration = Duration::from_millis(500);
 /// Bound for one SIP exchange (a call, a NOTIFY to arrive).
 const SIP_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// What a phone read from its files: where to register, as whom, over what.
-#[derive(Debug, Clone)]
-struct LineConfig {
-    registrar: String,
-    port: u16,
-    transport: Transport,
-    user: String,
-    auth_name: String,
-    password: String,
-    /// `messageWaitingLampPolicy` of line 1 (XML firmware only).
-    lamp_policy: Option<String>,
-}
 
 #[test]
 fn provisioned_phones_register_call_and_get_mwi_on_real_asterisk() {
     let test = "provisioned_phones_register_call_and_get_mwi_on_real_asterisk";
-    if let Some(reason) = missing_asterisk() {
-        skip_or_fail(test, &reason);
-        return;
-    }
-    let chroot = asterisk_chroot().expect("checked by missing_asterisk");
-    let phones = [PHONE_7941, PHONE_7965, PHONE_7940];
-    let programs: Vec<&str> = PROGRAMS.iter().chain(ASTERISK_PROGRAMS).copied().collect();
-    let Some(mut lab) = Lab::start_lan(test, &programs, &phones) else {
-        return;
-    };
     let started = Instant::now();
-    lab.start_dnsmasq(DnsmasqMode::DhcpAndTftp);
-
-    // The admin's one-time set-up (README, "On the PBX"): an empty include that Asterisk's
-    // group may read, `#include`d from pjsip.conf. The daemon must keep it that way across
-    // every rewrite (field-evidence.md §2: losing the group breaks the whole pjsip.conf).
-    let etc = Asterisk::etc_dir_in(&lab);
-    fs::create_dir_all(&etc).expect("create /etc/asterisk");
-    let include = etc.join("pjsip.cisco-autoprov.conf");
-    fs::write(&include, "").expect("create the include");
-    std::os::unix::fs::chown(&include, Some(0), Some(ASTERISK_UID)).expect("chgrp asterisk");
-    fs::set_permissions(&include, fs::Permissions::from_mode(0o640)).expect("chmod 640");
-    let asterisk_config = AsteriskConfig {
-        bind: lab.router_ip(),
-        extensions_conf: DIALPLAN.to_string(),
-        pjsip_extra: "#include pjsip.cisco-autoprov.conf\n".to_string(),
-        voicemail_conf: voicemail_conf(),
+    let phones = [PHONE_7941, PHONE_7965, PHONE_7940];
+    let Some(mut site) = PbxSite::start(test, &phones, 1) else {
+        return;
     };
-    let asterisk = Asterisk::start(&mut lab, &asterisk_config);
-    assert_eq!(asterisk.etc_dir(), etc);
     eprintln!(
         "{test}: chroot {}, asterisk up after {:?} ({:?} of it asterisk's own start)",
-        chroot.display(),
+        asterisk_chroot().unwrap_or_default().display(),
         started.elapsed(),
-        asterisk.startup_time()
+        site.asterisk.startup_time()
     );
-    let config = write_config(&lab, &include, &asterisk.rx_script());
-    let daemon = lab.start_daemon(&config);
-    wait_until(
-        "the daemon rewrote the include",
-        Duration::from_secs(5),
-        || fs::read_to_string(&include).is_ok_and(|text| text.contains("No phones yet")),
-    );
-    assert_pbx_readable(&include);
 
-    // Each phone boots as it would when plugged in: DHCP, its files in the firmware's order,
-    // then REGISTER (401, then 200 with the secret from its own file), retried like the
-    // firmware until the PBX knows it. Then the next phone; all three stay registered.
+    // 1. Each phone boots as it would when plugged in (DHCP, its files in the firmware's
+    // order, REGISTER retried until the PBX knows it), then the next; all three stay
+    // registered. Registration is 401, then 200 with the secret from the phone's own file.
     let mut booted = Vec::new();
-    let mut sip_phones: Vec<SipPhone> = Vec::new();
-    for (i, phone) in phones.iter().enumerate() {
-        let ns = Ns::Lan(i);
-        let dhcp = lab.run_udhcpc_in(ns);
-        dhcp.assert_success();
-        let leased_at = dhcp.exited_at;
-        let ip = lab.udhcpc_bound_env_in(ns)["ip"].clone();
-        let line = fetch_config_like_the_firmware(&lab, ns, phone);
-        let model = &phone.vendor_class[phone.vendor_class.len() - 6..];
-        let sip = SipPhone::start(PhoneSip {
-            netns: lab.ns_name(ns).to_string(),
-            local_ip: ip.parse().expect("leased address"),
-            registrar: line.registrar.parse().expect("registrar is an address"),
-            registrar_port: line.port,
-            transport: line.transport,
-            user: line.user.clone(),
-            auth_name: line.auth_name.clone(),
-            password: line.password.clone(),
-            listen_port: 5060,
-            user_agent: format!("Cisco-CP{model}/9.4.2"),
-        })
-        .unwrap_or_else(|err| panic!("start the SIP phone of {}: {err}", phone.hostname));
-        let (statuses, _) = sip
-            .register_until_ok(REGISTER_EVERY, REGISTER_TIMEOUT)
-            .unwrap_or_else(|err| {
-                panic!(
-                    "{} ({}) did not register: {err}\n{}",
-                    phone.hostname,
-                    line.user,
-                    asterisk.rx(&lab, "pjsip show endpoints")
-                )
-            });
-        assert_eq!(statuses, [401, 200], "{}", phone.hostname);
+    for i in 0..phones.len() {
+        let phone = site.boot(i);
+        assert_eq!(phone.statuses, [401, 200], "{}", phone.phone.hostname);
         eprintln!(
             "{test}: {} ({:?}, extension {}) registered {:?} after its lease",
-            phone.hostname,
-            line.transport,
-            line.user,
-            leased_at.elapsed()
+            phone.phone.hostname, phone.line.transport, phone.line.user, phone.lease_to_registered
         );
-        booted.push((ns, *phone, ip, line));
-        sip_phones.push(sip);
+        booted.push(phone);
     }
-    let contacts = asterisk.rx(&lab, "pjsip show contacts");
-    for (_, _, ip, line) in &booted {
+    let (lab, asterisk) = (&site.lab, &site.asterisk);
+    let contacts = asterisk.rx(lab, "pjsip show contacts");
+    for phone in &booted {
+        let (user, ip) = (&phone.line.user, &phone.ip);
         assert!(
-            contacts.contains(&format!("{}/sip:{}@{ip}", line.user, line.user)),
-            "contact of {} at {ip} missing:\n{contacts}",
-            line.user
+            contacts.contains(&format!("{user}/sip:{user}@{ip}")),
+            "contact of {user} at {ip} missing:\n{contacts}"
         );
     }
 
     // 2. Qualify: Asterisk's OPTIONS reach every phone where it listens, and are answered.
-    for (sip, (_, phone, _, line)) in sip_phones.iter().zip(&booted) {
-        let options = sip
+    for phone in &booted {
+        let options = phone
+            .sip
             .wait_for_request("OPTIONS", SIP_TIMEOUT)
-            .unwrap_or_else(|| panic!("{}: no qualify OPTIONS", phone.hostname));
+            .unwrap_or_else(|| panic!("{}: no qualify OPTIONS", phone.phone.hostname));
         assert_eq!(
             options.arrival,
-            arrival_for(line.transport),
+            arrival_for(phone.line.transport),
             "{}",
-            phone.hostname
+            phone.phone.hostname
         );
     }
     wait_until("every contact is Avail", SIP_TIMEOUT, || {
-        let contacts = asterisk.rx(&lab, "pjsip show contacts");
-        booted.iter().all(|(_, _, _, line)| {
-            contacts
-                .lines()
-                .any(|row| row.contains(&format!("{}/sip:", line.user)) && row.contains("Avail"))
+        let contacts = asterisk.rx(lab, "pjsip show contacts");
+        booted.iter().all(|phone| {
+            contacts.lines().any(|row| {
+                row.contains(&format!("{}/sip:", phone.line.user)) && row.contains("Avail")
+            })
         })
     });
 
     // 3. A wrong password is refused (a second phone process on another port, same line).
-    let (_, _, ip_7940, line_7940) = &booted[2];
+    let (ip_7940, line_7940) = (&booted[2].ip, &booted[2].line);
     let impostor = SipPhone::start(PhoneSip {
         netns: lab.ns_name(Ns::Lan(2)).to_string(),
         local_ip: ip_7940.parse().unwrap(),
@@ -228,17 +138,20 @@ fn provisioned_phones_register_call_and_get_mwi_on_real_asterisk() {
 
     // 4. Calls: 7941 → 7965 (TCP to TCP), 7965 → 7940 (to the UDP phone's port 5060).
     for (caller, callee) in [(0, 1), (1, 2)] {
-        let target = &booted[callee].3.user;
-        let statuses = sip_phones[caller]
+        let target = &booted[callee].line.user;
+        let statuses = booted[caller]
+            .sip
             .call(target, Duration::from_millis(300), SIP_TIMEOUT)
             .unwrap_or_else(|err| panic!("call {caller} -> {target}: {err}"));
         assert!(statuses.contains(&180), "no ringing: {statuses:?}");
         assert!(statuses.contains(&200), "not answered: {statuses:?}");
-        let invite = sip_phones[callee]
+        let invite = booted[callee]
+            .sip
             .wait_for_request("INVITE", SIP_TIMEOUT)
             .expect("the INVITE reached the called phone");
-        assert_eq!(invite.arrival, arrival_for(booted[callee].3.transport));
-        sip_phones[callee]
+        assert_eq!(invite.arrival, arrival_for(booted[callee].line.transport));
+        booted[callee]
+            .sip
             .wait_for_request("BYE", SIP_TIMEOUT)
             .expect("the hang-up reached the called phone");
     }
@@ -246,10 +159,10 @@ fn provisioned_phones_register_call_and_get_mwi_on_real_asterisk() {
     // 5. Message waiting: a message lands in two mailboxes, Asterisk re-counts them, the
     // NOTIFY reaches each phone where it listens; the XML phone's file lights the lamp.
     for index in [0, 2] {
-        let line = &booted[index].3;
+        let line = &booted[index].line;
         asterisk.leave_voicemail("default", &line.user);
         let reply = asterisk.ami(
-            &lab,
+            lab,
             &[
                 ("Action", "VoicemailRefresh"),
                 ("Context", "default"),
@@ -257,30 +170,30 @@ fn provisioned_phones_register_call_and_get_mwi_on_real_asterisk() {
             ],
         );
         assert!(reply.contains("Success"), "VoicemailRefresh: {reply}");
-        let notify = wait_for_mwi(&sip_phones[index]).unwrap_or_else(|| {
+        let notify = wait_for_mwi(&booted[index].sip).unwrap_or_else(|| {
             panic!(
                 "{}: no MWI NOTIFY; received {:?}",
                 line.user,
-                sip_phones[index].received()
+                booted[index].sip.received()
             )
         });
         assert_eq!(notify.arrival, arrival_for(line.transport));
     }
     assert_eq!(
-        booted[0].3.lamp_policy.as_deref(),
+        booted[0].line.lamp_policy.as_deref(),
         Some("3"),
         "messageWaitingLampPolicy 3 lights the lamp (usecallmanager.nz; zencoffee-7965)"
     );
 
     // 6. Nothing went to a UDP phone's sending port: every answer came to 5060.
     assert!(
-        sip_phones[2].stray().is_empty(),
+        booted[2].sip.stray().is_empty(),
         "answers to the ephemeral port: {:?}",
-        sip_phones[2].stray()
+        booted[2].sip.stray()
     );
 
     // 7. The include stayed Asterisk's across every rewrite, and the reloads worked.
-    assert_pbx_readable(&include);
+    assert_pbx_readable(&site.include);
     let log = fs::read_to_string(lab.path("daemon.log")).unwrap_or_default();
     let written = log.matches("pbx file written").count();
     let reloads = log.matches("reload command finished").count();
@@ -302,8 +215,8 @@ fn provisioned_phones_register_call_and_get_mwi_on_real_asterisk() {
         "{test}: {written} include writes, {reloads} reloads, {:?} in all",
         started.elapsed()
     );
-    drop(sip_phones);
-    lab.stop(daemon);
+    drop(booted);
+    site.lab.stop(site.daemon);
 }
 
 /// Where a request to a phone on `transport` must arrive.
@@ -331,149 +244,6 @@ fn wait_for_mwi(phone: &SipPhone) -> Option<support::sipphone::Received> {
         std::thread::sleep(Duration::from_millis(50));
     }
     None
-}
-
-/// The phone asks for its files over TFTP in the firmware's order and reads its line from
-/// them the way the firmware does.
-///
-/// - XML firmware (7941, 7965): the trust lists (absent here), then `SEP<MAC>.cnf.xml`:
-///   registrar in `processNodeName` and `sipPort`, transport in `transportLayerProtocol`,
-///   line 1 in `sipLines/line[@button=1]` (`name`, `authName`, `authPassword`).
-/// - SIP firmware (7940): as in the teo capture (`real-configs/teo-lkml-7960-as-fetched`):
-///   the trust list, `SEP<MAC>.cnf.xml` (which an SCCP load would read), `SIPDefault.cnf`,
-///   then `SIP<MAC>.cnf`, whose keys override the defaults: `proxy1_address`,
-///   `proxy1_port`, `line1_name`, `line1_authname`, `line1_password`. Always UDP.
-fn fetch_config_like_the_firmware(lab: &Lab, ns: Ns, phone: &Phone) -> LineConfig {
-    let mac = phone.hostname.trim_start_matches("SEP");
-    let ctl = lab.tftp_get_in(ns, &format!("CTLSEP{mac}.tlv"));
-    assert!(!ctl.ok(), "no trust list in this lab: {ctl}");
-    let sep = lab.tftp_get_in(ns, &format!("SEP{mac}.cnf.xml"));
-    let sep_text = String::from_utf8_lossy(sep.bytes()).into_owned();
-    if phone.vendor_class.ends_with("7940G") {
-        let defaults = lab.tftp_get_in(ns, "SIPDefault.cnf");
-        let own = lab.tftp_get_in(ns, &format!("SIP{mac}.cnf"));
-        let mut keys = cnf_keys(&String::from_utf8_lossy(defaults.bytes()));
-        keys.extend(cnf_keys(&String::from_utf8_lossy(own.bytes())));
-        let key = |name: &str| {
-            keys.get(name)
-                .cloned()
-                .unwrap_or_else(|| panic!("{name} missing from SIPDefault.cnf/SIP{mac}.cnf"))
-        };
-        return LineConfig {
-            registrar: key("proxy1_address"),
-            port: key("proxy1_port").parse().expect("proxy1_port is a number"),
-            transport: Transport::Udp,
-            user: key("line1_name"),
-            auth_name: key("line1_authname"),
-            password: key("line1_password"),
-            lamp_policy: None,
-        };
-    }
-    let doc = roxmltree::Document::parse(&sep_text).expect("SEP file is well-formed XML");
-    let text = |node: roxmltree::Node, tag: &str| {
-        node.descendants()
-            .find(|n| n.has_tag_name(tag))
-            .and_then(|n| n.text())
-            .unwrap_or_else(|| panic!("<{tag}> missing from SEP{mac}.cnf.xml"))
-            .to_string()
-    };
-    let root = doc.root_element();
-    let line = root
-        .descendants()
-        .find(|n| n.has_tag_name("line") && n.attribute("button") == Some("1"))
-        .expect("line button 1");
-    let transport = match text(root, "transportLayerProtocol").as_str() {
-        "1" => Transport::Tcp,
-        "2" => Transport::Udp,
-        other => panic!("transportLayerProtocol {other}: this phone does not do it"),
-    };
-    LineConfig {
-        registrar: text(root, "processNodeName"),
-        port: text(root, "sipPort").parse().expect("sipPort is a number"),
-        transport,
-        user: text(line, "name"),
-        auth_name: text(line, "authName"),
-        password: text(line, "authPassword"),
-        lamp_policy: Some(text(line, "messageWaitingLampPolicy")),
-    }
-}
-
-/// `key: "value"` lines of the 7940/7960 SIP firmware (quotes optional, `#` comments).
-fn cnf_keys(text: &str) -> std::collections::HashMap<String, String> {
-    text.lines()
-        .filter(|line| !line.trim_start().starts_with('#'))
-        .filter_map(|line| line.split_once(':'))
-        .map(|(key, value)| {
-            let value = value.split(';').next().unwrap_or_default().trim();
-            (key.trim().to_string(), value.trim_matches('"').to_string())
-        })
-        .collect()
-}
-
-/// The include exists as Asterisk's: group `asterisk` (the chroot's fixed id), 0640.
-#[track_caller]
-fn assert_pbx_readable(include: &Path) {
-    let meta = fs::metadata(include).expect("the include exists");
-    assert_eq!(
-        (meta.gid(), meta.mode() & 0o777),
-        (ASTERISK_UID, 0o640),
-        "{} must stay readable by asterisk's group",
-        include.display()
-    );
-}
-
-/// Every call from the phones' context goes to the dialled extension's endpoint.
-const DIALPLAN: &str = "[general]\nstatic=yes\nwriteprotect=yes\n\n\
-                        [from-internal]\n\
-                        exten => _X.,1,Dial(PJSIP/${EXTEN},20)\n \
-                        same => n,Hangup()\n";
-
-/// A mailbox for each extension the range can hand out first; polled every second.
-fn voicemail_conf() -> String {
-    let mut text =
-        String::from("[general]\nformat=wav\npollmailboxes=yes\npollfreq=1\n\n[default]\n");
-    for extension in 2000..2010 {
-        text.push_str(&format!("{extension} => 1234,Phone {extension}\n"));
-    }
-    text
-}
-
-/// The daemon's config: dnsmasq's lease file and log, range extensions, the PJSIP include
-/// in Asterisk's config directory (its group is the one the admin gave it: no `[pbx] group`
-/// here, so this also proves the group is kept), and the reload through `asterisk -rx` run
-/// in Asterisk's chroot.
-fn write_config(lab: &Lab, include: &Path, rx_script: &Path) -> PathBuf {
-    let config = format!(
-        "tftp_root = \"{tftp_root}\"\n\
-         state_dir = \"{state_dir}\"\n\
-         \n\
-         [pbx]\n\
-         host = \"{router}\"\n\
-         port = 5060\n\
-         pjsip_snippet = \"{include}\"\n\
-         reload_command = [\"{rx}\", \"module reload res_pjsip.so\"]\n\
-         reload_interval_s = 1\n\
-         \n\
-         [dhcp]\n\
-         tftp_server = \"{router}\"\n\
-         \n\
-         [provision]\n\
-         extensions = \"2000-2099\"\n\
-         \n\
-         [[source]]\nkind = \"dnsmasq-leases\"\npath = \"{leases}\"\n\
-         \n\
-         [[source]]\nkind = \"log\"\npath = \"{log}\"\n",
-        tftp_root = lab.tftp_root().display(),
-        state_dir = lab.path("state").display(),
-        router = lab.router_ip(),
-        include = include.display(),
-        rx = rx_script.display(),
-        leases = lab.path("dnsmasq.leases").display(),
-        log = lab.path("dnsmasq.log").display(),
-    );
-    let path = lab.path("config.toml");
-    fs::write(&path, config).expect("write config.toml");
-    path
 }
 
 /// The evidence behind the endpoint settings, replayed on the real Asterisk: with Asterisk's

@@ -163,7 +163,7 @@ impl TransportChoice {
 }
 
 /// Default of `[pbx] reload_interval_s`.
-pub const DEFAULT_RELOAD_INTERVAL_S: u64 = 10;
+pub const DEFAULT_RELOAD_INTERVAL_S: u64 = 2;
 
 /// `[dhcp]` snippet keys: which files to write for the DHCP servers (option 150/66 for
 /// Cisco phones only, and the hooks), and how to make the server re-read them.

@@ -6,7 +6,8 @@
 //! test files so that the isc-dhcp, Kea and atftpd tests can reuse it.
 //! [`asterisk`] adds a real Asterisk 22 (from a cached Debian sid chroot, on a throw-away
 //! overlay) to a lab's router namespace. [`sipphone`] is a SIP user agent that behaves on
-//! the wire like a Cisco 79xx, for the tests against Asterisk.
+//! the wire like a Cisco 79xx, for the tests against Asterisk; [`pbx_site`] puts them
+//! together with dnsmasq and the daemon into a site whose phones boot and register.
 //!
 //! Every test crate uses only part of this module, so dead-code warnings are turned off here
 //! (otherwise `cargo clippy --all-targets -- -D warnings` fails on whichever helpers one test
@@ -16,4 +17,5 @@
 pub mod asterisk;
 pub mod checks;
 pub mod netns;
+pub mod pbx_site;
 pub mod sipphone;

@@ -1377,6 +1377,14 @@ impl Lab {
     /// its events go to `udhcpc-env.log` for [`Ns::Phone`], `udhcpc-env-<ns>.log` otherwise
     /// (see [`Lab::udhcpc_bound_env_in`]).
     pub fn run_udhcpc_in(&mut self, ns: Ns) -> RunOutput {
+        let argv = self.udhcpc_argv(ns);
+        self.run_in(ns, &argv, CLIENT_TIMEOUT)
+    }
+
+    /// Writes the udhcpc script of the phone in `ns`, notes its event log, and returns the
+    /// udhcpc command line that [`Lab::run_udhcpc_in`] runs: several phones can then run it
+    /// at once with [`Lab::run_in`], which needs only `&self`.
+    pub fn udhcpc_argv(&mut self, ns: Ns) -> Vec<OsString> {
         let env_log = self.udhcpc_env_log(ns);
         let script = match ns {
             Ns::Phone => self.path("udhcpc.sh"),
@@ -1428,7 +1436,7 @@ impl Lab {
         ] {
             argv.push(arg.into());
         }
-        self.run_in(ns, &argv, CLIENT_TIMEOUT)
+        argv
     }
 
     /// The environment of the last `bound` event logged by the udhcpc script, e.g.
