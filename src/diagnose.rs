@@ -643,7 +643,15 @@ fn config_never_fetched(phone: &Phone, cx: &Context<'_>) -> Option<Finding> {
             .file()
             .is_some_and(|file| file.eq_ignore_ascii_case("XMLDefault.cnf.xml"))
     });
-    let mut message = format!("did not fetch its config {config_file}");
+    let converting = phone.model.is_none() && read_default;
+    let mut message = if converting {
+        format!(
+            "its model is not known yet, so it has no SEP{}.cnf.xml and read XMLDefault.cnf.xml; it did not go on to the sip load XMLDefault.cnf.xml names for its model",
+            phone.mac
+        )
+    } else {
+        format!("did not fetch its config {config_file}")
+    };
     if let Some(event) = last {
         let _ = write!(
             message,
@@ -659,12 +667,17 @@ fn config_never_fetched(phone: &Phone, cx: &Context<'_>) -> Option<Finding> {
             "; it asked for it at {} when it was not there yet",
             time_text(event.last_time())
         );
-    } else if read_default {
+    } else if read_default && !converting {
         message.push_str(
             "; it read XMLDefault.cnf.xml, which a phone reads when it has no file of its own",
         );
     }
-    let fix = "Power-cycle the phone: it asks for its config at every boot. If it stops at the same place again, a phone that came from another system may hold that system's trust list (CTL/ITL) and refuse files it did not sign: erase it (Settings, Security Configuration, Trust List, Erase) or reset the phone to factory settings (hold # while powering up, then 3491672850*# on 79x1/79x2/79x5/797x, 123456789*0# on 7940/7960).".to_string();
+    let convert = if converting {
+        "An SCCP phone converts to SIP with the load XMLDefault.cnf.xml names for its device type: put the SIP firmware for its model into the TFTP root (cisco-autoprov firmware import PACKAGE), then power-cycle it. "
+    } else {
+        ""
+    };
+    let fix = convert.to_string() + "Power-cycle the phone: it asks for its config at every boot. If it stops at the same place again, a phone that came from another system may hold that system's trust list (CTL/ITL) and refuse files it did not sign: erase it (Settings, Security Configuration, Trust List, Erase) or reset the phone to factory settings (hold # while powering up, then 3491672850*# on 79x1/79x2/79x5/797x, 123456789*0# on 7940/7960).";
     Some((message, fix, at))
 }
 

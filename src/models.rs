@@ -55,6 +55,26 @@ pub fn all() -> &'static [ModelInfo] {
 pub struct Model(&'static ModelInfo);
 
 impl Model {
+    /// The model a SIP load's prefix (`SIP41`, `P0S3`) is for, when the table names one: the
+    /// first plain-numbered row with that prefix (`SIP41` is shared by the 7941 and the
+    /// 7961: it gives the 7941, whose files are the 7961's but for the button count, so a
+    /// later vendor class or `term61.default.loads` can still name the 7961). Used only for
+    /// a phone whose model nothing else named: an SCCP phone converting to SIP from
+    /// `XMLDefault.cnf.xml` asks for its SIP load before any `term` file.
+    pub fn by_loads_prefix(prefix: &str) -> Option<Model> {
+        let mut fallback = None;
+        for row in all().iter().filter(|row| {
+            row.loads_prefix
+                .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+        }) {
+            if row.name.bytes().all(|b| b.is_ascii_digit()) {
+                return Some(Model(row));
+            }
+            fallback.get_or_insert(Model(row));
+        }
+        fallback
+    }
+
     /// The model with exactly this name (`7941`, `7941G-GE`), case-insensitive, with or without
     /// a `CP-` prefix.
     pub fn by_name(name: &str) -> Option<Model> {

@@ -1036,7 +1036,7 @@ mod tests {
                 mac: Mac::from_bytes([0x00, 0x1b, 0x0c, 0x18, 0xbd, n]),
                 ip: std::net::Ipv4Addr::new(198, 18, 0, n),
                 hostname: Some(format!("SEP001B0C18BD{n:02X}")),
-                vendor_class: None,
+                vendor_class: Some("Cisco Systems, Inc. IP Phone CP-7941G".to_string()),
                 time: 1,
             })
         };

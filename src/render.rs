@@ -6,8 +6,16 @@
 //! |---|---|
 //! | XML firmware (79x1/79x2/79x5/797x/7906/7911/7931 and newer) | `SEP<MAC>.cnf.xml` |
 //! | 7940/7960 | `SIP<MAC>.cnf` for the SIP firmware, and `SEP<MAC>.cnf.xml`, which the SCCP firmware reads: its `loadInformation` names the SIP load, so a phone still on SCCP converts itself |
-//! | not known yet | both, until a vendor class or `termNN.default.loads` names it |
+//! | not known yet | `SIP<MAC>.cnf` only, until a vendor class, `termNN.default.loads` or the SIP load it asks for names it (below) |
 //! | no SIP config format (7902/7905/7912, wireless, …) | none |
+//!
+//! **No `SEP<MAC>.cnf.xml` while the model is unknown.** The phone asks for
+//! `SEP<MAC>.cnf.xml` first and reads `XMLDefault.cnf.xml` only when that is missing (Cisco's
+//! admin guides, field-evidence.md §3). `XMLDefault.cnf.xml` names the SIP load of every
+//! device type, so an SCCP phone of any model converts from it; a SEP file without
+//! `<loadInformation>` (we cannot name the load without the model) would leave it on SCCP.
+//! The 7940/7960 SIP firmware reads `SIP<MAC>.cnf`, which no other phone asks for, so that
+//! one is written at once.
 //!
 //! Every phone also reads shared files: `XMLDefault.cnf.xml` (a `loadInformationNNN` per
 //! device type, from the firmware present), `SIPDefault.cnf` and `OS79XX.TXT` (the 7940/7960
@@ -201,7 +209,10 @@ pub fn phone_files(
         }
         .to_string(),
     );
-    let mut files = vec![(sep_file_name(phone.mac), templates.sep.render(&values))];
+    let mut files = Vec::new();
+    if family.is_some() {
+        files.push((sep_file_name(phone.mac), templates.sep.render(&values)));
+    }
     if family != Some(ConfigFamily::Sepxml) {
         files.push((sip_file_name(phone.mac), templates.sip.render(&values)));
     }

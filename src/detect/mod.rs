@@ -693,6 +693,17 @@ impl Engine {
                 }
             }
         }
+        if let (TftpName::Loads, Some(mac)) = (&name, mac) {
+            // A phone whose model nothing named (no vendor class, no `term` file: an SCCP
+            // phone converting from XMLDefault.cnf.xml) names its family with the load.
+            let unknown = self
+                .phones
+                .get(&mac)
+                .is_some_and(|phone| phone.model.is_none());
+            if let Some(model) = unknown.then(|| model_of_load(&request.file)).flatten() {
+                self.set_model(mac, model, actions);
+            }
+        }
         let Some(mac) = mac else { return };
         if let Some(phone) = self.phones.get_mut(&mac) {
             phone.last_seen = phone.last_seen.max(request.time);
@@ -1142,6 +1153,15 @@ impl Engine {
             .position(|(hint_ip, _)| *hint_ip == ip)?;
         self.ip_hints.remove(index).map(|(_, model)| model)
     }
+}
+
+/// The model a requested `.loads` file (`SIP41.9-4-2SR3-1S.loads`, a path or a name) is for.
+fn model_of_load(file: &str) -> Option<Model> {
+    let name = file.rsplit('/').next()?;
+    let stem = name.get(..name.len().checked_sub(".loads".len())?)?;
+    let (prefix, version, _) = crate::firmware::version::split_name(stem);
+    version?;
+    Model::by_loads_prefix(prefix)
 }
 
 #[cfg(test)]

@@ -760,3 +760,80 @@ fn a_lease_starts_the_wait_for_the_first_file_request() {
         .collect();
     assert_eq!(timeline, [(100, 2), (200, 1), (300, 1), (400, 1)]);
 }
+
+/// An SCCP 7941 whose lease names no model and that never asks for `term41.default.loads`:
+/// without a SEP file it reads XMLDefault.cnf.xml and asks for the SIP load it names
+/// (field-evidence.md §3; the 7940's conversion in cisco-facts.md §3 goes the same way: its
+/// SEP file, XMLDefault.cnf.xml, then `P0S3-8-12-00.loads`). The load names the family: the
+/// model is learned there, and its files are rendered before the phone reboots into SIP.
+#[test]
+fn the_sip_load_an_unknown_phone_asks_for_names_its_model() {
+    let config = config("");
+    let mut engine = Engine::default();
+    run(
+        &mut engine,
+        &config,
+        &[lease(
+            "00:1b:0c:18:bd:c1",
+            151,
+            Some("SEP001B0C18BDC1"),
+            None,
+        )],
+    );
+    let actions = run(
+        &mut engine,
+        &config,
+        &[
+            tftp(151, "SEP001B0C18BDC1.cnf.xml", TftpOutcome::NotFound),
+            tftp(151, "XMLDefault.cnf.xml", TftpOutcome::Sent),
+        ],
+    );
+    assert!(!actions
+        .iter()
+        .any(|action| matches!(action, Action::ModelLearned { .. })));
+    let actions = run(
+        &mut engine,
+        &config,
+        &[tftp(151, "SIP41.9-4-2SR3-1S.loads", TftpOutcome::Sent)],
+    );
+    assert!(actions.contains(&Action::ModelLearned {
+        mac: mac(PHONE),
+        model: "7941"
+    }));
+    assert!(actions.contains(&Action::Provision(mac(PHONE))));
+    // A model already known is not overridden by a load (7961 and 7941 share SIP41).
+    let mut engine = Engine::default();
+    run(
+        &mut engine,
+        &config,
+        &[lease(
+            "00:1b:0c:18:bd:c1",
+            151,
+            Some("SEP001B0C18BDC1"),
+            Some("Cisco Systems, Inc. IP Phone CP-7961G"),
+        )],
+    );
+    let actions = run(
+        &mut engine,
+        &config,
+        &[tftp(151, "SIP41.9-4-2SR3-1S.loads", TftpOutcome::Sent)],
+    );
+    assert!(!actions
+        .iter()
+        .any(|action| matches!(action, Action::ModelLearned { .. })));
+    assert_eq!(
+        engine.phone(mac(PHONE)).unwrap().model.as_deref(),
+        Some("7961")
+    );
+    // The 7940/7960 SIP load names the 7940.
+    assert_eq!(
+        model_of_load("P0S3-8-12-00.loads").map(|m| m.name()),
+        Some("7940")
+    );
+    assert_eq!(
+        model_of_load("SIP41.loads"),
+        None,
+        "no version: not a load name"
+    );
+    assert_eq!(model_of_load("€.loads"), None);
+}

@@ -20,7 +20,7 @@ mod gzip;
 pub mod import;
 pub mod scan;
 mod tar;
-mod version;
+pub mod version;
 mod zip;
 
 use std::collections::BTreeSet;

@@ -107,7 +107,7 @@ fn strip_file_extension(text: &str) -> Option<&str> {
 /// `P0S3` + `8-12-00`, `P003` + `0801SR02` (compact). The version starts after the first `.`
 /// or `-` that is followed by a digit; a 7940/7960 name without one (`P00308010200`) has a
 /// four-character prefix and a compact version. The flag says the version is compact.
-pub(crate) fn split_name(name: &str) -> (&str, Option<&str>, bool) {
+pub fn split_name(name: &str) -> (&str, Option<&str>, bool) {
     let bytes = name.as_bytes();
     for i in 1..bytes.len().saturating_sub(1) {
         if matches!(bytes[i], b'.' | b'-') && bytes[i + 1].is_ascii_digit() {
