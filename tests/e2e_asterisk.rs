@@ -43,8 +43,12 @@ use std::time::{Duration, Instant};
 use support::asterisk::{
     asterisk_chroot, missing_asterisk, Asterisk, AsteriskConfig, ASTERISK_PROGRAMS, ASTERISK_UID,
 };
+use support::checks::{phone_status, put_firmware, text_of};
 use support::netns::{skip_or_fail, wait_until, Lab, Ns, Phone};
-use support::pbx_site::{assert_pbx_readable, voicemail_conf, PbxSite, DIALPLAN, PHONE_7965};
+use support::pbx_site::{
+    assert_pbx_readable, fetch_config_like_the_firmware, voicemail_conf, PbxSite, DIALPLAN,
+    PHONE_7965,
+};
 use support::sipphone::{Arrival, PhoneSip, SipPhone, Transport};
 
 /// The three phones: a 7941 and a 7965 (XML firmware, TCP), a 7940 (SIP firmware, UDP).
@@ -332,4 +336,102 @@ fn asterisk_defaults_strand_a_phone_that_behaves_like_the_firmware() {
             .all(|request| request.method != "OPTIONS"),
         "no OPTIONS over the phone's own connection without rewrite_contact"
     );
+}
+
+/// Issue 12, item 4: an SCCP 7941 whose lease carries no vendor class and that never asks for
+/// `term41.default.loads` still converts, then registers. Nothing names its model, so the
+/// daemon writes it no `SEP<MAC>.cnf.xml`; the phone, finding none, reads
+/// `XMLDefault.cnf.xml` (Cisco's admin guides, field-evidence.md §3), takes the load named for
+/// its device type (115, the 7941's: `real-configs/chan-sccp-xmldefault`), fetches it and
+/// reboots into SIP. The load it asked for named its family, so by then its SEP file exists,
+/// and it registers with what it reads there.
+#[test]
+fn an_sccp_7941_without_vendor_class_converts_and_registers() {
+    let test = "an_sccp_7941_without_vendor_class_converts_and_registers";
+    const SCCP_7941: Phone = Phone {
+        mac: "00:1b:0c:18:bd:c7",
+        vendor_class: "",
+        hostname: "SEP001B0C18BDC7",
+    };
+    const DEVICE_TYPE_7941: &str = "115";
+    const LOAD: &str = "SIP41.9-4-2SR3-1S";
+    let Some(mut site) = PbxSite::start(test, &[SCCP_7941], 1) else {
+        return;
+    };
+    let images = [
+        "jar41sip.9-4-2ES26.sbn",
+        "apps41.9-4-2ES26.sbn",
+        "cnu41.9-4-2ES26.sbn",
+        "cvm41sip.9-4-2ES26.sbn",
+        "dsp41.9-4-2ES26.sbn",
+    ];
+    put_firmware(&site.lab, &format!("{LOAD}.loads"), &images);
+    let xml_default = site.lab.tftp_root().join("XMLDefault.cnf.xml");
+    wait_until("XMLDefault names the 7941's load", SIP_TIMEOUT, || {
+        fs::read_to_string(&xml_default).is_ok_and(|text| text.contains(LOAD))
+    });
+
+    // Boot on SCCP: no vendor class in the lease, no term file asked for.
+    let ns = Ns::Phone;
+    site.lab.run_udhcpc_in(ns).assert_success();
+    let dnsmasq_log = fs::read_to_string(site.lab.path("dnsmasq.log")).unwrap_or_default();
+    assert!(
+        !dnsmasq_log.contains("vendor class"),
+        "the lease must carry no vendor class:\n{dnsmasq_log}"
+    );
+    let sep = "SEP001B0C18BDC7.cnf.xml";
+    let first = site.lab.tftp_get_in(ns, sep);
+    assert!(
+        !first.ok(),
+        "no SEP file while the model is unknown: {first}"
+    );
+    let default = site.lab.tftp_get_in(ns, "XMLDefault.cnf.xml");
+    let text = String::from_utf8_lossy(default.bytes()).into_owned();
+    let doc = roxmltree::Document::parse(&text).expect("XMLDefault is well-formed");
+    let element = format!("loadInformation{DEVICE_TYPE_7941}");
+    let load = doc
+        .descendants()
+        .find(|node| node.has_tag_name(element.as_str()))
+        .and_then(|node| node.text())
+        .unwrap_or_else(|| panic!("no <{element}> in XMLDefault.cnf.xml:\n{text}"))
+        .to_string();
+    assert_eq!(load, LOAD);
+    let loads = site.lab.tftp_get_in(ns, &format!("{load}.loads"));
+    // A .loads file is signature bytes, then the image names.
+    let body = String::from_utf8_lossy(loads.bytes()).into_owned();
+    let named: Vec<&str> = body
+        .split(|c: char| !c.is_ascii_graphic())
+        .filter(|token| token.ends_with(".sbn"))
+        .collect();
+    assert_eq!(named.len(), images.len(), "{body:?}");
+    for image in named {
+        assert!(site.lab.tftp_get_in(ns, image).ok(), "image {image}");
+    }
+
+    // Rebooted into SIP: it asks for its own file again, and now it is there.
+    let line = fetch_config_like_the_firmware(&site.lab, ns, &SCCP_7941);
+    assert_eq!(line.transport, Transport::Tcp, "the 7941's file says TCP");
+    let status = site.lab.daemon_status(&site.lab.path("config.toml"));
+    assert_eq!(
+        text_of(&phone_status(&status, "001B0C18BDC7")["model"]),
+        "7941"
+    );
+    let ip = site.lab.udhcpc_bound_env_in(ns)["ip"].clone();
+    let sip = SipPhone::start(PhoneSip {
+        netns: site.lab.ns_name(ns).to_string(),
+        local_ip: ip.parse().unwrap(),
+        registrar: line.registrar.parse().unwrap(),
+        registrar_port: line.port,
+        transport: line.transport,
+        user: line.user.clone(),
+        auth_name: line.auth_name.clone(),
+        password: line.password.clone(),
+        listen_port: 5060,
+        user_agent: "Cisco-CP7941G/9.4.2".to_string(),
+    })
+    .expect("start the phone");
+    let (statuses, _) = sip
+        .register_until_ok(Duration::from_millis(500), SIP_TIMEOUT)
+        .expect("the converted phone registers");
+    assert_eq!(statuses, [401, 200]);
 }

@@ -18,28 +18,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use support::checks::{phone_status, text_of};
-use support::netns::{poll_until, set_mode, DnsmasqMode, Lab, Phone, POLL_STEP};
+use support::checks::{phone_status, put_firmware, text_of};
+use support::netns::{poll_until, DnsmasqMode, Lab, Phone, POLL_STEP};
 
 const PROGRAMS: &[&str] = &["dnsmasq", "udhcpc", "tftp"];
-
-/// A stand-in for a Cisco `.loads` file: binary signature junk, then the image names.
-fn put_firmware(lab: &Lab, loads: &str, images: &[&str]) {
-    let mut body: Vec<u8> = vec![0x89, b'S', b'G', b'N', 0, 1, 2, 0xff, 0xfe];
-    for image in images {
-        body.extend_from_slice(image.as_bytes());
-        body.push(b'\n');
-    }
-    let put = |name: &str, bytes: &[u8]| {
-        let path = lab.tftp_root().join(name);
-        fs::write(&path, bytes).expect("write firmware stand-in");
-        set_mode(&path, 0o644);
-    };
-    put(loads, &body);
-    for image in images {
-        put(image, format!("image {image}\n").as_bytes());
-    }
-}
 
 fn write_config(lab: &Lab) -> PathBuf {
     let config = lab.path("config.toml");

@@ -54,3 +54,21 @@ pub fn assert_world_readable(path: &Path) {
         .mode();
     assert!(mode & 0o004 != 0, "{} has mode {mode:o}", path.display());
 }
+
+/// A stand-in for a Cisco `.loads` file: binary signature junk, then the image names.
+pub fn put_firmware(lab: &Lab, loads: &str, images: &[&str]) {
+    let mut body: Vec<u8> = vec![0x89, b'S', b'G', b'N', 0, 1, 2, 0xff, 0xfe];
+    for image in images {
+        body.extend_from_slice(image.as_bytes());
+        body.push(b'\n');
+    }
+    let put = |name: &str, bytes: &[u8]| {
+        let path = lab.tftp_root().join(name);
+        fs::write(&path, bytes).expect("write firmware stand-in");
+        set_mode(&path, 0o644);
+    };
+    put(loads, &body);
+    for image in images {
+        put(image, format!("image {image}\n").as_bytes());
+    }
+}
