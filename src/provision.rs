@@ -693,6 +693,10 @@ impl Provisioner {
             }
         }
         view.image_7940 = Model::by_name("7940").and_then(|model| self.load_for_model(model));
+        view.universal_loader = view
+            .image_7940
+            .as_deref()
+            .and_then(|load| self.inventory.universal_loader(load));
         view
     }
 

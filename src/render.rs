@@ -103,8 +103,11 @@ impl PhoneView<'_> {
 pub struct SharedView {
     /// `(device type, model description, load name)` for `XMLDefault.cnf.xml`.
     pub loads: Vec<(u32, String, String)>,
-    /// The 7940/7960 SIP load (`P0S3-8-12-00`) for `SIPDefault.cnf` and `OS79XX.TXT`.
+    /// The 7940/7960 SIP load (`P0S3-8-12-00`) for `SIPDefault.cnf`.
     pub image_7940: Option<String>,
+    /// The universal loader that load ships (`P003-8-12-00`), for `OS79XX.TXT`; no file
+    /// without one.
+    pub universal_loader: Option<String>,
 }
 
 /// `SEP001B0C18BDC1.cnf.xml` (MAC upper-case, as the phones ask for it).
@@ -280,7 +283,8 @@ pub fn shared_files(
             templates.sip_default.render(&values),
         ),
     ];
-    if shared.image_7940.is_some() {
+    if let Some(loader) = &shared.universal_loader {
+        values.insert("universal_loader", loader.clone());
         files.push((OS79XX.to_string(), templates.os79xx.render(&values)));
     }
     for extra in &templates.extra {

@@ -99,7 +99,9 @@ fn phone_7940_on_sip_gets_its_files_on_first_request() {
         .and_then(|rest| rest.strip_suffix('"'))
         .unwrap_or_else(|| panic!("no line1_password in:\n{own}"));
     assert!((1..=30).contains(&secret.len()), "secret {secret:?}");
-    assert_eq!(image, "P0S3-8-12-00\n");
+    // The universal loader the SIP load ships, as in the working 8.12 guides
+    // (real-configs/teo-lkml-7960/OS79XX.TXT; field-evidence.md §3).
+    assert_eq!(image, "P003-8-12-00\n");
 
     let phone = wait_for_model(&lab, &config, "001B0C18BDC2", "7940");
     assert_eq!(text_of(&phone["extension"]), "2000", "{phone}");

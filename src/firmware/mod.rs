@@ -109,6 +109,25 @@ impl Inventory {
             .max_by(|a, b| (&a.version, &a.name).cmp(&(&b.version, &b.name)))
     }
 
+    /// The universal application loader that the 7940/7960 SIP load `load` (`P0S3-8-12-00`)
+    /// ships: `P003-8-12-00`, when its `.bin` or `.sbn` is in the TFTP root. `OS79XX.TXT`
+    /// names it: old loaders read that file first, and the two working 8.12 guides
+    /// (`real-configs/teo-lkml-7960`, `german-fritzbox-7960`) put `P003-8-12-00` there; the
+    /// SIP load's own name has no `.bin`/`.sbn` to boot (field-evidence.md §3).
+    pub fn universal_loader(&self, load: &str) -> Option<String> {
+        let rest = load
+            .get(..4)
+            .filter(|prefix| prefix.eq_ignore_ascii_case("P0S3"))
+            .and_then(|_| load.get(4..))?;
+        let stem = format!("P003{rest}");
+        self.images.iter().find_map(|image| {
+            let (name, extension) = image.rsplit_once('.')?;
+            (name.eq_ignore_ascii_case(&stem)
+                && (extension.eq_ignore_ascii_case("bin") || extension.eq_ignore_ascii_case("sbn")))
+            .then(|| name.to_string())
+        })
+    }
+
     /// The load with exactly this name (without `.loads`).
     pub fn get(&self, name: &str) -> Option<&Load> {
         self.loads.iter().find(|load| load.name == name)
@@ -746,6 +765,31 @@ mod tests {
             .iter()
             .all(|load| !load.is_complete() && load.images.is_empty()));
         assert_eq!(inventory.newest_complete("SIP41"), None);
+    }
+
+    #[test]
+    fn universal_loader_is_the_p003_image_the_sip_load_ships() {
+        // Cisco's 8.12 package: P0S3-8-12-00.loads names P003-8-12-00.sbn and
+        // P0S3-8-12-00.sb2; P003-8-12-00.bin sits beside them (cisco-facts.md §5, S2).
+        let inventory = |images: &[&str]| Inventory {
+            images: images.iter().map(|name| name.to_string()).collect(),
+            ..Inventory::default()
+        };
+        let full = inventory(&["P003-8-12-00.sbn", "P003-8-12-00.bin", "P0S3-8-12-00.sb2"]);
+        assert_eq!(
+            full.universal_loader("P0S3-8-12-00").as_deref(),
+            Some("P003-8-12-00")
+        );
+        let lower = inventory(&["p003-8-12-00.bin"]);
+        assert_eq!(
+            lower.universal_loader("P0S3-8-12-00").as_deref(),
+            Some("p003-8-12-00"),
+            "the name as it is in the root"
+        );
+        assert_eq!(inventory(&["P0S3-8-12-00.sb2"]).universal_loader("P0S3-8-12-00"), None);
+        assert_eq!(inventory(&["P003-8-11-00.sbn"]).universal_loader("P0S3-8-12-00"), None);
+        assert_eq!(full.universal_loader("SIP41.9-4-2SR3-1S"), None);
+        assert_eq!(full.universal_loader("P0€"), None);
     }
 
     #[test]

@@ -84,6 +84,7 @@ fn golden_files_per_family() {
             (7, "Cisco 7960".into(), "P0S3-8-12-00".into()),
         ],
         image_7940: Some("P0S3-8-12-00".into()),
+        universal_loader: Some("P003-8-12-00".into()),
     };
     let files = shared_files(&templates, &site(), &shared);
     let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
@@ -93,7 +94,20 @@ fn golden_files_per_family() {
     );
     check_golden("XMLDefault.cnf.xml", &files[0].1);
     check_golden("SIPDefault.cnf", &files[1].1);
-    assert_eq!(files[2].1, "P0S3-8-12-00\n");
+    // OS79XX.TXT names the universal loader, as the two working 8.12 guides do
+    // (real-configs/teo-lkml-7960/OS79XX.TXT, german-fritzbox-7960/OS79XX.TXT): the SIP
+    // load's own name has no .bin/.sbn to boot (field-evidence.md §3).
+    assert_eq!(files[2].1, "P003-8-12-00\n");
+    // No universal loader in the root: no OS79XX.TXT.
+    let shared = SharedView {
+        universal_loader: None,
+        ..shared
+    };
+    let names: Vec<String> = shared_files(&templates, &site(), &shared)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(names, ["XMLDefault.cnf.xml", "SIPDefault.cnf"]);
 }
 
 #[test]
