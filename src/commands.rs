@@ -597,6 +597,13 @@ pub fn check(config: &Config) -> Vec<String> {
         )),
     }
     problems.extend(pbx_problems(config));
+    let locale = config.provision.network_locale;
+    if crate::provision::network_locale_in_root(config) != locale {
+        problems.push(format!(
+            "provision.country: the network locale {locale} is not in the tftp root ({}): install cisco's locale package there; until then the phones use United_States tones",
+            config.tftp_root.join(locale).display()
+        ));
+    }
     for source in &config.sources {
         if source.kind == crate::config::SourceKind::Command {
             if !program_exists(&source.command[0]) {

@@ -22,6 +22,7 @@ pub mod event;
 pub mod firmware;
 pub mod fsutil;
 pub mod hook;
+pub mod locale;
 pub mod logging;
 pub mod mac;
 pub mod models;

@@ -988,6 +988,19 @@ fn site(config: &Config) -> Site<'_> {
         time_zone: &config.provision.time_zone,
         time_zone_7940: &config.provision.time_zone_7940,
         tftp_server: config.tftp_server.map(|ip| ip.to_string()),
+        network_locale: network_locale_in_root(config),
+    }
+}
+
+/// The configured network locale when its tones are in the TFTP root (Cisco's locale
+/// installer puts them in a directory of that name), else the firmware's built-in one, as
+/// usecallmanager.nz advises without the locale files (`check` names the missing directory).
+pub fn network_locale_in_root(config: &Config) -> &'static str {
+    let locale = config.provision.network_locale;
+    if locale == crate::locale::DEFAULT_NETWORK_LOCALE || config.tftp_root.join(locale).is_dir() {
+        locale
+    } else {
+        crate::locale::DEFAULT_NETWORK_LOCALE
     }
 }
 

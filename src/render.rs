@@ -58,6 +58,9 @@ pub struct Site<'a> {
     pub time_zone_7940: &'a str,
     /// The TFTP server's address, when configured.
     pub tftp_server: Option<String>,
+    /// Network locale (tones) of the XML firmware: a directory in the TFTP root, or the
+    /// firmware's built-in `United_States` (see `crate::locale`).
+    pub network_locale: &'a str,
 }
 
 /// One phone's line and firmware.
@@ -159,6 +162,7 @@ fn site_values(site: &Site<'_>) -> Values {
     values.insert("time_zone", site.time_zone.to_string());
     values.insert("time_zone_7940", site.time_zone_7940.to_string());
     values.insert("tftp_server", site.tftp_server.clone().unwrap_or_default());
+    values.insert("network_locale", site.network_locale.to_string());
     values
 }
 
@@ -204,6 +208,18 @@ pub fn phone_files(
     values.insert("extra_buttons", extra_buttons(phone));
     // usecallmanager.nz sepmac-cnf-xml (`real-configs/usecallmanager-site/`):
     // transportLayerProtocol 1 is TCP, 2 UDP.
+    // advertiseG722Codec (usecallmanager.nz sepmac-cnf-xml: 0 off, 1 on, 2 the device's
+    // default): on where the endpoint allows G.722 too, off elsewhere, so phone and PBX
+    // offer the same codecs (zencoffee-7965 and the usecallmanager tftpboot use 1).
+    values.insert(
+        "advertise_g722",
+        if crate::pbx::offers_g722(phone.model.map(|model| model.base())) {
+            "1"
+        } else {
+            "0"
+        }
+        .to_string(),
+    );
     values.insert(
         "transport_layer",
         match phone.transport {

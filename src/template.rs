@@ -35,6 +35,8 @@ pub const VALUES: &[&str] = &[
     "image_7940",
     "transport_layer",
     "universal_loader",
+    "advertise_g722",
+    "network_locale",
 ];
 
 /// The blocks the renderer builds.
@@ -365,7 +367,7 @@ mod tests {
         check_error(
             "SEP.cnf.xml",
             "<device>\n  <name>{{extension}}</name>\n  <x>{{nope}}</x>\n</device>\n",
-            "/etc/t/SEP.cnf.xml:3: unknown placeholder {{nope}}: expected one of mac, model, extension, secret, display_name, phone_label, phone_label_7940, pbx_host, pbx_port, voicemail, ntp_server, time_zone, time_zone_7940, tftp_server, image_7940, transport_layer, universal_loader",
+            "/etc/t/SEP.cnf.xml:3: unknown placeholder {{nope}}: expected one of mac, model, extension, secret, display_name, phone_label, phone_label_7940, pbx_host, pbx_port, voicemail, ntp_server, time_zone, time_zone_7940, tftp_server, image_7940, transport_layer, universal_loader, advertise_g722, network_locale",
         );
         check_error(
             "SIP.cnf",

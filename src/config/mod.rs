@@ -162,6 +162,18 @@ impl TransportChoice {
     }
 }
 
+/// Longest host name the XML firmware takes in `processNodeName` and an NTP `<name>`
+/// (usecallmanager.nz `sepmac-cnf-xml`, field-evidence.md §3): a longer one is cut or
+/// ignored by the phone, which then registers nowhere or keeps a wrong clock.
+pub const MAX_PHONE_HOST_LEN: usize = 50;
+
+/// The message for a host name the phones cannot take.
+fn too_long_host(key: &str) -> String {
+    format!(
+        "{key} is longer than the {MAX_PHONE_HOST_LEN} characters the phones take (processNodeName, ntp name): use a shorter name or the ipv4 address"
+    )
+}
+
 /// Default of `[pbx] reload_interval_s`.
 pub const DEFAULT_RELOAD_INTERVAL_S: u64 = 2;
 
@@ -211,6 +223,8 @@ pub struct Provision {
     pub time_zone_7940: String,
     /// NTP server for the phones; the PBX host when not set.
     pub ntp_server: Option<String>,
+    /// The network locale (tones) for the site's country (`[provision] country`).
+    pub network_locale: &'static str,
 }
 
 /// Who gets credentials (`[provision] policy`).
@@ -439,6 +453,7 @@ impl Default for Config {
                 time_zone: "Greenwich Standard Time".to_string(),
                 time_zone_7940: "GMT".to_string(),
                 ntp_server: None,
+                network_locale: crate::locale::DEFAULT_NETWORK_LOCALE,
             },
             sources: vec![
                 Source::file(SourceKind::DnsmasqLeases, "/tmp/dhcp.leases"),
@@ -612,7 +627,9 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
     }
     if let Some(pbx) = &wire.pbx {
         if let Some(value) = &pbx.host {
-            if is_host(value.get_ref()) {
+            if is_host(value.get_ref()) && value.get_ref().len() > MAX_PHONE_HOST_LEN {
+                checker.error(value, too_long_host("pbx.host"));
+            } else if is_host(value.get_ref()) {
                 config.pbx.host = value.get_ref().clone();
             } else {
                 checker.error(
@@ -832,13 +849,28 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
             }
         }
         if let Some(value) = &provision.ntp_server {
-            if is_host(value.get_ref()) {
-                config.provision.ntp_server = Some(value.get_ref().clone());
-            } else {
+            if !is_host(value.get_ref()) {
                 checker.error(
                     value,
                     "provision.ntp_server is not a host name or ipv4 address".into(),
                 );
+            } else if value.get_ref().len() > MAX_PHONE_HOST_LEN {
+                checker.error(value, too_long_host("provision.ntp_server"));
+            } else {
+                config.provision.ntp_server = Some(value.get_ref().clone());
+            }
+        }
+        if let Some(value) = &provision.country {
+            match crate::locale::network_locale(value.get_ref()) {
+                Some(locale) => config.provision.network_locale = locale,
+                None => checker.error(
+                    value,
+                    format!(
+                        "provision.country {:?}: expected a two-letter country code with a cisco network locale: {}",
+                        value.get_ref(),
+                        crate::locale::countries().collect::<Vec<_>>().join(", ")
+                    ),
+                ),
             }
         }
     }
@@ -1175,6 +1207,41 @@ mod tests {
             "[[source]]\nkind = \"isc\"\npath = \"/x\"\n",
             &["config.toml:2: unknown source kind \"isc\": expected dnsmasq-leases, isc-leases, kea-leases, odhcpd, log or command"],
         );
+    }
+
+    /// processNodeName and the NTP `<name>` take at most 50 characters (usecallmanager.nz
+    /// sepmac-cnf-xml; field-evidence.md §3); the country picks a network locale Cisco ships;
+    /// the new [pbx] keys are checked.
+    #[test]
+    fn phone_limits_and_pbx_keys() {
+        let long = format!("{}.example.org", "a".repeat(40));
+        check_errors(
+            &format!("[pbx]\nhost = \"{long}\"\n[provision]\nntp_server = \"{long}\"\ncountry = \"XX\"\n"),
+            &[
+                "config.toml:2: pbx.host is longer than the 50 characters the phones take (processNodeName, ntp name): use a shorter name or the ipv4 address",
+                "config.toml:4: provision.ntp_server is longer than the 50 characters the phones take (processNodeName, ntp name): use a shorter name or the ipv4 address",
+                &format!(
+                    "config.toml:5: provision.country \"XX\": expected a two-letter country code with a cisco network locale: {}",
+                    crate::locale::countries().collect::<Vec<_>>().join(", ")
+                ),
+            ],
+        );
+        check_errors(
+            "[pbx]\ntransport = \"tls\"\ncontext = \"a b\"\ngroup = \"x:y\"\nreload_command = []\nreload_interval_s = -1\n",
+            &[
+                "config.toml:2: pbx.transport \"tls\": expected auto, udp or tcp",
+                "config.toml:3: pbx.context \"a b\" is not a usable asterisk name: 1 to 79 letters, digits and -_.+*",
+                "config.toml:4: pbx.group \"x:y\" is not a group name or number",
+                "config.toml:5: pbx.reload_command must name a program",
+                "config.toml:6: pbx.reload_interval_s -1 is not 0-3600 seconds",
+            ],
+        );
+        let config = load("[pbx]\ntransport = \"udp\"\ngroup = \"asterisk\"\nreload_command = [\"asterisk\", \"-rx\", \"module reload res_pjsip.so\"]\n[provision]\ncountry = \"de\"\n").unwrap();
+        assert_eq!(config.pbx.transport, TransportChoice::Udp);
+        assert_eq!(config.pbx.group.as_deref(), Some("asterisk"));
+        assert_eq!(config.pbx.reload_command.len(), 3);
+        assert_eq!(config.pbx.reload_interval_s, DEFAULT_RELOAD_INTERVAL_S);
+        assert_eq!(config.provision.network_locale, "Germany");
     }
 
     #[test]

@@ -71,6 +71,7 @@ pub struct Provision {
     pub time_zone: Option<Spanned<String>>,
     pub time_zone_7940: Option<Spanned<String>>,
     pub ntp_server: Option<Spanned<String>>,
+    pub country: Option<Spanned<String>>,
 }
 
 /// `[firmware]`
@@ -368,6 +369,7 @@ fn provision(value: &Value<'_>) -> Result<Provision> {
         "time_zone",
         "time_zone_7940",
         "ntp_server",
+        "country",
     ];
     for (key, value) in entries(value, FIELDS)? {
         match key {
@@ -378,7 +380,8 @@ fn provision(value: &Value<'_>) -> Result<Provision> {
             "extensions" => out.extensions = Some(string(value)?),
             "time_zone" => out.time_zone = Some(string(value)?),
             "time_zone_7940" => out.time_zone_7940 = Some(string(value)?),
-            _ => out.ntp_server = Some(string(value)?),
+            "ntp_server" => out.ntp_server = Some(string(value)?),
+            _ => out.country = Some(string(value)?),
         }
     }
     Ok(out)

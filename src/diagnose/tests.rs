@@ -139,6 +139,7 @@ impl Run {
             time_zone: &config.provision.time_zone,
             time_zone_7940: &config.provision.time_zone_7940,
             tftp_server: config.tftp_server.map(|ip| ip.to_string()),
+            network_locale: config.provision.network_locale,
         };
         let view = crate::render::PhoneView {
             mac,

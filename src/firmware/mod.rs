@@ -786,8 +786,14 @@ mod tests {
             Some("p003-8-12-00"),
             "the name as it is in the root"
         );
-        assert_eq!(inventory(&["P0S3-8-12-00.sb2"]).universal_loader("P0S3-8-12-00"), None);
-        assert_eq!(inventory(&["P003-8-11-00.sbn"]).universal_loader("P0S3-8-12-00"), None);
+        assert_eq!(
+            inventory(&["P0S3-8-12-00.sb2"]).universal_loader("P0S3-8-12-00"),
+            None
+        );
+        assert_eq!(
+            inventory(&["P003-8-11-00.sbn"]).universal_loader("P0S3-8-12-00"),
+            None
+        );
         assert_eq!(full.universal_loader("SIP41.9-4-2SR3-1S"), None);
         assert_eq!(full.universal_loader("P0€"), None);
     }

@@ -24,8 +24,8 @@ use crate::mac::Mac;
 
 pub use freepbx::{freepbx_csv, FREEPBX_COLUMNS};
 pub use pjsip::{
-    pjsip, PjsipSettings, DEFAULT_CONTEXT, DEFAULT_MAILBOX_CONTEXT, DEFAULT_TCP_TRANSPORT,
-    DEFAULT_TRANSPORT,
+    offers_g722, pjsip, PjsipSettings, DEFAULT_CONTEXT, DEFAULT_MAILBOX_CONTEXT,
+    DEFAULT_TCP_TRANSPORT, DEFAULT_TRANSPORT,
 };
 
 /// The SIP transport one phone uses, in its file and in its endpoint (chosen by

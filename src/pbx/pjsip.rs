@@ -104,11 +104,17 @@ impl Default for PjsipSettings<'_> {
     }
 }
 
+/// Whether a base model (`"7965"`) is offered G.722 (see the module docs).
+pub fn offers_g722(model: Option<&str>) -> bool {
+    model.is_some_and(|model| G722_MODELS.contains(&model))
+}
+
 /// The `allow=` list for a model.
 pub fn codecs(model: Option<&str>) -> &'static str {
-    match model {
-        Some(model) if G722_MODELS.contains(&model) => "ulaw,alaw,g722",
-        _ => "ulaw,alaw",
+    if offers_g722(model) {
+        "ulaw,alaw,g722"
+    } else {
+        "ulaw,alaw"
     }
 }
 

@@ -13,6 +13,7 @@ fn site() -> Site<'static> {
         time_zone: "Central Europe Standard/Daylight Time",
         time_zone_7940: "CET",
         tftp_server: Some("198.18.0.1".into()),
+        network_locale: "United_States",
     }
 }
 
@@ -300,6 +301,38 @@ fn transport_and_message_lamp_from_the_evidence() {
             Some("3")
         );
     }
+    // G.722 is advertised where the endpoint allows it (zencoffee-7965 and the usecallmanager
+    // tftpboot set advertiseG722Codec 1; field-evidence.md §3), and only there.
+    for (model, want) in [
+        ("7965", "1"),
+        ("7942", "1"),
+        ("7975", "1"),
+        ("7941", "0"),
+        ("7970", "0"),
+    ] {
+        let xml = &phone_files(&templates, &site(), &phone(Some(model), None))[0].1;
+        assert_eq!(
+            text_of(xml, "advertiseG722Codec").as_deref(),
+            Some(want),
+            "{model}"
+        );
+        assert_eq!(
+            crate::pbx::offers_g722(Some(model)),
+            want == "1",
+            "the endpoint allows g722 exactly where the phone offers it"
+        );
+        // The files are UTF-8 (labels like "Thomas Müller"): the locale says so
+        // (usecallmanager tftpboot SEPMAC.cnf.xml: utf-8).
+        assert_eq!(text_of(xml, "winCharSet").as_deref(), Some("utf-8"));
+    }
+    // The network locale is the site's (tones); the edge gives the default when the
+    // locale's directory is not in the TFTP root.
+    let germany = Site {
+        network_locale: "Germany",
+        ..site()
+    };
+    let xml = &phone_files(&templates, &germany, &phone(Some("7941"), None))[0].1;
+    assert_eq!(text_of(xml, "networkLocale").as_deref(), Some("Germany"));
     // The 7940/7960 SIP firmware has no transport setting in any working configuration
     // (real-configs/teo-lkml-7960, german-fritzbox-7960, mkirbst-configs_cisco7960): UDP
     // whatever the choice, and its endpoint says so too.
