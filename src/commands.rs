@@ -318,6 +318,22 @@ struct PhoneView<'a> {
     leaks: &'a [crate::detect::Leak],
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<&'a str>,
+    /// Its other lines; their secrets only with `--show-secrets`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    lines: Vec<LineStatus<'a>>,
+    /// The generated settings password, only with `--show-secrets`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_password: Option<&'a str>,
+}
+
+/// A line after line 1 as `status --json` prints it.
+#[derive(Debug, Serialize)]
+struct LineStatus<'a> {
+    extension: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a str>,
 }
 
 /// A diagnosis as `status --json` prints it; `explain` adds the fix.
@@ -362,6 +378,16 @@ impl<'a> PhoneView<'a> {
             decision: phone.decision,
             leaks: &phone.leaks,
             secret: phone.secret.as_deref().filter(|_| show_secrets),
+            lines: phone
+                .lines
+                .iter()
+                .map(|line| LineStatus {
+                    extension: &line.extension,
+                    label: line.label.as_deref(),
+                    secret: Some(line.secret.as_str()).filter(|_| show_secrets),
+                })
+                .collect(),
+            phone_password: phone.phone_password.as_deref().filter(|_| show_secrets),
         }
     }
 }

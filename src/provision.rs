@@ -494,23 +494,48 @@ impl Provisioner {
             return;
         }
         let transport = self.config.pbx.transport;
-        let phones: Vec<crate::pbx::PbxPhone<'_>> = self
-            .engine
-            .phones()
-            .values()
-            .filter(|phone| phone.secret_is_ours(&self.config))
-            .filter_map(|phone| {
-                Some(crate::pbx::PbxPhone {
-                    mac: phone.mac,
-                    extension: phone.extension.as_deref()?,
-                    secret: phone.secret.as_deref()?,
+        let mut phones: Vec<crate::pbx::PbxPhone<'_>> = Vec::new();
+        for phone in self.engine.phones().values() {
+            let base = crate::pbx::PbxPhone {
+                mac: phone.mac,
+                extension: "",
+                secret: "",
+                label: None,
+                model: phone.model().map(|model| model.base()),
+                from_range: true,
+                transport: transport.for_model(phone.model()),
+            };
+            if let (true, Some(extension), Some(secret)) = (
+                phone.secret_is_ours(&self.config),
+                phone.extension.as_deref(),
+                phone.secret.as_deref(),
+            ) {
+                phones.push(crate::pbx::PbxPhone {
+                    extension,
+                    secret,
                     label: phone.label.as_deref(),
-                    model: phone.model().map(|model| model.base()),
-                    from_range: true,
-                    transport: transport.for_model(phone.model()),
-                })
-            })
-            .collect();
+                    ..base
+                });
+            }
+            // Its other lines whose secret was generated here: the PBX learns them from us.
+            let entry = self.config.inventory.get(&phone.mac);
+            for line in &phone.lines {
+                let given = entry.is_some_and(|entry| {
+                    entry
+                        .lines
+                        .iter()
+                        .any(|l| l.extension == line.extension && l.secret.is_some())
+                });
+                if !given {
+                    phones.push(crate::pbx::PbxPhone {
+                        extension: &line.extension,
+                        secret: &line.secret,
+                        label: line.label.as_deref(),
+                        ..base
+                    });
+                }
+            }
+        }
         let pbx = &self.config.pbx;
         let settings = crate::pbx::PjsipSettings {
             udp_transport: &pbx.pjsip_udp_transport,
@@ -883,7 +908,29 @@ impl Provisioner {
             speed_dials: entry.map_or(&[], |entry| entry.speed_dials.as_slice()),
             addon_modules: entry.map_or(&[], |entry| entry.addon_modules.as_slice()),
             transport: self.config.pbx.transport.for_model(model),
+            lines: phone
+                .lines
+                .iter()
+                .map(|line| render::LineView {
+                    extension: &line.extension,
+                    secret: &line.secret,
+                    label: line.label.as_deref(),
+                })
+                .collect(),
+            // The phone's own password, the site's, else the one generated for it.
+            phone_password: entry
+                .and_then(|entry| entry.phone_password.as_deref())
+                .or(self.config.provision.phone_password.as_deref())
+                .or(phone.phone_password.as_deref())
+                .unwrap_or_default(),
+            ring: entry
+                .and_then(|entry| entry.ring)
+                .unwrap_or(self.config.provision.ring),
         };
+        let lines_fit = view.lines_that_fit();
+        if lines_fit < view.lines.len() {
+            warn!(mac = %phone.mac, model = model.map_or("?", |m| m.name()), n_lines = view.lines.len() + 1, n_fit = lines_fit + 1, "more lines than the phone has buttons; the rest are left out");
+        }
         let fit = view.speed_dials_that_fit();
         if fit < view.speed_dials.len() {
             warn!(mac = %phone.mac, model = model.map_or("?", |m| m.name()), n_speed_dials = view.speed_dials.len(), n_fit = fit, "more speed dials than the phone has buttons; the rest are left out");
@@ -1181,5 +1228,47 @@ mod tests {
             let meta = std::fs::metadata(dir.path().join(name)).unwrap();
             assert_eq!((meta.gid(), meta.mode() & 0o777), (64990, mode), "{name}");
         }
+    }
+
+    /// A phone's other lines reach the PBX with the secrets generated for them (a line whose
+    /// secret the admin gave is the PBX's already), and its file carries them.
+    #[test]
+    fn extra_lines_reach_the_pbx() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"198.18.0.10\"\n\
+                    pjsip_snippet = \"pjsip.conf\"\n[provision]\nextensions = \"2000-2999\"\n\
+                    [[phone]]\nmac = \"00:1b:0c:18:bd:c1\"\nextension = \"1006\"\nsecret = \"given-1\"\n\
+                    lines = [{ extension = \"1007\" }, { extension = \"1008\", secret = \"given-3\" }]\n";
+        let config = crate::config::parse(text, "config.toml", dir.path()).unwrap();
+        std::fs::create_dir(dir.path().join("tftp")).unwrap();
+        let store = StateStore::open(&dir.path().join("state")).unwrap();
+        let templates = Templates::with_overrides(&[]).unwrap();
+        let mut provisioner = Provisioner::new(config, templates, store, State::default());
+        provisioner.observe(&[Observation::Lease(crate::event::LeaseSeen {
+            mac: Mac::from_bytes([0x00, 0x1b, 0x0c, 0x18, 0xbd, 0xc1]),
+            ip: std::net::Ipv4Addr::new(198, 18, 0, 151),
+            hostname: Some("SEP001B0C18BDC1".into()),
+            vendor_class: Some("Cisco Systems, Inc. IP Phone CP-7965G".into()),
+            time: 1,
+        })]);
+        provisioner.write_queued();
+        provisioner.write_pbx_files();
+        let include = std::fs::read_to_string(dir.path().join("pjsip.conf")).unwrap();
+        let secret = provisioner.engine().phones().values().next().unwrap().lines[0]
+            .secret
+            .clone();
+        assert!(
+            include.contains(&format!(
+                "[1007]\ntype=auth\nusername=1007\npassword={secret}\n"
+            )),
+            "{include}"
+        );
+        assert!(
+            !include.contains("[1006]") && !include.contains("[1008]"),
+            "given secrets are the pbx's: {include}"
+        );
+        let sep = std::fs::read_to_string(dir.path().join("tftp/SEP001B0C18BDC1.cnf.xml")).unwrap();
+        assert!(sep.contains(&format!("<authPassword>{secret}</authPassword>")));
+        assert!(sep.contains("<authPassword>given-3</authPassword>"));
     }
 }

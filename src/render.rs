@@ -24,7 +24,7 @@
 //! tags). Lines say `<proxy>USECALLMANAGER</proxy>` and the registrar is in
 //! `callManagerGroup`, as the 79x1-and-newer SIP firmware requires (cisco-facts.md 4b).
 
-use crate::config::{SipTransport, SpeedDial};
+use crate::config::{Ring, SipTransport, SpeedDial};
 use crate::mac::Mac;
 use crate::models::{ConfigFamily, Model};
 use crate::template::{Templates, Values};
@@ -85,19 +85,47 @@ pub struct PhoneView<'a> {
     /// The SIP transport its file names (the XML firmware's `transportLayerProtocol`; the
     /// 7940/7960 SIP firmware is always UDP).
     pub transport: SipTransport,
+    /// Lines 2, 3, … on the buttons after line 1, before the speed dials.
+    pub lines: Vec<LineView<'a>>,
+    /// The password that unlocks the phone's settings.
+    pub phone_password: &'a str,
+    /// How it rings when idle.
+    pub ring: Ring,
+}
+
+/// A line after line 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineView<'a> {
+    pub extension: &'a str,
+    pub secret: &'a str,
+    pub label: Option<&'a str>,
 }
 
 impl PhoneView<'_> {
-    /// How many speed dials fit: the buttons of the model and its expansion modules, less the
-    /// line's; all of them while the model (or its button count) is unknown.
+    /// How many of the lines after line 1 fit: the buttons of the model and its expansion
+    /// modules, less line 1's; all of them while the model (or its button count) is unknown.
+    pub fn lines_that_fit(&self) -> usize {
+        match self.buttons() {
+            Some(buttons) => self.lines.len().min(buttons.saturating_sub(1)),
+            None => self.lines.len(),
+        }
+    }
+
+    /// How many speed dials fit on the buttons the lines leave; all of them while the model
+    /// (or its button count) is unknown.
     pub fn speed_dials_that_fit(&self) -> usize {
-        match self
-            .model
-            .and_then(|model| model.buttons_with(self.addon_modules))
-        {
-            Some(buttons) => self.speed_dials.len().min(buttons.saturating_sub(1)),
+        match self.buttons() {
+            Some(buttons) => self
+                .speed_dials
+                .len()
+                .min(buttons.saturating_sub(1 + self.lines_that_fit())),
             None => self.speed_dials.len(),
         }
+    }
+
+    fn buttons(&self) -> Option<usize> {
+        self.model
+            .and_then(|model| model.buttons_with(self.addon_modules))
     }
 }
 
@@ -205,7 +233,11 @@ pub fn phone_files(
             format!("<loadInformation>{}</loadInformation>", xml_escape(load)),
         );
     }
+    values.insert("extra_lines", extra_lines_xml(phone, site));
+    values.insert("extra_lines_7940", extra_lines_cnf(phone));
     values.insert("extra_buttons", extra_buttons(phone));
+    values.insert("phone_password", phone.phone_password.to_string());
+    values.insert("ring_idle", phone.ring.xml_code().to_string());
     // usecallmanager.nz sepmac-cnf-xml (`real-configs/usecallmanager-site/`):
     // transportLayerProtocol 1 is TCP, 2 UDP.
     // advertiseG722Codec (usecallmanager.nz sepmac-cnf-xml: 0 off, 1 on, 2 the device's
@@ -238,9 +270,65 @@ pub fn phone_files(
     files
 }
 
-/// The speed-dial buttons after line 1 (button 2 on), as many as the phone has: a busy-lamp
-/// field speed dial is feature 21 with option mask 1 (as in seed 000), a plain one feature 2.
+/// Lines 2, 3, … of the XML firmware: feature 9 (a line), each with its own name, auth name
+/// and secret, as line 1 (`real-configs/usecallmanager-site/line-keys.txt`, "Line"; with a
+/// plain Asterisk every line registers with its own credentials).
+fn extra_lines_xml(phone: &PhoneView<'_>, site: &Site<'_>) -> String {
+    let (port, voicemail) = (site.pbx_port, xml_escape(site.voicemail));
+    let mut out = String::new();
+    for (index, line) in phone.lines.iter().take(phone.lines_that_fit()).enumerate() {
+        let button = index + 2;
+        let name = xml_escape(line.extension);
+        let label = xml_escape(line.label.unwrap_or(line.extension));
+        let secret = xml_escape(line.secret);
+        let ring = phone.ring.xml_code();
+        out.push_str(&format!(
+            "      <line button=\"{button}\" lineIndex=\"{button}\">\n\
+             \x20       <featureID>9</featureID>\n\
+             \x20       <featureLabel>{label}</featureLabel>\n\
+             \x20       <proxy>USECALLMANAGER</proxy>\n\
+             \x20       <port>{port}</port>\n\
+             \x20       <name>{name}</name>\n\
+             \x20       <displayName>{label}</displayName>\n\
+             \x20       <autoAnswer>\n\
+             \x20         <autoAnswerEnabled>2</autoAnswerEnabled>\n\
+             \x20       </autoAnswer>\n\
+             \x20       <callWaiting>3</callWaiting>\n\
+             \x20       <authName>{name}</authName>\n\
+             \x20       <authPassword>{secret}</authPassword>\n\
+             \x20       <sharedLine>false</sharedLine>\n\
+             \x20       <messageWaitingLampPolicy>3</messageWaitingLampPolicy>\n\
+             \x20       <messagesNumber>{voicemail}</messagesNumber>\n\
+             \x20       <ringSettingIdle>{ring}</ringSettingIdle>\n\
+             \x20       <ringSettingActive>5</ringSettingActive>\n\
+             \x20       <contact>{name}</contact>\n\
+             \x20     </line>\n"
+        ));
+    }
+    out
+}
+
+/// Lines 2, 3, … of the 7940/7960 SIP firmware: `lineN_*` keys as line 1's.
+fn extra_lines_cnf(phone: &PhoneView<'_>) -> String {
+    let quote = |text: &str| crate::template::FileKind::Cnf.escape(text);
+    let mut out = String::new();
+    for (index, line) in phone.lines.iter().take(phone.lines_that_fit()).enumerate() {
+        let n = index + 2;
+        let name = quote(line.extension);
+        let label = quote(line.label.unwrap_or(line.extension));
+        let secret = quote(line.secret);
+        out.push_str(&format!(
+            "line{n}_name: \"{name}\"\nline{n}_authname: \"{name}\"\nline{n}_password: \"{secret}\"\n\
+             line{n}_shortname: \"{label}\"\nline{n}_displayname: \"{label}\"\n"
+        ));
+    }
+    out
+}
+
+/// The speed-dial buttons after the lines, as many as the phone has: a busy-lamp field speed
+/// dial is feature 21 with option mask 1 (as in seed 000), a plain one feature 2.
 fn extra_buttons(phone: &PhoneView<'_>) -> String {
+    let first = 2 + phone.lines_that_fit();
     let mut out = String::new();
     for (index, dial) in phone
         .speed_dials
@@ -257,7 +345,7 @@ fn extra_buttons(phone: &PhoneView<'_>) -> String {
         };
         out.push_str(&format!(
             "      <line button=\"{}\">\n        <featureID>{feature}</featureID>\n        <featureLabel>{label}</featureLabel>\n        <speedDialNumber>{number}</speedDialNumber>{mask}\n      </line>\n",
-            index + 2
+            index + first
         ));
     }
     out

@@ -246,6 +246,12 @@ mod tests {
             fetched_since_write: false,
             loads_times: Vec::new(),
             diagnoses: Vec::new(),
+            lines: vec![crate::detect::Line {
+                extension: "2001".into(),
+                secret: "line-2-secret".into(),
+                label: Some("Sales".into()),
+            }],
+            phone_password: Some("p4ss".into()),
         });
         state.positions.insert(
             "/var/log/syslog".into(),

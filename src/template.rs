@@ -37,6 +37,8 @@ pub const VALUES: &[&str] = &[
     "universal_loader",
     "advertise_g722",
     "network_locale",
+    "phone_password",
+    "ring_idle",
 ];
 
 /// The blocks the renderer builds.
@@ -45,6 +47,8 @@ pub const BLOCKS: &[&str] = &[
     "load_information_list",
     "image_version_line",
     "extra_buttons",
+    "extra_lines",
+    "extra_lines_7940",
 ];
 
 /// The format of a file, from its name: decides escaping and validation.
@@ -367,7 +371,7 @@ mod tests {
         check_error(
             "SEP.cnf.xml",
             "<device>\n  <name>{{extension}}</name>\n  <x>{{nope}}</x>\n</device>\n",
-            "/etc/t/SEP.cnf.xml:3: unknown placeholder {{nope}}: expected one of mac, model, extension, secret, display_name, phone_label, phone_label_7940, pbx_host, pbx_port, voicemail, ntp_server, time_zone, time_zone_7940, tftp_server, image_7940, transport_layer, universal_loader, advertise_g722, network_locale",
+            "/etc/t/SEP.cnf.xml:3: unknown placeholder {{nope}}: expected one of mac, model, extension, secret, display_name, phone_label, phone_label_7940, pbx_host, pbx_port, voicemail, ntp_server, time_zone, time_zone_7940, tftp_server, image_7940, transport_layer, universal_loader, advertise_g722, network_locale, phone_password, ring_idle",
         );
         check_error(
             "SIP.cnf",

@@ -225,6 +225,11 @@ pub struct Provision {
     pub ntp_server: Option<String>,
     /// The network locale (tones) for the site's country (`[provision] country`).
     pub network_locale: &'static str,
+    /// The password that unlocks the phones' settings; one generated per phone when absent
+    /// (never the factory `cisco`).
+    pub phone_password: Option<String>,
+    /// How the phones ring when idle.
+    pub ring: Ring,
 }
 
 /// Who gets credentials (`[provision] policy`).
@@ -372,7 +377,73 @@ pub struct InventoryPhone {
     pub speed_dials: Vec<SpeedDial>,
     /// Key expansion modules attached (`7914`, `7915`, `7916`), for more buttons.
     pub addon_modules: Vec<String>,
+    /// Lines 2, 3, … on the buttons after line 1 (before the speed dials).
+    pub lines: Vec<ExtraLine>,
+    /// The password that unlocks the phone's settings; the site's when absent.
+    pub phone_password: Option<String>,
+    /// How the phone rings; the site's when absent.
+    pub ring: Option<Ring>,
 }
+
+impl InventoryPhone {
+    /// Every extension of the phone: line 1, then its other lines.
+    pub fn extensions(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.extension.as_str())
+            .chain(self.lines.iter().map(|line| line.extension.as_str()))
+    }
+}
+
+/// A second (third, …) line of an inventory phone: its own extension and SIP secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtraLine {
+    /// The SIP user and extension.
+    pub extension: String,
+    /// The SIP secret; generated (and kept) when absent.
+    pub secret: Option<String>,
+    /// Shown next to its button and as caller name.
+    pub label: Option<String>,
+}
+
+/// How a phone rings when idle (XML firmware `ringSettingIdle`: usecallmanager.nz
+/// sepmac-cnf-xml, 1 disable, 2 flash only, 3 ring once, 4 ring).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ring {
+    Ring,
+    RingOnce,
+    Flash,
+    Off,
+}
+
+impl Ring {
+    /// The config file's words.
+    pub const NAMES: [(&'static str, Ring); 4] = [
+        ("ring", Ring::Ring),
+        ("ring-once", Ring::RingOnce),
+        ("flash", Ring::Flash),
+        ("off", Ring::Off),
+    ];
+
+    /// The `ringSettingIdle` value.
+    pub fn xml_code(self) -> u8 {
+        match self {
+            Ring::Off => 1,
+            Ring::Flash => 2,
+            Ring::RingOnce => 3,
+            Ring::Ring => 4,
+        }
+    }
+
+    fn parse(text: &str) -> Option<Ring> {
+        Ring::NAMES
+            .iter()
+            .find(|(name, _)| *name == text)
+            .map(|(_, ring)| *ring)
+    }
+}
+
+/// Longest phone password: the 7940/7960 SIP firmware takes 31 characters
+/// (`real-configs/mkirbst-configs_cisco7960/SIPDefault.cnf`).
+pub const MAX_PHONE_PASSWORD_LEN: usize = 31;
 
 /// A speed-dial button.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -454,6 +525,8 @@ impl Default for Config {
                 time_zone_7940: "GMT".to_string(),
                 ntp_server: None,
                 network_locale: crate::locale::DEFAULT_NETWORK_LOCALE,
+                phone_password: None,
+                ring: Ring::Ring,
             },
             sources: vec![
                 Source::file(SourceKind::DnsmasqLeases, "/tmp/dhcp.leases"),
@@ -860,6 +933,14 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
                 config.provision.ntp_server = Some(value.get_ref().clone());
             }
         }
+        if let Some(value) = &provision.phone_password {
+            config.provision.phone_password = phone_password(checker, value, "provision");
+        }
+        if let Some(value) = &provision.ring {
+            if let Some(ring) = ring(checker, value, "provision") {
+                config.provision.ring = ring;
+            }
+        }
         if let Some(value) = &provision.country {
             match crate::locale::network_locale(value.get_ref()) {
                 Some(locale) => config.provision.network_locale = locale,
@@ -986,29 +1067,7 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
             }
         };
         let who = format!("phone {mac}");
-        let extension = checker.field(
-            &phone.extension,
-            &format!("{who}: extension"),
-            MAX_FIELD_LEN,
-        );
-        if let Some(extension) = &extension {
-            if !extension
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
-            {
-                checker.error(
-                    &phone.extension,
-                    format!(
-                        "{who}: extension {extension:?} may hold only letters, digits and . _ + -"
-                    ),
-                );
-            } else if !extensions.insert(extension.clone()) {
-                checker.error(
-                    &phone.extension,
-                    format!("{who}: extension {extension} is given to another phone too"),
-                );
-            }
-        }
+        let extension = inventory_extension(checker, &phone.extension, &who, &mut extensions);
         let secret = phone
             .secret
             .as_ref()
@@ -1071,6 +1130,42 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
                 addon_modules = kems.clone();
             }
         }
+        let mut lines = Vec::new();
+        for entry in &phone.lines {
+            let line = entry.get_ref();
+            let Some(extension) =
+                inventory_extension(checker, &line.extension, &who, &mut extensions)
+            else {
+                continue;
+            };
+            let secret = line.secret.as_ref().and_then(|value| {
+                checker.field(
+                    value,
+                    &format!("{who}: line {extension} secret"),
+                    MAX_FIELD_LEN,
+                )
+            });
+            let label = line.label.as_ref().and_then(|value| {
+                checker.field(
+                    value,
+                    &format!("{who}: line {extension} label"),
+                    MAX_FIELD_LEN,
+                )
+            });
+            lines.push(ExtraLine {
+                extension,
+                secret,
+                label,
+            });
+        }
+        let password = phone
+            .phone_password
+            .as_ref()
+            .and_then(|value| phone_password(checker, value, &who));
+        let ring = phone
+            .ring
+            .as_ref()
+            .and_then(|value| ring(checker, value, &who));
         if let Some(extension) = extension {
             config.inventory.insert(
                 mac,
@@ -1080,11 +1175,77 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
                     label,
                     speed_dials,
                     addon_modules,
+                    lines,
+                    phone_password: password,
+                    ring,
                 },
             );
         }
     }
     config
+}
+
+/// An inventory extension (line 1 or another line): a plain name, and no other line's.
+fn inventory_extension(
+    checker: &mut Checker<'_>,
+    value: &Spanned<String>,
+    who: &str,
+    taken: &mut HashSet<String>,
+) -> Option<String> {
+    let extension = checker.field(value, &format!("{who}: extension"), MAX_FIELD_LEN)?;
+    if !extension
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
+    {
+        checker.error(
+            value,
+            format!("{who}: extension {extension:?} may hold only letters, digits and . _ + -"),
+        );
+        return None;
+    }
+    if !taken.insert(extension.clone()) {
+        checker.error(
+            value,
+            format!("{who}: extension {extension} is given to another phone or line too"),
+        );
+    }
+    Some(extension)
+}
+
+/// `phone_password`: 1 to 31 printable ASCII characters without blanks or quotes (the
+/// 7940/7960 file quotes it; the phones' keypads type digits and letters).
+fn phone_password(checker: &mut Checker<'_>, value: &Spanned<String>, who: &str) -> Option<String> {
+    let text = value.get_ref();
+    let ok = (1..=MAX_PHONE_PASSWORD_LEN).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\' | b'\''));
+    if ok {
+        Some(text.clone())
+    } else {
+        checker.error(
+            value,
+            format!("{who}: phone_password must be 1 to {MAX_PHONE_PASSWORD_LEN} printable characters without blanks or quotes"),
+        );
+        None
+    }
+}
+
+/// `ring`: one of [`Ring::NAMES`].
+fn ring(checker: &mut Checker<'_>, value: &Spanned<String>, who: &str) -> Option<Ring> {
+    let ring = Ring::parse(value.get_ref());
+    if ring.is_none() {
+        let names: Vec<&str> = Ring::NAMES.iter().map(|(name, _)| *name).collect();
+        checker.error(
+            value,
+            format!(
+                "{who}: ring {:?}: expected {}",
+                value.get_ref(),
+                names.join(", ")
+            ),
+        );
+    }
+    ring
 }
 
 /// `2000-2099` → range; numbers only, first ≤ last, at most 100,000 extensions.
@@ -1269,7 +1430,7 @@ extension = "1007"
             &[
                 "config.toml:3: phone.mac: invalid mac address \"00:1B:0C:18:BD:ZZ\"",
                 "config.toml:9: phone 001B0C18BDC1: secret is 31 characters, the phones accept at most 30",
-                "config.toml:13: phone 001B0C18BDC2: extension 1006 is given to another phone too",
+                "config.toml:13: phone 001B0C18BDC2: extension 1006 is given to another phone or line too",
                 "config.toml:17: phone 001B0C18BDC2 is listed twice",
             ],
         );

@@ -72,6 +72,8 @@ pub struct Provision {
     pub time_zone_7940: Option<Spanned<String>>,
     pub ntp_server: Option<Spanned<String>>,
     pub country: Option<Spanned<String>>,
+    pub phone_password: Option<Spanned<String>>,
+    pub ring: Option<Spanned<String>>,
 }
 
 /// `[firmware]`
@@ -105,6 +107,17 @@ pub struct Phone {
     pub label: Option<Spanned<String>>,
     pub speed_dials: Vec<Spanned<SpeedDial>>,
     pub addon_modules: Option<Spanned<Vec<String>>>,
+    pub lines: Vec<Spanned<Line>>,
+    pub phone_password: Option<Spanned<String>>,
+    pub ring: Option<Spanned<String>>,
+}
+
+/// `lines = [{ extension = "1007", secret = "…", label = "Sales" }]`
+#[derive(Debug)]
+pub struct Line {
+    pub extension: Spanned<String>,
+    pub secret: Option<Spanned<String>>,
+    pub label: Option<Spanned<String>>,
 }
 
 /// `speed_dials = [{ number = "11", label = "Monika", blf = true }]`
@@ -370,6 +383,8 @@ fn provision(value: &Value<'_>) -> Result<Provision> {
         "time_zone_7940",
         "ntp_server",
         "country",
+        "phone_password",
+        "ring",
     ];
     for (key, value) in entries(value, FIELDS)? {
         match key {
@@ -381,7 +396,9 @@ fn provision(value: &Value<'_>) -> Result<Provision> {
             "time_zone" => out.time_zone = Some(string(value)?),
             "time_zone_7940" => out.time_zone_7940 = Some(string(value)?),
             "ntp_server" => out.ntp_server = Some(string(value)?),
-            _ => out.country = Some(string(value)?),
+            "country" => out.country = Some(string(value)?),
+            "phone_password" => out.phone_password = Some(string(value)?),
+            _ => out.ring = Some(string(value)?),
         }
     }
     Ok(out)
@@ -438,6 +455,7 @@ fn source(value: &Value<'_>) -> Result<Source> {
 fn phone(value: &Value<'_>) -> Result<Phone> {
     let (mut mac, mut extension, mut secret, mut label) = (None, None, None, None);
     let (mut speed_dials, mut addon_modules) = (Vec::new(), None);
+    let (mut lines, mut phone_password, mut ring) = (Vec::new(), None, None);
     const FIELDS: &[&str] = &[
         "mac",
         "extension",
@@ -445,6 +463,9 @@ fn phone(value: &Value<'_>) -> Result<Phone> {
         "label",
         "speed_dials",
         "addon_modules",
+        "lines",
+        "phone_password",
+        "ring",
     ];
     for (key, value) in entries(value, FIELDS)? {
         match key {
@@ -457,6 +478,13 @@ fn phone(value: &Value<'_>) -> Result<Phone> {
                     speed_dials.push(Spanned::new(item.span(), speed_dial(item)?));
                 }
             }
+            "lines" => {
+                for item in tables(value)? {
+                    lines.push(Spanned::new(item.span(), line(item)?));
+                }
+            }
+            "phone_password" => phone_password = Some(string(value)?),
+            "ring" => ring = Some(string(value)?),
             _ => addon_modules = Some(strings(value)?),
         }
     }
@@ -473,6 +501,28 @@ fn phone(value: &Value<'_>) -> Result<Phone> {
         label,
         speed_dials,
         addon_modules,
+        lines,
+        phone_password,
+        ring,
+    })
+}
+
+fn line(value: &Value<'_>) -> Result<Line> {
+    let (mut extension, mut secret, mut label) = (None, None, None);
+    for (key, value) in entries(value, &["extension", "secret", "label"])? {
+        match key {
+            "extension" => extension = Some(string(value)?),
+            "secret" => secret = Some(string(value)?),
+            _ => label = Some(string(value)?),
+        }
+    }
+    let Some(extension) = extension else {
+        return missing(value.span(), "extension");
+    };
+    Ok(Line {
+        extension,
+        secret,
+        label,
     })
 }
 

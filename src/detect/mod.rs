@@ -154,6 +154,24 @@ pub struct Phone {
     /// What is wrong with it, as the rules of [`crate::diagnose`] last found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diagnoses: Vec<Diagnosis>,
+    /// Its lines after line 1 (inventory `lines`), with their secrets; never logged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<Line>,
+    /// The password generated for its settings when the config names none (never the
+    /// factory `cisco`); never logged, shown by `status --show-secrets`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_password: Option<String>,
+}
+
+/// Another line of a phone: its own extension and SIP secret, on the button after the
+/// previous line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    pub extension: String,
+    /// The SIP secret; never logged.
+    pub secret: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -241,6 +259,8 @@ impl Phone {
             fetched_since_write: false,
             loads_times: Vec::new(),
             diagnoses: Vec::new(),
+            lines: Vec::new(),
+            phone_password: None,
         }
     }
 
@@ -485,7 +505,7 @@ impl Engine {
         let claimed: BTreeSet<&str> = config
             .inventory
             .values()
-            .map(|entry| entry.extension.as_str())
+            .flat_map(|entry| entry.extensions())
             .collect();
         let macs: Vec<Mac> = self.phones.keys().copied().collect();
         for mac in macs {
@@ -840,14 +860,33 @@ impl Engine {
             },
         };
         let phone = self.phones.get_mut(&mac).expect("checked above");
+        let lines = extra_lines(config.inventory.get(&mac), &phone.lines, secrets);
+        let password = match (&phone.phone_password, &config.provision.phone_password) {
+            (Some(password), _) => Some(password.clone()),
+            // The site's password applies; a phone's own one comes from the config too.
+            (None, Some(_)) => None,
+            (None, None)
+                if config
+                    .inventory
+                    .get(&mac)
+                    .is_some_and(|e| e.phone_password.is_some()) =>
+            {
+                None
+            }
+            (None, None) => Some(secrets()),
+        };
         let changed = phone.extension.as_deref() != Some(extension.as_str())
             || phone.secret.as_deref() != Some(secret.as_str())
-            || phone.label != label;
+            || phone.label != label
+            || phone.lines != lines
+            || phone.phone_password != password;
         phone.origin = origin;
         if changed {
             phone.extension = Some(extension);
             phone.secret = Some(secret);
             phone.label = label;
+            phone.lines = lines;
+            phone.phone_password = password;
             actions.push(Action::Provision(mac));
         } else if phone.files.is_empty() {
             actions.push(Action::Provision(mac));
@@ -865,7 +904,7 @@ impl Engine {
                 config
                     .inventory
                     .values()
-                    .map(|entry| entry.extension.as_str()),
+                    .flat_map(|entry| entry.extensions()),
             )
             .collect();
         config
@@ -1029,7 +1068,7 @@ impl Engine {
                 config
                     .inventory
                     .values()
-                    .map(|entry| entry.extension.as_str()),
+                    .flat_map(|entry| entry.extensions()),
             )
             .chain(
                 config
@@ -1153,6 +1192,34 @@ impl Engine {
             .position(|(hint_ip, _)| *hint_ip == ip)?;
         self.ip_hints.remove(index).map(|(_, model)| model)
     }
+}
+
+/// The lines after line 1 of an inventory phone: each entry's secret, or the one generated
+/// earlier for the same extension, or a new one.
+fn extra_lines(
+    entry: Option<&crate::config::InventoryPhone>,
+    old: &[Line],
+    secrets: SecretSource<'_>,
+) -> Vec<Line> {
+    let Some(entry) = entry else {
+        return Vec::new();
+    };
+    entry
+        .lines
+        .iter()
+        .map(|line| {
+            let secret = line.secret.clone().unwrap_or_else(|| {
+                old.iter()
+                    .find(|kept| kept.extension == line.extension)
+                    .map_or_else(&mut *secrets, |kept| kept.secret.clone())
+            });
+            Line {
+                extension: line.extension.clone(),
+                secret,
+                label: line.label.clone(),
+            }
+        })
+        .collect()
 }
 
 /// The model a requested `.loads` file (`SIP41.9-4-2SR3-1S.loads`, a path or a name) is for.

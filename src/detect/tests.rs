@@ -837,3 +837,58 @@ fn the_sip_load_an_unknown_phone_asks_for_names_its_model() {
     );
     assert_eq!(model_of_load("€.loads"), None);
 }
+
+/// An inventory phone's other lines: each gets its own secret (the given one, or one
+/// generated once and kept across restarts and config reloads), the range never hands out
+/// their extensions, and a password for its settings is generated when the config names
+/// none (never the factory `cisco`).
+#[test]
+fn inventory_lines_and_phone_password() {
+    let config = config(
+        "[provision]\nextensions = \"2000-2001\"\n\
+         [[phone]]\nmac = \"00:1b:0c:18:bd:c1\"\nextension = \"2000\"\n\
+         lines = [{ extension = \"2001\", label = \"Sales\" }, { extension = \"1009\", secret = \"given\" }]\n",
+    );
+    let mut engine = Engine::default();
+    run(
+        &mut engine,
+        &config,
+        &[
+            lease(
+                "00:1b:0c:18:bd:c1",
+                151,
+                Some("SEP001B0C18BDC1"),
+                Some(VCI_7941),
+            ),
+            lease(
+                "00:1b:0c:18:bd:c2",
+                152,
+                Some("SEP001B0C18BDC2"),
+                Some(VCI_7941),
+            ),
+        ],
+    );
+    let phone = engine.phone(mac(PHONE)).unwrap().clone();
+    let lines: Vec<(&str, &str)> = phone
+        .lines
+        .iter()
+        .map(|line| (line.extension.as_str(), line.secret.as_str()))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1], ("1009", "given"));
+    assert_eq!(lines[0].0, "2001");
+    assert!(lines[0].1.starts_with('s'), "generated: {lines:?}");
+    assert!(phone
+        .phone_password
+        .as_deref()
+        .is_some_and(|p| p != "cisco"));
+    // 2000 and 2001 are the inventory phone's: the other phone gets nothing from 2000-2001.
+    assert_eq!(engine.phone(mac(PHONE2)).unwrap().extension, None);
+    // A restart (records from the state file) and a reload keep every secret.
+    let mut restarted = Engine::new(engine.phones().values().cloned().collect());
+    restarted.apply_config(&config, &mut || "new".to_string());
+    let again = restarted.phone(mac(PHONE)).unwrap();
+    assert_eq!(again.lines, phone.lines);
+    assert_eq!(again.phone_password, phone.phone_password);
+    assert_eq!(again.secret, phone.secret);
+}

@@ -151,6 +151,9 @@ impl Run {
             speed_dials: &[],
             addon_modules: &[],
             transport: config.pbx.transport.for_model(phone.model()),
+            lines: Vec::new(),
+            phone_password: "",
+            ring: config.provision.ring,
         };
         let files =
             crate::render::phone_files(&crate::template::Templates::built_in(), &site, &view);

@@ -29,6 +29,9 @@ fn phone(model: Option<&str>, load: Option<&'static str>) -> PhoneView<'static> 
         speed_dials: &[],
         addon_modules: &[],
         transport: crate::config::TransportChoice::Auto.for_model(model),
+        lines: Vec::new(),
+        phone_password: "7305",
+        ring: crate::config::Ring::Ring,
     }
 }
 
@@ -347,4 +350,130 @@ fn transport_and_message_lamp_from_the_evidence() {
         TransportChoice::Auto.for_model(None),
         crate::config::SipTransport::Udp
     );
+}
+
+/// Lines 2..n take the buttons after line 1, each with its own name, auth name and secret,
+/// before the speed dials (usecallmanager.nz line-keys: a line is feature 9; with a plain
+/// Asterisk every line registers with its own credentials). The model's buttons bound them
+/// (data/cisco-models.toml `line_buttons`: 7941 two, 7965 six); the 7940/7960 SIP firmware
+/// takes `lineN_*` keys (real-configs/teo-lkml-7960/SIP000E84C060A6.cnf has line1_*; the
+/// same keys with N).
+#[test]
+fn extra_lines_take_the_buttons_before_the_speed_dials() {
+    let templates = Templates::built_in();
+    let lines = [
+        LineView {
+            extension: "1007",
+            secret: "line-2",
+            label: Some("Sales"),
+        },
+        LineView {
+            extension: "1008",
+            secret: "line-3",
+            label: None,
+        },
+    ];
+    let dials = [SpeedDial {
+        number: "11".into(),
+        label: None,
+        blf: false,
+    }];
+    let view = |model: &str| PhoneView {
+        lines: lines.to_vec(),
+        speed_dials: &dials,
+        ..phone(Some(model), None)
+    };
+    let xml = &phone_files(&templates, &site(), &view("7965"))[0].1;
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    let buttons: Vec<(String, String, Option<String>)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("line"))
+        .map(|n| {
+            let child = |tag: &str| {
+                n.children()
+                    .find(|c| c.has_tag_name(tag))
+                    .and_then(|c| c.text())
+                    .map(str::to_string)
+            };
+            (
+                n.attribute("button").unwrap().to_string(),
+                child("featureID").unwrap(),
+                child("authPassword").or_else(|| child("speedDialNumber")),
+            )
+        })
+        .collect();
+    let row = |button: &str, feature: &str, value: &str| {
+        (
+            button.to_string(),
+            feature.to_string(),
+            Some(value.to_string()),
+        )
+    };
+    assert_eq!(
+        buttons,
+        [
+            row("1", "9", "s3cret"),
+            row("2", "9", "line-2"),
+            row("3", "9", "line-3"),
+            row("4", "2", "11"),
+        ]
+    );
+    // A 7941 has two buttons: line 1 and line 2; line 3 and the speed dial do not fit.
+    let xml = &phone_files(&templates, &site(), &view("7941"))[0].1;
+    assert!(xml.contains("<name>1007</name>") && !xml.contains("1008"));
+    assert!(!xml.contains("<speedDialNumber>"));
+    // The 7960 SIP firmware: line2_*/line3_* keys.
+    let files = phone_files(&templates, &site(), &view("7960"));
+    let cnf = &files
+        .iter()
+        .find(|(name, _)| name.ends_with(".cnf"))
+        .unwrap()
+        .1;
+    for want in [
+        "line2_name: \"1007\"\n",
+        "line2_authname: \"1007\"\n",
+        "line2_password: \"line-2\"\n",
+        "line2_shortname: \"Sales\"\n",
+        "line3_name: \"1008\"\n",
+        "line3_password: \"line-3\"\n",
+    ] {
+        assert!(cnf.contains(want), "{want:?} missing:\n{cnf}");
+    }
+}
+
+/// The settings password replaces the factory `cisco` (the 7940/7960 default, noted in
+/// real-configs/mkirbst-configs_cisco7960/SIPDefault.cnf; the working files all set one),
+/// and the ringer follows the config (usecallmanager.nz ringSettingIdle: 1 off, 2 flash,
+/// 3 ring once, 4 ring). Background and idle URLs stay empty by default.
+#[test]
+fn phone_password_ring_and_urls() {
+    let templates = Templates::built_in();
+    let view = PhoneView {
+        phone_password: "7305",
+        ring: crate::config::Ring::Flash,
+        ..phone(Some("7941"), None)
+    };
+    let xml = &phone_files(&templates, &site(), &view)[0].1;
+    assert_eq!(text_of(xml, "phonePassword").as_deref(), Some("7305"));
+    assert_eq!(text_of(xml, "ringSettingIdle").as_deref(), Some("2"));
+    for url in [
+        "idleURL",
+        "authenticationURL",
+        "informationURL",
+        "servicesURL",
+    ] {
+        assert_eq!(text_of(xml, url).as_deref(), Some(""), "{url} empty");
+    }
+    let view = PhoneView {
+        phone_password: "7305",
+        ..phone(Some("7940"), None)
+    };
+    let files = phone_files(&templates, &site(), &view);
+    let cnf = &files
+        .iter()
+        .find(|(name, _)| name.ends_with(".cnf"))
+        .unwrap()
+        .1;
+    assert!(cnf.contains("phone_password: \"7305\"\n"), "{cnf}");
+    assert!(!cnf.contains("\"cisco\""));
 }
