@@ -163,10 +163,19 @@ fn kea_memfile_csv() {
     let started = Instant::now();
     lab.start_dnsmasq(DnsmasqMode::TftpOnly);
     lab.start_kea_dhcp4();
-    let config = write_config(&lab, &[("kea-leases", lab.kea_leases_path())]);
+    // Kea's memfile holds no vendor class, and the daemon writes no SEP file while the
+    // model is unknown (issue 12: a phone still on SCCP converts from XMLDefault.cnf.xml):
+    // the TFTP log names the model when the phone asks for its term file.
+    let config = write_config(
+        &lab,
+        &[
+            ("kea-leases", lab.kea_leases_path()),
+            ("log", lab.path("dnsmasq.log")),
+        ],
+    );
     let daemon = lab.start_daemon(&config);
 
-    let boot = boot_and_fetch(&mut lab);
+    let boot = boot_term_then_fetch(&mut lab);
     // What the daemon had to go on: a lower-cased hostname and no vendor class.
     let csv = fs::read_to_string(lab.kea_leases_path()).unwrap_or_default();
     let row = format!("{},00:1b:0c:18:bd:c1,", boot.leased);
@@ -323,6 +332,34 @@ fn boot_and_fetch(lab: &mut Lab) -> Boot {
         leased,
         text: String::from_utf8_lossy(got.bytes()).into_owned(),
         gap,
+        udhcpc: dhcp.exited_at - dhcp.started_at,
+    }
+}
+
+/// As [`boot_and_fetch`] for a lease source without the model: the phone asks for
+/// `term41.default.loads` first, as a 7941 does after its lease (dnsmasq/dnsmasq.log.1 line
+/// 109), and then for its config once that exists.
+fn boot_term_then_fetch(lab: &mut Lab) -> Boot {
+    let dhcp = lab.run_udhcpc();
+    dhcp.assert_success();
+    let term = lab.tftp_get("term41.default.loads");
+    let sep = lab.tftp_root().join(SEP_FILE);
+    wait_until(
+        "the SEP file after the term request",
+        Duration::from_secs(2),
+        || sep.exists(),
+    );
+    let got = lab.tftp_get(SEP_FILE);
+    assert!(got.ok(), "the config after the term request: {got}");
+    let leased = lab
+        .udhcpc_bound_env()
+        .get("ip")
+        .cloned()
+        .unwrap_or_default();
+    Boot {
+        leased,
+        text: String::from_utf8_lossy(got.bytes()).into_owned(),
+        gap: got.output.started_at - term.output.exited_at,
         udhcpc: dhcp.exited_at - dhcp.started_at,
     }
 }
