@@ -40,15 +40,13 @@ fn rrq(phone: Phone, file: &str) -> String {
 
 /// True when every phone's config file is in `root`.
 fn all_configs_in(root: &Path, phones: &[Phone]) -> bool {
-    phones
-        .iter()
-        .all(|phone| root.join(phone.config_name()).exists())
+    phones.iter().all(|phone| phone.has_file_in(root))
 }
 
 fn missing_configs(root: &Path, phones: &[Phone]) -> Vec<String> {
     phones
         .iter()
-        .filter(|phone| !root.join(phone.config_name()).exists())
+        .filter(|phone| !phone.has_file_in(root))
         .map(|phone| phone.mac())
         .collect()
 }
@@ -367,7 +365,7 @@ fn permission_denied_on_sources() {
         "the warning does not say why:\n{}",
         daemon.log_text()
     );
-    assert!(!site.tftp().join(a.config_name()).exists());
+    assert!(!a.has_file_in(&site.tftp()));
 
     assert_eq!(
         n_warnings,
@@ -499,10 +497,10 @@ fn source_directories_deleted_and_recreated() {
         thread::sleep(Duration::from_millis(20));
     }
     let mut problems: Vec<String> = Vec::new();
-    if !root.join(phones[2].config_name()).exists() {
+    if !phones[2].has_file_in(&root) {
         problems.push("phone 2, in the lease file of the recreated leases/, was missed".into());
     }
-    if !root.join(phones[3].config_name()).exists() {
+    if !phones[3].has_file_in(&root) {
         problems.push("phone 3, in the log of the recreated logs/, was missed".into());
     }
     problems.extend(bad_files(&root, false));
@@ -534,7 +532,7 @@ fn source_directories_renamed_away_and_recreated() {
     }
     let mut problems = Vec::new();
     for (index, place) in [(2, "the recreated leases/"), (3, "the recreated logs/")] {
-        if !root.join(phones[index].config_name()).exists() {
+        if !phones[index].has_file_in(&root) {
             problems.push(format!("phone {index}, in {place}, was missed"));
         }
     }
@@ -545,7 +543,7 @@ fn source_directories_renamed_away_and_recreated() {
     );
     thread::sleep(Duration::from_millis(500));
     for (index, place) in [(4, "leases.old/"), (5, "logs.old/")] {
-        if root.join(phones[index].config_name()).exists() {
+        if phones[index].has_file_in(&root) {
             problems.push(format!(
                 "phone {index} was read from {place} after the new source was followed"
             ));
@@ -649,7 +647,7 @@ fn rotation_storm(test: &str, kinds: &[Rotation], n: u32, base: u32) -> Vec<Stri
     let mut problems: Vec<String> = phones
         .iter()
         .enumerate()
-        .filter(|(_, phone)| !root.join(phone.config_name()).exists())
+        .filter(|(_, phone)| !phone.has_file_in(&root))
         .map(|(index, phone)| {
             format!(
                 "phone {index} ({}) missed; its line was logged just before a {:?}",

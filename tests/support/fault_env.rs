@@ -147,8 +147,16 @@ impl Phone {
         )
     }
 
+    /// The config it asks for (the XML firmware's).
     pub fn config_name(self) -> String {
         format!("SEP{}.cnf.xml", self.mac())
+    }
+
+    /// Whether the daemon wrote its file into `root`: its SEP file once its model is known
+    /// (a `term41.default.loads` request), else its 7940/7960 file (nothing named its model;
+    /// issue 12: no SEP file then, the phone reads XMLDefault.cnf.xml).
+    pub fn has_file_in(self, root: &Path) -> bool {
+        root.join(self.config_name()).exists() || root.join(self.sip_name()).exists()
     }
 
     pub fn sip_name(self) -> String {
@@ -493,13 +501,21 @@ pub fn bad_files(root: &Path, temp_files_allowed: bool) -> Vec<String> {
     problems
 }
 
-/// The extension written in a phone's `SEP<MAC>.cnf.xml` (`<authName>`).
+/// The extension written in a phone's file: `<authName>` of its SEP file, else
+/// `line1_authname` of its 7940/7960 file (see [`Phone::has_file_in`]).
 pub fn extension_in_file(root: &Path, phone: Phone) -> Option<String> {
-    let text = fs::read_to_string(root.join(phone.config_name())).ok()?;
-    let doc = roxmltree::Document::parse(&text).ok()?;
-    doc.descendants()
-        .find(|node| node.has_tag_name("authName"))
-        .and_then(|node| node.text())
+    if let Ok(text) = fs::read_to_string(root.join(phone.config_name())) {
+        let doc = roxmltree::Document::parse(&text).ok()?;
+        return doc
+            .descendants()
+            .find(|node| node.has_tag_name("authName"))
+            .and_then(|node| node.text())
+            .map(str::to_string);
+    }
+    let text = fs::read_to_string(root.join(phone.sip_name())).ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("line1_authname: \""))
+        .and_then(|rest| rest.strip_suffix('"'))
         .map(str::to_string)
 }
 
