@@ -16,6 +16,26 @@ use crate::state::{self, StateStore};
 use crate::template::Templates;
 
 /// Reads and checks the config. With no `-c`, the default path is used when it exists, and
+/// The system's time zone, for a config that names none: Debian's `/etc/timezone`, else the
+/// zone `/etc/localtime` links to; UTC when neither names one the phones can show (OpenWrt
+/// keeps a POSIX rule in `/etc/TZ`, not a name: set `[provision] time_zone` there).
+pub fn system_clock() -> crate::timezone::SiteClock {
+    let from_file = fs::read_to_string("/etc/timezone")
+        .ok()
+        .and_then(|text| text.lines().next().map(|line| line.trim().to_string()));
+    let from_link = fs::read_link("/etc/localtime").ok().and_then(|target| {
+        let target = target.to_string_lossy().into_owned();
+        target
+            .split_once("zoneinfo/")
+            .map(|(_, name)| name.to_string())
+    });
+    from_file
+        .into_iter()
+        .chain(from_link)
+        .find_map(|name| crate::timezone::resolve(&name).ok())
+        .unwrap_or_else(|| crate::timezone::resolve("UTC").expect("UTC is in the table"))
+}
+
 /// the built-in defaults when it does not.
 pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
     let (path, required) = match path {
@@ -26,7 +46,9 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
     let text = match fs::read_to_string(&path) {
         Ok(text) => text,
         Err(err) if err.kind() == io::ErrorKind::NotFound && !required => {
-            return Ok(Config::default())
+            let mut config = Config::default();
+            config.provision.clock = Some(system_clock());
+            return Ok(config);
         }
         Err(err) => {
             return Err(vec![ConfigError {
@@ -44,6 +66,9 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
     let base_dir = fs::canonicalize(&base_dir).unwrap_or(base_dir);
     let mut config = config::parse(&text, &name, &base_dir)?;
     config.path = Some(path);
+    if config.provision.clock.is_none() {
+        config.provision.clock = Some(system_clock());
+    }
     if let Some(pool_path) = config.provision.pool_csv.clone() {
         read_pool(&mut config, &pool_path)?;
     }
@@ -623,6 +648,12 @@ pub fn check(config: &Config) -> Vec<String> {
         )),
     }
     problems.extend(pbx_problems(config));
+    problems.extend(
+        config
+            .dialplan_problems
+            .iter()
+            .map(|problem| format!("dialplan: {problem}")),
+    );
     let locale = config.provision.network_locale;
     if crate::provision::network_locale_in_root(config) != locale {
         problems.push(format!(

@@ -423,6 +423,9 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     for problem in &config.provision.pool_problems {
         warn!(%problem, "skipping a pool_csv row");
     }
+    for problem in &config.dialplan_problems {
+        warn!(%problem, "the dial plan will not work as configured");
+    }
 
     let mut set = SourceSet::new(&config.sources, &positions, &config.tftp_root)
         .map_err(|err| format!("cannot start inotify: {err}"))?;

@@ -5,7 +5,7 @@
 //! # Layout
 //! - Pure core (no IO): [`mac`], [`models`], [`oui`], [`event`], [`parse`], [`detect`],
 //!   [`diagnose`], [`template`], [`render`], [`snippets`], [`firmware`] (but its `scan` and
-//!   `import`), [`config`], [`hook`].
+//!   `import`), [`config`], [`hook`], [`timezone`], [`locale`], [`dialplan`].
 //! - Edge (touches the disk): [`fsutil`], [`state`], [`writer`], [`sources`], [`provision`].
 //! - Process: [`daemon`] (the event loop), [`cli`], [`commands`], [`notify`] (the hook client).
 
@@ -18,6 +18,7 @@ pub mod config;
 pub mod daemon;
 pub mod detect;
 pub mod diagnose;
+pub mod dialplan;
 pub mod event;
 pub mod firmware;
 pub mod fsutil;
@@ -37,4 +38,5 @@ pub mod snippets;
 pub mod sources;
 pub mod state;
 pub mod template;
+pub mod timezone;
 pub mod writer;

@@ -722,6 +722,7 @@ impl Provisioner {
             .image_7940
             .as_deref()
             .and_then(|load| self.inventory.universal_loader(load));
+        view.dialplan = Some(crate::dialplan::dialplan_xml(&self.config.dialplan));
         view
     }
 
@@ -1023,6 +1024,11 @@ pub const DHCP_RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_
 
 /// The site values every file carries.
 fn site(config: &Config) -> Site<'_> {
+    let clock = config
+        .provision
+        .clock
+        .clone()
+        .unwrap_or_else(|| crate::timezone::resolve("UTC").expect("UTC is in the table"));
     Site {
         pbx_host: &config.pbx.host,
         pbx_port: config.pbx.port,
@@ -1032,8 +1038,9 @@ fn site(config: &Config) -> Site<'_> {
             .ntp_server
             .as_deref()
             .unwrap_or(&config.pbx.host),
-        time_zone: &config.provision.time_zone,
-        time_zone_7940: &config.provision.time_zone_7940,
+        time_zone: clock.xml_zone,
+        time_zone_7940: clock.sip_zone,
+        clock_7940: clock.sipdefault_lines(),
         tftp_server: config.tftp_server.map(|ip| ip.to_string()),
         network_locale: network_locale_in_root(config),
     }

@@ -54,6 +54,8 @@ pub struct Site<'a> {
     pub ntp_server: &'a str,
     /// Cisco time zone name (XML firmware).
     pub time_zone: &'a str,
+    /// The `time_zone` and `dst_*` lines of `SIPDefault.cnf` (7940/7960 SIP firmware).
+    pub clock_7940: String,
     /// Time zone of the 7940/7960 SIP firmware (`GMT`, `CET`, `EST`…).
     pub time_zone_7940: &'a str,
     /// The TFTP server's address, when configured.
@@ -139,6 +141,8 @@ pub struct SharedView {
     /// The universal loader that load ships (`P003-8-12-00`), for `OS79XX.TXT`; no file
     /// without one.
     pub universal_loader: Option<String>,
+    /// The text of `dialplan.xml` ([`crate::dialplan`]); a user template of that name wins.
+    pub dialplan: Option<String>,
 }
 
 /// `SEP001B0C18BDC1.cnf.xml` (MAC upper-case, as the phones ask for it).
@@ -189,6 +193,7 @@ fn site_values(site: &Site<'_>) -> Values {
     values.insert("ntp_server", site.ntp_server.to_string());
     values.insert("time_zone", site.time_zone.to_string());
     values.insert("time_zone_7940", site.time_zone_7940.to_string());
+    values.insert("clock_7940", site.clock_7940.clone());
     values.insert("tftp_server", site.tftp_server.clone().unwrap_or_default());
     values.insert("network_locale", site.network_locale.to_string());
     values
@@ -390,6 +395,13 @@ pub fn shared_files(
     if let Some(loader) = &shared.universal_loader {
         values.insert("universal_loader", loader.clone());
         files.push((OS79XX.to_string(), templates.os79xx.render(&values)));
+    }
+    let own_dialplan = templates
+        .extra
+        .iter()
+        .any(|extra| extra.name == crate::dialplan::FILE_NAME);
+    if let (Some(text), false) = (&shared.dialplan, own_dialplan) {
+        files.push((crate::dialplan::FILE_NAME.to_string(), text.clone()));
     }
     for extra in &templates.extra {
         files.push((extra.name.clone(), extra.render(&values)));

@@ -49,6 +49,7 @@ pub const BLOCKS: &[&str] = &[
     "extra_buttons",
     "extra_lines",
     "extra_lines_7940",
+    "clock_7940",
 ];
 
 /// The format of a file, from its name: decides escaping and validation.

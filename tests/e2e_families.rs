@@ -82,6 +82,10 @@ fn phone_7940_on_sip_gets_its_files_on_first_request() {
     let sip_default = first_get(&lab, "SIPDefault.cnf");
     let own = first_get(&lab, "SIP001B0C18BDC2.cnf");
     let image = first_get(&lab, "OS79XX.TXT");
+    // The dial template SIPDefault.cnf names (dial_template: "dialplan"), which the 7960 of
+    // the teo capture fetched at every boot (real-configs/teo-lkml-7960-as-fetched).
+    let dial_template = first_get(&lab, "dialplan.xml");
+    assert!(dial_template.contains("<DIALTEMPLATE>"), "{dial_template}");
 
     assert!(
         sip_default.contains("image_version: \"P0S3-8-12-00\"\n"),

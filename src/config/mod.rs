@@ -59,6 +59,12 @@ pub struct Config {
     pub inventory: BTreeMap<Mac, InventoryPhone>,
     /// Thresholds of the stuck-phone diagnoses.
     pub diagnostics: Diagnostics,
+    /// The phones' dial template (`dialplan.xml`), from `[dialplan]`; its extension lengths
+    /// are those of the range and the inventory.
+    pub dialplan: crate::dialplan::DialPlan,
+    /// What the phones would get wrong with that plan (rows that never take effect,
+    /// extensions a shorter row cuts): reported by `check` and at start-up, not fatal.
+    pub dialplan_problems: Vec<String>,
 }
 
 /// Most `.loads` requests remembered per phone, and so the largest `loop_count`.
@@ -216,11 +222,9 @@ pub struct Provision {
     pub max_new_per_minute: usize,
     /// Pool for detected phones that are not in the inventory.
     pub extensions: ExtensionRange,
-    /// Cisco time zone name written into `SEP<MAC>.cnf.xml`.
-    pub time_zone: String,
-    /// Time zone of the 7940/7960 SIP firmware (`SIPDefault.cnf`): short names like `GMT`,
-    /// `CET`, `EST`.
-    pub time_zone_7940: String,
+    /// The site's time zone (`[provision] time_zone`, an IANA name) as each firmware family
+    /// shows it; `None` in the file means the system's, which the loader fills in.
+    pub clock: Option<crate::timezone::SiteClock>,
     /// NTP server for the phones; the PBX host when not set.
     pub ntp_server: Option<String>,
     /// The network locale (tones) for the site's country (`[provision] country`).
@@ -521,8 +525,7 @@ impl Default for Config {
                     last: 2099,
                     width: 0,
                 },
-                time_zone: "Greenwich Standard Time".to_string(),
-                time_zone_7940: "GMT".to_string(),
+                clock: None,
                 ntp_server: None,
                 network_locale: crate::locale::DEFAULT_NETWORK_LOCALE,
                 phone_password: None,
@@ -534,6 +537,8 @@ impl Default for Config {
             ],
             inventory: BTreeMap::new(),
             diagnostics: Diagnostics::default(),
+            dialplan: crate::dialplan::DialPlan::default(),
+            dialplan_problems: Vec::new(),
         }
     }
 }
@@ -912,14 +917,27 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
             }
         }
         if let Some(value) = &provision.time_zone {
-            if let Some(text) = checker.field(value, "provision.time_zone", 64) {
-                config.provision.time_zone = text;
+            let text = value.get_ref();
+            if text.contains(" Time") {
+                // The key used to take the XML firmware's own name.
+                checker.error(
+                    value,
+                    format!(
+                        "provision.time_zone now takes an iana name such as \"Europe/Berlin\" ({text:?} is a cisco name): cisco-autoprov derives the xml firmware's zone and the 7940/7960 daylight-saving rules from it"
+                    ),
+                );
+            } else {
+                match crate::timezone::resolve(text) {
+                    Ok(clock) => config.provision.clock = Some(clock),
+                    Err(message) => checker.error(value, format!("provision.time_zone: {message}")),
+                }
             }
         }
         if let Some(value) = &provision.time_zone_7940 {
-            if let Some(text) = checker.field(value, "provision.time_zone_7940", 32) {
-                config.provision.time_zone_7940 = text;
-            }
+            checker.error(
+                value,
+                "provision.time_zone_7940 is replaced by provision.time_zone (an iana name such as \"Europe/Berlin\"), which sets the 7940/7960 zone and its daylight-saving rules too: remove it".into(),
+            );
         }
         if let Some(value) = &provision.ntp_server {
             if !is_host(value.get_ref()) {
@@ -1182,7 +1200,103 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
             );
         }
     }
+    dialplan(&wire, checker, &mut config);
     config
+}
+
+/// `[dialplan]`: the plan, its extension lengths from the range and the inventory, checked
+/// as the phones would read it (`crate::dialplan`: rows that never take effect, extensions
+/// an emergency number or another row would cut).
+fn dialplan(wire: &wire::File, checker: &mut Checker<'_>, config: &mut Config) {
+    let plan = &mut config.dialplan;
+    if let Some(table) = &wire.dialplan {
+        if let Some(value) = &table.emergency {
+            plan.emergency = value.get_ref().clone();
+            for number in value.get_ref() {
+                if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+                    checker.error(
+                        value,
+                        format!("dialplan.emergency {number:?} is not a number"),
+                    );
+                }
+            }
+        }
+        if let Some(value) = &table.outside_prefix {
+            let prefix = value.get_ref();
+            if prefix.is_empty() || prefix.len() > 4 || !prefix.bytes().all(|b| b.is_ascii_digit())
+            {
+                checker.error(
+                    value,
+                    format!(
+                        "dialplan.outside_prefix {prefix:?}: expected 1 to 4 digits, e.g. \"0\""
+                    ),
+                );
+            } else {
+                plan.outside_prefix = Some(prefix.clone());
+            }
+        }
+        if let Some(enabled) = table.feature_codes {
+            plan.feature_codes = enabled;
+        }
+        if let Some(value) = &table.catch_all_timeout {
+            match u32::try_from(*value.get_ref()) {
+                Ok(seconds) if (1..=crate::dialplan::MAX_TIMEOUT).contains(&seconds) => {
+                    plan.catch_all_timeout = seconds;
+                }
+                _ => checker.error(
+                    value,
+                    format!(
+                        "dialplan.catch_all_timeout {} is not 1-{} seconds",
+                        value.get_ref(),
+                        crate::dialplan::MAX_TIMEOUT
+                    ),
+                ),
+            }
+        }
+        for entry in &table.patterns {
+            let pattern = entry.get_ref();
+            let timeout = u32::try_from(*pattern.timeout.get_ref())
+                .ok()
+                .filter(|t| *t <= crate::dialplan::MAX_TIMEOUT);
+            if let Err(message) = crate::dialplan::check_pattern(pattern.pattern.get_ref()) {
+                checker.error(&pattern.pattern, format!("dialplan.patterns: {message}"));
+            } else if let Some(timeout) = timeout {
+                plan.extra
+                    .push((pattern.pattern.get_ref().clone(), timeout));
+            } else {
+                checker.error(
+                    &pattern.timeout,
+                    format!(
+                        "dialplan.patterns timeout {} is not 0-{} seconds",
+                        pattern.timeout.get_ref(),
+                        crate::dialplan::MAX_TIMEOUT
+                    ),
+                );
+            }
+        }
+    }
+    // The lengths of the extensions the phones get: the range's, and the inventory's.
+    let range = &config.provision.extensions;
+    let mut lengths: std::collections::BTreeSet<usize> = [range.first, range.last]
+        .iter()
+        .map(|n| format!("{n:0width$}", width = range.width).len())
+        .collect();
+    let inventory: Vec<String> = config
+        .inventory
+        .values()
+        .flat_map(|entry| entry.extensions().map(str::to_string).collect::<Vec<_>>())
+        .filter(|ext| !ext.is_empty() && ext.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    lengths.extend(inventory.iter().map(String::len));
+    let plan = &mut config.dialplan;
+    plan.extension_lengths = lengths.into_iter().collect();
+    let mut problems = crate::dialplan::check_plan(plan);
+    for extension in &inventory {
+        if let Err(problem) = crate::dialplan::check_extension(plan, extension) {
+            problems.push(problem);
+        }
+    }
+    config.dialplan_problems = problems;
 }
 
 /// An inventory extension (line 1 or another line): a plain name, and no other line's.
@@ -1350,7 +1464,7 @@ mod tests {
     fn errors_name_file_and_line() {
         check_errors(
             "tftp_root = \"/srv/tftp\"\nbogus = 1\n",
-            &["config.toml:2: unknown field `bogus`, expected one of `tftp_root`, `state_dir`, `log_level`, `notify_socket`, `templates_dir`, `pbx`, `dhcp`, `provision`, `firmware`, `diagnostics`, `source`, `phone`"],
+            &["config.toml:2: unknown field `bogus`, expected one of `tftp_root`, `state_dir`, `log_level`, `notify_socket`, `templates_dir`, `pbx`, `dhcp`, `provision`, `firmware`, `diagnostics`, `dialplan`, `source`, `phone`"],
         );
         check_errors(
             "[pbx]\nhost = 5\n",
@@ -1403,6 +1517,63 @@ mod tests {
         assert_eq!(config.pbx.reload_command.len(), 3);
         assert_eq!(config.pbx.reload_interval_s, DEFAULT_RELOAD_INTERVAL_S);
         assert_eq!(config.provision.network_locale, "Germany");
+    }
+
+    /// One site time zone, an IANA name, for both families (issue 12); the old keys say what
+    /// replaced them.
+    #[test]
+    fn time_zone_is_an_iana_name() {
+        let config = load("[provision]\ntime_zone = \"Europe/Berlin\"\n").unwrap();
+        let clock = config.provision.clock.unwrap();
+        assert_eq!(clock.xml_zone, "W. Europe Standard/Daylight Time");
+        assert_eq!(clock.sip_zone, "CET");
+        assert_eq!(
+            load("").unwrap().provision.clock,
+            None,
+            "the loader fills in the system's"
+        );
+        check_errors(
+            "[provision]\ntime_zone = \"Central Europe Standard/Daylight Time\"\ntime_zone_7940 = \"CET\"\n",
+            &[
+                "config.toml:2: provision.time_zone now takes an iana name such as \"Europe/Berlin\" (\"Central Europe Standard/Daylight Time\" is a cisco name): cisco-autoprov derives the xml firmware's zone and the 7940/7960 daylight-saving rules from it",
+                "config.toml:3: provision.time_zone_7940 is replaced by provision.time_zone (an iana name such as \"Europe/Berlin\"), which sets the 7940/7960 zone and its daylight-saving rules too: remove it",
+            ],
+        );
+        let errors = load("[provision]\ntime_zone = \"Asia/Kathmandu\"\n").unwrap_err();
+        assert!(
+            errors[0].contains("has no cisco equivalent") && errors[0].contains("Asia/Kolkata"),
+            "{errors:?}"
+        );
+    }
+
+    /// `[dialplan]` and the extension lengths the plan dials: the range's and the
+    /// inventory's (issue 12: the extension length(s) in use dial at once).
+    #[test]
+    fn dialplan_keys() {
+        let config = load(
+            "[provision]\nextensions = \"200-299\"\n\
+             [dialplan]\noutside_prefix = \"0\"\nemergency = [\"112\"]\ncatch_all_timeout = 4\n\
+             patterns = [{ match = \"00.\", timeout = 5 }]\n\
+             [[phone]]\nmac = \"00:1b:0c:18:bd:c1\"\nextension = \"1006\"\n",
+        )
+        .unwrap();
+        let plan = &config.dialplan;
+        assert_eq!(plan.extension_lengths, [3, 4]);
+        assert_eq!(plan.outside_prefix.as_deref(), Some("0"));
+        assert_eq!(plan.emergency, ["112"]);
+        assert_eq!(plan.catch_all_timeout, 4);
+        assert_eq!(plan.extra, [("00.".to_string(), 5)]);
+        check_errors(
+            "[dialplan]\noutside_prefix = \"x\"\ncatch_all_timeout = 0\npatterns = [{ match = \"a<\", timeout = 1 }]\n",
+            &[
+                "config.toml:2: dialplan.outside_prefix \"x\": expected 1 to 4 digits, e.g. \"0\"",
+                "config.toml:3: dialplan.catch_all_timeout 0 is not 1-60 seconds",
+                &format!(
+                    "config.toml:4: dialplan.patterns: {}",
+                    crate::dialplan::check_pattern("a<").unwrap_err()
+                ),
+            ],
+        );
     }
 
     #[test]

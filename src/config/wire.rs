@@ -25,6 +25,7 @@ pub struct File {
     pub provision: Option<Provision>,
     pub firmware: Option<Firmware>,
     pub diagnostics: Option<Diagnostics>,
+    pub dialplan: Option<DialPlan>,
     pub sources: Option<Vec<Spanned<Source>>>,
     pub phones: Vec<Spanned<Phone>>,
 }
@@ -80,6 +81,23 @@ pub struct Provision {
 #[derive(Debug, Default)]
 pub struct Firmware {
     pub pin: Option<BTreeMap<String, Spanned<String>>>,
+}
+
+/// `[dialplan]`
+#[derive(Debug, Default)]
+pub struct DialPlan {
+    pub emergency: Option<Spanned<Vec<String>>>,
+    pub outside_prefix: Option<Spanned<String>>,
+    pub feature_codes: Option<bool>,
+    pub catch_all_timeout: Option<Spanned<i64>>,
+    pub patterns: Vec<Spanned<Pattern>>,
+}
+
+/// `patterns = [{ match = "0049.", timeout = 3 }]`
+#[derive(Debug)]
+pub struct Pattern {
+    pub pattern: Spanned<String>,
+    pub timeout: Spanned<i64>,
 }
 
 /// `[diagnostics]`
@@ -274,6 +292,7 @@ pub fn parse(text: &str) -> Result<File> {
         "provision",
         "firmware",
         "diagnostics",
+        "dialplan",
         "source",
         "phone",
     ];
@@ -289,6 +308,7 @@ pub fn parse(text: &str) -> Result<File> {
             "provision" => file.provision = Some(provision(value)?),
             "firmware" => file.firmware = Some(firmware(value)?),
             "diagnostics" => file.diagnostics = Some(diagnostics(value)?),
+            "dialplan" => file.dialplan = Some(dialplan(value)?),
             "source" => {
                 let mut sources = Vec::new();
                 for item in tables(value)? {
@@ -450,6 +470,48 @@ fn source(value: &Value<'_>) -> Result<Source> {
         path,
         command,
     })
+}
+
+fn dialplan(value: &Value<'_>) -> Result<DialPlan> {
+    let mut out = DialPlan::default();
+    const FIELDS: &[&str] = &[
+        "emergency",
+        "outside_prefix",
+        "feature_codes",
+        "catch_all_timeout",
+        "patterns",
+    ];
+    for (key, value) in entries(value, FIELDS)? {
+        match key {
+            "emergency" => out.emergency = Some(strings(value)?),
+            "outside_prefix" => out.outside_prefix = Some(string(value)?),
+            "feature_codes" => out.feature_codes = Some(boolean(value)?),
+            "catch_all_timeout" => out.catch_all_timeout = Some(integer(value)?),
+            _ => {
+                for item in tables(value)? {
+                    out.patterns.push(Spanned::new(item.span(), pattern(item)?));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn pattern(value: &Value<'_>) -> Result<Pattern> {
+    let (mut pattern, mut timeout) = (None, None);
+    for (key, value) in entries(value, &["match", "timeout"])? {
+        match key {
+            "match" => pattern = Some(string(value)?),
+            _ => timeout = Some(integer(value)?),
+        }
+    }
+    let Some(pattern) = pattern else {
+        return missing(value.span(), "match");
+    };
+    let Some(timeout) = timeout else {
+        return missing(value.span(), "timeout");
+    };
+    Ok(Pattern { pattern, timeout })
 }
 
 fn phone(value: &Value<'_>) -> Result<Phone> {

@@ -136,8 +136,9 @@ impl Run {
             pbx_port: config.pbx.port,
             voicemail: &config.pbx.voicemail,
             ntp_server: &config.pbx.host,
-            time_zone: &config.provision.time_zone,
-            time_zone_7940: &config.provision.time_zone_7940,
+            time_zone: "Greenwich Standard Time",
+            time_zone_7940: "GMT",
+            clock_7940: String::new(),
             tftp_server: config.tftp_server.map(|ip| ip.to_string()),
             network_locale: config.provision.network_locale,
         };

@@ -5,13 +5,15 @@ use crate::config::SpeedDial;
 use crate::models;
 
 fn site() -> Site<'static> {
+    let berlin = crate::timezone::resolve("Europe/Berlin").unwrap();
     Site {
         pbx_host: "198.18.0.10",
         pbx_port: 5060,
         voicemail: "*97",
         ntp_server: "198.18.0.1",
-        time_zone: "Central Europe Standard/Daylight Time",
-        time_zone_7940: "CET",
+        time_zone: berlin.xml_zone,
+        time_zone_7940: berlin.sip_zone,
+        clock_7940: berlin.sipdefault_lines(),
         tftp_server: Some("198.18.0.1".into()),
         network_locale: "United_States",
     }
@@ -89,6 +91,7 @@ fn golden_files_per_family() {
         ],
         image_7940: Some("P0S3-8-12-00".into()),
         universal_loader: Some("P003-8-12-00".into()),
+        dialplan: None,
     };
     let files = shared_files(&templates, &site(), &shared);
     let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
@@ -476,4 +479,57 @@ fn phone_password_ring_and_urls() {
         .1;
     assert!(cnf.contains("phone_password: \"7305\"\n"), "{cnf}");
     assert!(!cnf.contains("\"cisco\""));
+}
+
+/// Every phone file names a dial template that exists in the root (issue 12: "every file
+/// names a dial template that exists in the root"): the XML firmware reads the name in
+/// `<dialTemplate>`, the 7940/7960 `dial_template: "dialplan"` + `.xml`
+/// (real-configs/teo-lkml-7960-as-fetched: the 7960 fetched `dialplan.xml`). A user template
+/// of that name wins over the generated one.
+#[test]
+fn every_file_names_a_dial_template_that_exists() {
+    let templates = Templates::built_in();
+    let shared = SharedView {
+        dialplan: Some(crate::dialplan::dialplan_xml(
+            &crate::dialplan::DialPlan::default(),
+        )),
+        ..SharedView::default()
+    };
+    let names: Vec<String> = shared_files(&templates, &site(), &shared)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    for model in ["7941", "7965", "7940"] {
+        for (name, text) in phone_files(&templates, &site(), &phone(Some(model), None)) {
+            if name.ends_with(".xml") {
+                let template = text_of(&text, "dialTemplate").unwrap();
+                assert!(
+                    names.contains(&template),
+                    "{model}: {template} not in {names:?}"
+                );
+            }
+        }
+    }
+    let sip_default = &shared_files(&templates, &site(), &shared)[1].1;
+    let template = sip_default
+        .lines()
+        .find_map(|line| line.strip_prefix("dial_template: \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap();
+    assert!(names.contains(&format!("{template}.xml")), "{names:?}");
+    // The admin's own dialplan.xml template replaces the generated file.
+    let own = Templates::with_overrides(&[(
+        "dialplan.xml".to_string(),
+        "<DIALTEMPLATE><TEMPLATE MATCH=\"*\" Timeout=\"5\"/></DIALTEMPLATE>\n".to_string(),
+        "/etc/cisco-autoprov/templates/dialplan.xml".to_string(),
+    )])
+    .unwrap();
+    let files = shared_files(&own, &site(), &shared);
+    let dialplans: Vec<&String> = files
+        .iter()
+        .filter(|(name, _)| name == "dialplan.xml")
+        .map(|(_, text)| text)
+        .collect();
+    assert_eq!(dialplans.len(), 1);
+    assert!(dialplans[0].contains("Timeout=\"5\""));
 }

@@ -293,6 +293,8 @@ pub fn fetch_config_like_the_firmware(lab: &Lab, ns: Ns, phone: &Phone) -> LineC
                 .cloned()
                 .unwrap_or_else(|| panic!("{name} missing from SIPDefault.cnf/SIP{mac}.cnf"))
         };
+        // The dial template it is told to use, as the teo 7960 fetched it.
+        fetch_dial_template(lab, ns, &format!("{}.xml", key("dial_template")));
         return LineConfig {
             registrar: key("proxy1_address"),
             port: key("proxy1_port").parse().expect("proxy1_port is a number"),
@@ -321,6 +323,7 @@ pub fn fetch_config_like_the_firmware(lab: &Lab, ns: Ns, phone: &Phone) -> LineC
         "2" => Transport::Udp,
         other => panic!("transportLayerProtocol {other}: this phone does not do it"),
     };
+    fetch_dial_template(lab, ns, &text(root, "dialTemplate"));
     LineConfig {
         registrar: text(root, "processNodeName"),
         port: text(root, "sipPort").parse().expect("sipPort is a number"),
@@ -330,6 +333,25 @@ pub fn fetch_config_like_the_firmware(lab: &Lab, ns: Ns, phone: &Phone) -> LineC
         password: text(line, "authPassword"),
         lamp_policy: Some(text(line, "messageWaitingLampPolicy")),
     }
+}
+
+/// The phone fetches the dial template its file names (issue 12): it must be there and be
+/// a `<DIALTEMPLATE>` of `<TEMPLATE MATCH=… Timeout=…/>` rows.
+#[track_caller]
+fn fetch_dial_template(lab: &Lab, ns: Ns, name: &str) {
+    let got = lab.tftp_get_in(ns, name);
+    let text = String::from_utf8_lossy(got.bytes()).into_owned();
+    let doc = roxmltree::Document::parse(&text).expect("the dial template is well-formed XML");
+    assert_eq!(
+        doc.root_element().tag_name().name(),
+        "DIALTEMPLATE",
+        "{text}"
+    );
+    assert!(doc
+        .root_element()
+        .children()
+        .filter(|n| n.is_element())
+        .all(|n| n.has_tag_name("TEMPLATE") && n.attribute("MATCH").is_some()));
 }
 
 /// `key: "value"` lines of the 7940/7960 SIP firmware (quotes optional, `#` comments).
