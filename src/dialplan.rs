@@ -1321,10 +1321,13 @@ mod tests {
         }
     }
 
+    /// A shape of a real file: what it is, the text, and the rows the reader must find.
+    type Shape<'a> = (&'a str, &'a str, &'a [(&'a str, u32)]);
+
     // The test readers against the shapes the real files have (written here, not copied).
     #[test]
     fn the_readers_take_the_shapes_of_the_real_files() {
-        let shapes: &[(&str, &str, &[(&str, u32)])] = &[
+        let shapes: &[Shape] = &[
             (
                 // teo-lkml-7960, provisioner/sip79x1G-dialplan.xml, mkirbst 7961.
                 "capitals, a comment after the row",
