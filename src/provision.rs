@@ -1079,6 +1079,23 @@ pub fn now() -> i64 {
 mod tests {
     use super::*;
 
+    /// A provisioner on `text` (a config whose paths are relative to a fresh temporary
+    /// directory, which holds `tftp/`); the directory lives as long as the returned guard.
+    fn provisioner(text: &str) -> (tempfile::TempDir, Provisioner) {
+        let dir = tempfile::tempdir().unwrap();
+        let provisioner = provisioner_in(dir.path(), text);
+        (dir, provisioner)
+    }
+
+    /// [`provisioner`] in a directory the caller prepared.
+    fn provisioner_in(dir: &std::path::Path, text: &str) -> Provisioner {
+        let config = crate::config::parse(text, "config.toml", dir).unwrap();
+        std::fs::create_dir(dir.join("tftp")).unwrap();
+        let store = StateStore::open(&dir.join("state")).unwrap();
+        let templates = Templates::with_overrides(&[]).unwrap();
+        Provisioner::new(config, templates, store, State::default())
+    }
+
     #[test]
     fn secrets_are_random_and_fit_the_phones() {
         let a = generate_secret();
@@ -1093,14 +1110,9 @@ mod tests {
     /// slice), oldest first, and its extensions are saved before any file is written.
     #[test]
     fn bursts_are_written_in_slices() {
-        let dir = tempfile::tempdir().unwrap();
         let text = "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"198.18.0.10\"\n\
                     [provision]\nextensions = \"2000-2999\"\n";
-        let config = crate::config::parse(text, "config.toml", dir.path()).unwrap();
-        std::fs::create_dir(dir.path().join("tftp")).unwrap();
-        let store = StateStore::open(&dir.path().join("state")).unwrap();
-        let templates = Templates::with_overrides(&[]).unwrap();
-        let mut provisioner = Provisioner::new(config, templates, store, State::default());
+        let (dir, mut provisioner) = provisioner(text);
         provisioner.set_write_budget(std::time::Duration::ZERO);
         let lease = |n: u8| {
             Observation::Lease(crate::event::LeaseSeen {
@@ -1143,8 +1155,6 @@ mod tests {
              [provision]\nextensions = \"2000-2999\"\n",
             reloads.display()
         );
-        let config = crate::config::parse(&text, "config.toml", dir.path()).unwrap();
-        std::fs::create_dir(dir.path().join("tftp")).unwrap();
         let include = dir.path().join("pjsip.cisco-autoprov.conf");
         std::fs::write(&include, "").unwrap();
         std::fs::set_permissions(
@@ -1152,9 +1162,7 @@ mod tests {
             std::os::unix::fs::PermissionsExt::from_mode(0o660),
         )
         .unwrap();
-        let store = StateStore::open(&dir.path().join("state")).unwrap();
-        let templates = Templates::with_overrides(&[]).unwrap();
-        let mut provisioner = Provisioner::new(config, templates, store, State::default());
+        let mut provisioner = provisioner_in(dir.path(), &text);
         let lease = |n: u8, model: &str| {
             Observation::Lease(crate::event::LeaseSeen {
                 mac: Mac::from_bytes([0x00, 0x1b, 0x0c, 0x18, 0xbd, n]),
@@ -1221,15 +1229,10 @@ mod tests {
             eprintln!("skipping pbx_group_is_given_to_both_files: needs root to chgrp");
             return;
         }
-        let dir = tempfile::tempdir().unwrap();
         let text = "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"198.18.0.10\"\n\
                     pjsip_snippet = \"pjsip.conf\"\nfreepbx_csv = \"import.csv\"\ngroup = \"64990\"\n\
                     [provision]\nextensions = \"2000-2999\"\n";
-        let config = crate::config::parse(text, "config.toml", dir.path()).unwrap();
-        std::fs::create_dir(dir.path().join("tftp")).unwrap();
-        let store = StateStore::open(&dir.path().join("state")).unwrap();
-        let templates = Templates::with_overrides(&[]).unwrap();
-        let mut provisioner = Provisioner::new(config, templates, store, State::default());
+        let (dir, mut provisioner) = provisioner(text);
         provisioner.write_pbx_files();
         for (name, mode) in [("pjsip.conf", 0o640), ("import.csv", 0o640)] {
             let meta = std::fs::metadata(dir.path().join(name)).unwrap();
@@ -1241,16 +1244,11 @@ mod tests {
     /// secret the admin gave is the PBX's already), and its file carries them.
     #[test]
     fn extra_lines_reach_the_pbx() {
-        let dir = tempfile::tempdir().unwrap();
         let text = "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"198.18.0.10\"\n\
                     pjsip_snippet = \"pjsip.conf\"\n[provision]\nextensions = \"2000-2999\"\n\
                     [[phone]]\nmac = \"00:1b:0c:18:bd:c1\"\nextension = \"1006\"\nsecret = \"given-1\"\n\
                     lines = [{ extension = \"1007\" }, { extension = \"1008\", secret = \"given-3\" }]\n";
-        let config = crate::config::parse(text, "config.toml", dir.path()).unwrap();
-        std::fs::create_dir(dir.path().join("tftp")).unwrap();
-        let store = StateStore::open(&dir.path().join("state")).unwrap();
-        let templates = Templates::with_overrides(&[]).unwrap();
-        let mut provisioner = Provisioner::new(config, templates, store, State::default());
+        let (dir, mut provisioner) = provisioner(text);
         provisioner.observe(&[Observation::Lease(crate::event::LeaseSeen {
             mac: Mac::from_bytes([0x00, 0x1b, 0x0c, 0x18, 0xbd, 0xc1]),
             ip: std::net::Ipv4Addr::new(198, 18, 0, 151),

@@ -41,13 +41,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use support::asterisk::{
-    asterisk_chroot, missing_asterisk, Asterisk, AsteriskConfig, ASTERISK_PROGRAMS, ASTERISK_UID,
+    asterisk_chroot, missing_asterisk, Asterisk, ASTERISK_PROGRAMS, ASTERISK_UID,
 };
-use support::checks::{phone_status, put_firmware, text_of};
+use support::checks::{phone_status, put_firmware, text_of, SIP41_IMAGES};
 use support::netns::{skip_or_fail, wait_until, Lab, Ns, Phone};
 use support::pbx_site::{
-    assert_pbx_readable, fetch_config_like_the_firmware, voicemail_conf, PbxSite, DIALPLAN,
-    PHONE_7965,
+    assert_pbx_readable, asterisk_config, fetch_config_like_the_firmware, PbxSite, PHONE_7965,
 };
 use support::sipphone::{Arrival, PhoneSip, SipPhone, Transport};
 
@@ -281,12 +280,7 @@ fn asterisk_defaults_strand_a_phone_that_behaves_like_the_firmware() {
     fs::write(&include, endpoints).expect("write the include");
     std::os::unix::fs::chown(&include, Some(0), Some(ASTERISK_UID)).expect("chgrp asterisk");
     fs::set_permissions(&include, fs::Permissions::from_mode(0o640)).expect("chmod 640");
-    let config = AsteriskConfig {
-        bind: lab.router_ip(),
-        extensions_conf: DIALPLAN.to_string(),
-        pjsip_extra: "#include pjsip.cisco-autoprov.conf\n".to_string(),
-        voicemail_conf: voicemail_conf(),
-    };
+    let config = asterisk_config(&lab);
     let asterisk = Asterisk::start(&mut lab, &config);
     let phone = |user: &str, transport: Transport| {
         SipPhone::start(PhoneSip {
@@ -358,13 +352,7 @@ fn an_sccp_7941_without_vendor_class_converts_and_registers() {
     let Some(mut site) = PbxSite::start(test, &[SCCP_7941], 1) else {
         return;
     };
-    let images = [
-        "jar41sip.9-4-2ES26.sbn",
-        "apps41.9-4-2ES26.sbn",
-        "cnu41.9-4-2ES26.sbn",
-        "cvm41sip.9-4-2ES26.sbn",
-        "dsp41.9-4-2ES26.sbn",
-    ];
+    let images = SIP41_IMAGES;
     put_firmware(&site.lab, &format!("{LOAD}.loads"), &images);
     let xml_default = site.lab.tftp_root().join("XMLDefault.cnf.xml");
     wait_until("XMLDefault names the 7941's load", SIP_TIMEOUT, || {

@@ -18,7 +18,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use support::checks::{phone_status, put_firmware, text_of};
+use support::checks::{phone_status, put_firmware, text_of, SIP41_IMAGES};
 use support::netns::{poll_until, DnsmasqMode, Lab, Phone, POLL_STEP};
 
 const PROGRAMS: &[&str] = &["dnsmasq", "udhcpc", "tftp"];
@@ -119,13 +119,7 @@ fn phone_7941_on_sccp_converts() {
     let Some(mut lab) = Lab::start(test, PROGRAMS) else {
         return;
     };
-    let images = [
-        "jar41sip.9-4-2ES26.sbn",
-        "apps41.9-4-2ES26.sbn",
-        "cnu41.9-4-2ES26.sbn",
-        "cvm41sip.9-4-2ES26.sbn",
-        "dsp41.9-4-2ES26.sbn",
-    ];
+    let images = SIP41_IMAGES;
     put_firmware(&lab, "SIP41.9-4-2SR3-1S.loads", &images);
     // The package's pointer file, named for the model; it lists the same images.
     put_firmware(&lab, "term41.default.loads", &images);

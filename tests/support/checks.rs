@@ -72,3 +72,13 @@ pub fn put_firmware(lab: &Lab, loads: &str, images: &[&str]) {
         put(image, format!("image {image}\n").as_bytes());
     }
 }
+
+/// The images of the 7941/7961 SIP load 9.4(2)SR3 (`SIP41.9-4-2SR3-1S.loads`), as the capture's
+/// `term41.default.loads` names them.
+pub const SIP41_IMAGES: [&str; 5] = [
+    "jar41sip.9-4-2ES26.sbn",
+    "apps41.9-4-2ES26.sbn",
+    "cnu41.9-4-2ES26.sbn",
+    "cvm41sip.9-4-2ES26.sbn",
+    "dsp41.9-4-2ES26.sbn",
+];

@@ -88,13 +88,8 @@ impl PbxSite {
         fs::write(&include, "").expect("create the include");
         std::os::unix::fs::chown(&include, Some(0), Some(ASTERISK_UID)).expect("chgrp asterisk");
         fs::set_permissions(&include, fs::Permissions::from_mode(0o640)).expect("chmod 640");
-        let asterisk_config = AsteriskConfig {
-            bind: lab.router_ip(),
-            extensions_conf: DIALPLAN.to_string(),
-            pjsip_extra: "#include pjsip.cisco-autoprov.conf\n".to_string(),
-            voicemail_conf: voicemail_conf(),
-        };
-        let asterisk = Asterisk::start(&mut lab, &asterisk_config);
+        let config = asterisk_config(&lab);
+        let asterisk = Asterisk::start(&mut lab, &config);
         assert_eq!(asterisk.etc_dir(), etc);
         let config = write_config(&lab, &include, &asterisk.rx_script(), reload_interval_s);
         let daemon = lab.start_daemon(&config);
@@ -177,6 +172,17 @@ impl PbxSite {
     /// The daemon's log so far.
     pub fn daemon_log(&self) -> String {
         fs::read_to_string(self.lab.path("daemon.log")).unwrap_or_default()
+    }
+}
+
+/// Asterisk for a site: SIP on the router address, the test dialplan and mailboxes, and
+/// `pjsip.conf` including the file the daemon writes.
+pub fn asterisk_config(lab: &Lab) -> AsteriskConfig {
+    AsteriskConfig {
+        bind: lab.router_ip(),
+        extensions_conf: DIALPLAN.to_string(),
+        pjsip_extra: "#include pjsip.cisco-autoprov.conf\n".to_string(),
+        voicemail_conf: voicemail_conf(),
     }
 }
 
