@@ -359,10 +359,12 @@ fn assert_no_temporary_files(root: &Path) {
         .iter()
         .filter(|name| {
             // Config files (SEP…cnf.xml, XMLDefault.cnf.xml, SIPDefault.cnf, and SIP…cnf for a
-            // phone whose model is not known yet) and the loads file; no temporary file.
+            // phone whose model is not known yet), the dial template and the loads file; no
+            // temporary file.
             name.starts_with('.')
                 || !(name.ends_with(".cnf.xml")
                     || name.ends_with(".cnf")
+                    || name.as_str() == "dialplan.xml"
                     || name.as_str() == LOADS_FILE)
         })
         .collect();
