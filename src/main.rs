@@ -7,7 +7,12 @@ use cisco_autoprov::commands;
 use cisco_autoprov::config::Config;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Lossily: a hook's arguments are the DHCP client's bytes (isc passes the raw
+    // `option host-name`), and `args()` would panic on them (field-evidence.md §4).
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
     let command = match cli::parse(&args) {
         Ok(command) => command,
         Err(message) => {
@@ -17,11 +22,11 @@ fn main() -> ExitCode {
     };
     let config_path = match &command {
         Command::Help => {
-            print!("{}", cli::USAGE);
+            out(cli::USAGE);
             return ExitCode::SUCCESS;
         }
         Command::Version => {
-            println!("cisco-autoprov {}", env!("CARGO_PKG_VERSION"));
+            out(concat!("cisco-autoprov ", env!("CARGO_PKG_VERSION"), "\n"));
             return ExitCode::SUCCESS;
         }
         Command::Notify {
@@ -77,40 +82,39 @@ fn main() -> ExitCode {
     init_logging(&config, log_split);
     let result = match command {
         Command::Run { .. } => run_daemon(config_path, config),
-        Command::Snippet { kind, .. } => {
-            commands::snippet(&config, &kind).map(|text| print!("{text}"))
-        }
-        Command::FirmwareList { .. } => {
-            cisco_autoprov::firmware::cli::list(&config.tftp_root).map(|text| println!("{text}"))
-        }
+        Command::Snippet { kind, .. } => commands::snippet(&config, &kind).map(|text| out(&text)),
+        Command::FirmwareList { .. } => cisco_autoprov::firmware::cli::list(&config.tftp_root)
+            .map(|text| out(&format!("{text}\n"))),
         Command::FirmwareImport {
             force, packages, ..
         } => cisco_autoprov::firmware::cli::import_all(&config.tftp_root, &packages, force)
-            .map(|text| println!("{text}")),
-        Command::Scan { .. } => commands::scan(config).map(|summary| println!("{summary}")),
+            .map(|text| out(&format!("{text}\n"))),
+        Command::Scan { .. } => commands::scan(config).map(|summary| out(&format!("{summary}\n"))),
         Command::Status {
             json, show_secrets, ..
-        } => commands::status(&config, json, show_secrets).map(|text| println!("{text}")),
+        } => commands::status(&config, json, show_secrets).map(|text| out(&format!("{text}\n"))),
         Command::Explain { mac, .. } => {
-            commands::explain(&config, &mac).map(|text| println!("{text}"))
+            commands::explain(&config, &mac).map(|text| out(&format!("{text}\n")))
         }
         Command::Decide { verb, mac, .. } => {
-            commands::decide(&config, &mac, &verb).map(|text| println!("{text}"))
+            commands::decide(&config, &mac, &verb).map(|text| out(&format!("{text}\n")))
         }
         Command::Check { .. } => {
             let problems = commands::check(&config);
             if problems.is_empty() {
-                println!(
-                    "ok: {} sources, {} inventory phones, tftp_root {}",
+                out(&format!(
+                    "ok: {} sources, {} inventory phones, tftp_root {}\n",
                     config.sources.len(),
                     config.inventory.len(),
                     config.tftp_root.display()
-                );
+                ));
                 Ok(())
             } else {
-                for problem in &problems {
-                    println!("problem: {problem}");
-                }
+                let text: String = problems
+                    .iter()
+                    .map(|problem| format!("problem: {problem}\n"))
+                    .collect();
+                out(&text);
                 return ExitCode::FAILURE;
             }
         }
@@ -121,6 +125,21 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("cisco-autoprov: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes a command's output to stdout. A reader that went away early (`status | head`) is
+/// a normal end, not a panic (`println!` panics on EPIPE; field-evidence.md §4).
+fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(err) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if err.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("cisco-autoprov: cannot write the output: {err}");
         }
     }
 }

@@ -12,7 +12,8 @@ use crate::hook;
 /// Builds the event from the invocation and sends it. The caller exits 0 either way; the
 /// error is for stderr.
 pub fn send(socket: &Path, kind: &str, args: &[String]) -> Result<(), String> {
-    let env = |name: &str| std::env::var(name).ok();
+    // Lossily, as the arguments: a client's bytes must not drop the variable.
+    let env = |name: &str| std::env::var_os(name).map(|value| value.to_string_lossy().into_owned());
     let Some(event) = hook::from_invocation(kind, args, &env)? else {
         return Ok(());
     };

@@ -453,6 +453,61 @@ fn notify_hands_hook_events_to_the_daemon() {
     assert_eq!(phones[0]["state"], "configured");
 }
 
+/// `status | head`: a reader that stops early is a normal end (it panicked on EPIPE,
+/// field-evidence.md §4).
+#[test]
+fn status_into_a_closed_pipe_is_not_a_panic() {
+    let site = Site::new("[[phone]]\nmac = \"00:1B:0C:18:BD:C1\"\nextension = \"1006\"\n");
+    let scan = site.run(&["scan", "-c", &site.config()]);
+    assert!(scan.status.success(), "{scan:?}");
+    let mut child = Command::new(BIN)
+        .args(["status", "-c", &site.config(), "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(output.status.code(), Some(101), "{output:?}");
+}
+
+/// isc-dhcp passes the client's raw `option host-name` bytes to its hook: `notify` used to
+/// exit 101 on a non-UTF-8 argument (field-evidence.md §4). The event must arrive, decoded
+/// lossily, and `notify` exits 0.
+#[test]
+fn notify_takes_non_utf8_arguments() {
+    use std::os::unix::ffi::OsStrExt;
+    let site = Site::new("");
+    let socket_path = site.path("test.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let host = std::ffi::OsStr::from_bytes(b"SEP\xff\xfe-phone");
+    let output = Command::new(BIN)
+        .args(["notify", "--socket"])
+        .arg(&socket_path)
+        .args(["isc", "commit", "198.18.0.151", "00:1b:0c:18:bd:c1"])
+        .arg(host)
+        .env(
+            "DNSMASQ_VENDOR_CLASS",
+            std::ffi::OsStr::from_bytes(b"Cisco \xff"),
+        )
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let mut datagram = vec![0u8; 65536];
+    let n = socket.recv(&mut datagram).expect("the event arrives");
+    let text = String::from_utf8_lossy(&datagram[..n]);
+    assert!(
+        text.contains("00:1b:0c:18:bd:c1") || text.contains("001B0C18BDC1"),
+        "{text}"
+    );
+    assert!(text.contains("SEP\u{FFFD}\u{FFFD}-phone"), "{text}");
+}
+
 /// contrib/dnsmasq/dhcp-script hands the event to the daemon and then runs the dhcp-script
 /// dnsmasq had before, with the same arguments and environment.
 #[test]

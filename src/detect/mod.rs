@@ -556,10 +556,14 @@ impl Engine {
         actions: &mut Vec<Action>,
     ) {
         self.leases.insert(lease.ip, lease.mac);
+        // Untrusted text: split with `get`, never by byte index (a multi-byte character
+        // across byte 3 of `SE€ABCDEFGHIJ` would panic; field-evidence.md §4).
         let sep_hostname = lease.hostname.as_deref().is_some_and(|host| {
             host.len() == 15
-                && host[..3].eq_ignore_ascii_case("SEP")
-                && Mac::from_hex12(&host[3..]) == Some(lease.mac)
+                && host
+                    .get(..3)
+                    .is_some_and(|sep| sep.eq_ignore_ascii_case("SEP"))
+                && host.get(3..).and_then(Mac::from_hex12) == Some(lease.mac)
         });
         let phone_vendor_class = lease
             .vendor_class

@@ -892,3 +892,28 @@ fn inventory_lines_and_phone_password() {
     assert_eq!(again.phone_password, phone.phone_password);
     assert_eq!(again.secret, phone.secret);
 }
+
+/// A 15-byte DHCP hostname with a multi-byte character across byte 3 panicked the engine,
+/// and through a lease file that is a crash loop (field-evidence.md §4). It is just not a
+/// SEP hostname.
+#[test]
+fn a_hostname_with_a_multibyte_character_is_no_sep_hostname() {
+    let config = config("");
+    let mut engine = Engine::default();
+    for host in [
+        "SE€ABCDEFGHIJ",
+        "€€€€€",
+        "SEP€€€€€€",
+        "S\u{1F600}001B0C18BD",
+    ] {
+        run(
+            &mut engine,
+            &config,
+            &[lease("00:1b:0c:18:bd:c1", 151, Some(host), None)],
+        );
+    }
+    assert!(
+        engine.phone(mac(PHONE)).is_none(),
+        "not a phone on that evidence"
+    );
+}
