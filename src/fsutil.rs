@@ -102,6 +102,59 @@ fn write_atomic_as(
     result
 }
 
+/// What is at a path where we expect a file of ours, read without trusting it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Existing {
+    /// Nothing.
+    Missing,
+    /// A symlink, FIFO, device, socket or directory: never opened (a FIFO blocks the
+    /// reader, a link to `/dev/zero` never ends; field-evidence.md §4).
+    NotRegular,
+    /// A regular file larger than the limit: not ours, and not read.
+    TooLarge,
+    /// A regular file's bytes.
+    Bytes(Vec<u8>),
+}
+
+/// Reads the regular file at `path` (not following a symlink, never blocking, at most
+/// `limit` bytes) for comparing it with what we would write. The TFTP root may be
+/// world-writable (the how-tos say `chmod -R 777`), so anything can be there.
+pub fn read_existing(path: &Path, limit: u64) -> io::Result<Existing> {
+    use std::io::Read;
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Existing::Missing),
+        Err(err) => return Err(err),
+    };
+    if !meta.file_type().is_file() {
+        return Ok(Existing::NotRegular);
+    }
+    if meta.len() > limit {
+        return Ok(Existing::TooLarge);
+    }
+    // O_NOFOLLOW and O_NONBLOCK: if the file was swapped for a link or a FIFO since the
+    // check, the open fails or returns at once instead of following or blocking.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
+    let file = match file {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Existing::Missing),
+        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => return Ok(Existing::NotRegular),
+        Err(err) => return Err(err),
+    };
+    if !file.metadata()?.file_type().is_file() {
+        return Ok(Existing::NotRegular);
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Ok(Existing::TooLarge);
+    }
+    Ok(Existing::Bytes(bytes))
+}
+
 /// The id of group `name` (a number is taken as it is), from `/etc/group`; `None` when no
 /// such group exists.
 pub fn group_id(name: &str) -> io::Result<Option<u32>> {

@@ -28,6 +28,10 @@ pub enum WriteOutcome {
     KeptForeign,
 }
 
+/// Largest existing file compared with what we would write: ours are a few KB (a phone's file
+/// with all its buttons, the shared files), so anything bigger is not ours.
+pub const MAX_EXISTING: u64 = 1 << 20;
+
 /// Writes files into one directory, remembering which ones are ours.
 #[derive(Debug)]
 pub struct FileWriter {
@@ -66,8 +70,19 @@ impl FileWriter {
         }
         let path = self.root.join(name);
         let new_print = format!("{:016x}", fsutil::fingerprint(contents.as_bytes()));
-        match fs::read(&path) {
-            Ok(existing) => {
+        match fsutil::read_existing(&path, MAX_EXISTING)? {
+            fsutil::Existing::NotRegular | fsutil::Existing::TooLarge => {
+                // A link, FIFO or device at a phone's file name (a world-writable root), or a
+                // file bigger than any we write: not ours; never opened or read whole.
+                if self.warned.insert(name.to_string()) {
+                    warn!(
+                        file = %path.display(),
+                        "not a plain file of cisco-autoprov (a link, fifo, device or a very large file); leaving it alone (delete it to let cisco-autoprov manage it)"
+                    );
+                }
+                return Ok(WriteOutcome::KeptForeign);
+            }
+            fsutil::Existing::Bytes(existing) => {
                 let old_print = format!("{:016x}", fsutil::fingerprint(&existing));
                 if existing == contents.as_bytes() {
                     registry.insert(name.to_string(), new_print);
@@ -83,8 +98,7 @@ impl FileWriter {
                     return Ok(WriteOutcome::KeptForeign);
                 }
             }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(err) => return Err(err),
+            fsutil::Existing::Missing => {}
         }
         fsutil::write_atomic(&path, contents.as_bytes(), 0o644)?;
         self.warned.remove(name);
@@ -105,13 +119,13 @@ impl FileWriter {
             return Ok(false);
         }
         let path = self.root.join(name);
-        let existing = match fs::read(&path) {
-            Ok(existing) => existing,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+        let existing = match fsutil::read_existing(&path, MAX_EXISTING)? {
+            fsutil::Existing::Bytes(existing) => existing,
+            fsutil::Existing::Missing => {
                 registry.remove(name);
                 return Ok(false);
             }
-            Err(err) => return Err(err),
+            fsutil::Existing::NotRegular | fsutil::Existing::TooLarge => return Ok(false),
         };
         let print = format!("{:016x}", fsutil::fingerprint(&existing));
         if registry.get(name) != Some(&print) {
@@ -133,9 +147,44 @@ pub fn is_plain_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 
     use super::*;
+
+    /// A FIFO or a symlink to `/dev/zero` at a phone's file name in a world-writable TFTP root
+    /// hung the daemon or ate gigabytes (field-evidence.md §4): neither is opened now, both
+    /// are left alone, and a link to a real file is not followed.
+    #[test]
+    fn links_fifos_and_devices_are_never_opened() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = FileWriter::new(dir.path());
+        let mut registry = BTreeMap::new();
+        let fifo = dir.path().join("SEP001B0C18BDC1.cnf.xml");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o666)).unwrap();
+        symlink("/dev/zero", dir.path().join("SEP001B0C18BDC2.cnf.xml")).unwrap();
+        let target = dir.path().join("elsewhere");
+        fs::write(&target, "someone's file").unwrap();
+        symlink(&target, dir.path().join("SEP001B0C18BDC3.cnf.xml")).unwrap();
+        fs::write(
+            dir.path().join("SEP001B0C18BDC4.cnf.xml"),
+            vec![b'x'; 2 << 20],
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        for n in 1..=4 {
+            let name = format!("SEP001B0C18BDC{n}.cnf.xml");
+            let outcome = writer.write(&name, "<device/>", &mut registry).unwrap();
+            assert_eq!(outcome, WriteOutcome::KeptForeign, "{name}");
+            assert!(!writer.remove(&name, &mut registry).unwrap());
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "nothing blocks"
+        );
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        assert_eq!(fs::read_to_string(&target).unwrap(), "someone's file");
+    }
 
     #[test]
     fn ownership_rules() {
