@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -80,6 +80,9 @@ pub enum StateError {
     Locked(PathBuf),
     /// Reading or writing the state file failed.
     Io(PathBuf, io::Error),
+    /// The directory is not one we may keep secrets in: a symlink, not a directory, or
+    /// another user's (the reason, in the admin's words).
+    Unsafe(PathBuf, String),
 }
 
 impl std::fmt::Display for StateError {
@@ -92,6 +95,9 @@ impl std::fmt::Display for StateError {
                 path.display()
             ),
             StateError::Io(path, err) => write!(f, "{}: {err}", path.display()),
+            StateError::Unsafe(path, why) => {
+                write!(f, "state directory {}: {why}", path.display())
+            }
         }
     }
 }
@@ -114,14 +120,46 @@ impl StateStore {
             .mode(0o700)
             .create(dir)
             .map_err(|err| StateError::Dir(dir.to_path_buf(), err))?;
-        // An existing directory keeps its mode from `create`; make sure secrets stay private.
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        // The secrets live here: the directory itself must be ours and no symlink (another
+        // user could point it anywhere, or read what we write), and nothing is chmodded or
+        // created through a link (field-evidence.md §4, issue 13).
+        let handle = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
+            .open(dir)
+            .map_err(|err| match err.raw_os_error() {
+                Some(libc::ELOOP) | Some(libc::ENOTDIR) => StateError::Unsafe(
+                    dir.to_path_buf(),
+                    "is a symbolic link or not a directory: point state_dir at a real directory"
+                        .to_string(),
+                ),
+                _ => StateError::Dir(dir.to_path_buf(), err),
+            })?;
+        let meta = handle
+            .metadata()
+            .map_err(|err| StateError::Dir(dir.to_path_buf(), err))?;
+        let me = fs::metadata("/proc/self").map(|meta| meta.uid()).ok();
+        if me.is_some_and(|me| me != meta.uid()) {
+            return Err(StateError::Unsafe(
+                dir.to_path_buf(),
+                format!(
+                    "belongs to user {} while cisco-autoprov runs as user {}: chown it to that user or choose another state_dir",
+                    meta.uid(),
+                    me.unwrap_or_default()
+                ),
+            ));
+        }
+        // An existing directory keeps its mode from `create`; make sure secrets stay private
+        // (through the handle: fchmod, not a path that could have become a link).
+        handle
+            .set_permissions(fs::Permissions::from_mode(0o700))
             .map_err(|err| StateError::Dir(dir.to_path_buf(), err))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&lock_path)
             .map_err(|err| StateError::Dir(lock_path.clone(), err))?;
         match lock.try_lock() {
@@ -279,6 +317,44 @@ mod tests {
         let text = fs::read_to_string(state_dir.join(STATE_FILE)).unwrap();
         assert!(text.starts_with(r#"{"version":"1","#), "{text}");
         assert!(text.contains(r#""state":"loading firmware""#));
+    }
+
+    /// A state directory reached through a symlink, or another user's, is refused: the
+    /// secrets would go where someone else points them or can read them (issue 13); nothing
+    /// is chmodded through the link.
+    #[test]
+    fn a_symlinked_or_foreign_state_dir_is_refused() {
+        use std::os::unix::fs::{symlink, MetadataExt};
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        fs::create_dir(&real).unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o755)).unwrap();
+        let link = dir.path().join("state");
+        symlink(&real, &link).unwrap();
+        let err = StateStore::open(&link).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("is a symbolic link or not a directory"),
+            "{err}"
+        );
+        assert_eq!(
+            fs::metadata(&real).unwrap().mode() & 0o777,
+            0o755,
+            "not chmodded through the link"
+        );
+        assert!(
+            !real.join(LOCK_FILE).exists(),
+            "nothing created through the link"
+        );
+        // Another user's directory (only root can make one here).
+        let me = fs::metadata("/proc/self").unwrap().uid();
+        if me == 0 {
+            let theirs = dir.path().join("theirs");
+            fs::create_dir(&theirs).unwrap();
+            std::os::unix::fs::chown(&theirs, Some(65534), None).unwrap();
+            let err = StateStore::open(&theirs).unwrap_err();
+            assert!(err.to_string().contains("belongs to user 65534"), "{err}");
+        }
     }
 
     #[test]

@@ -195,8 +195,21 @@ impl Inventory {
 /// `.zz` and `.sgn` (69xx `*.zz.sgn`, 894x `*.bin.sgn`).
 const IMAGE_EXTENSIONS: &[&str] = &["sbn", "sb2", "bin", "zup", "sbin", "sebn", "sgn", "zz"];
 
+/// Whether a file name may stand for a load or an image: no control character, quote or
+/// backslash. Load names reach `SIPDefault.cnf` (`image_version: "…"`) and the XML files;
+/// a newline in one would add `key: value` lines every 7940/7960 reads (field-evidence.md
+/// §4). Such a file is not firmware to us.
+pub fn is_plain_firmware_name(name: &str) -> bool {
+    !name
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '"' | '\\' | '\''))
+}
+
 /// Whether `name` ends in an image extension (any case) after a non-empty stem.
 pub fn is_image_name(name: &str) -> bool {
+    if !is_plain_firmware_name(name) {
+        return false;
+    }
     match name.rsplit_once('.') {
         Some((stem, ext)) => {
             stem.bytes().any(|b| b.is_ascii_alphanumeric())
@@ -225,6 +238,9 @@ pub fn is_term_file(name: &str) -> bool {
 
 /// `name` without its `.loads` extension.
 fn loads_stem(name: &str) -> Option<&str> {
+    if !is_plain_firmware_name(name) {
+        return None;
+    }
     let cut = name.len().checked_sub(".loads".len())?;
     let (stem, ext) = (name.get(..cut)?, name.get(cut..)?);
     (ext.eq_ignore_ascii_case(".loads") && !stem.is_empty()).then_some(stem)
@@ -765,6 +781,26 @@ mod tests {
             .iter()
             .all(|load| !load.is_complete() && load.images.is_empty()));
         assert_eq!(inventory.newest_complete("SIP41"), None);
+    }
+
+    /// A `.loads` file whose name holds a newline would put `key: value` lines into
+    /// `SIPDefault.cnf` for every 7940/7960 (field-evidence.md §4): it is not firmware.
+    #[test]
+    fn firmware_names_with_control_characters_are_ignored() {
+        let body = b"P003-8-12-00.sbn\nP0S3-8-12-00.sb2\n".to_vec();
+        let files = vec![
+            (
+                "P0S3-8-12-00\nimage_version: \"evil\".loads".to_string(),
+                Some(body.clone()),
+            ),
+            ("P0S3-8-12-00\".loads".to_string(), Some(body)),
+            ("P003-8-12-00\r.sbn".to_string(), None),
+        ];
+        let inventory = inventory_of(&files);
+        assert!(inventory.loads.is_empty(), "{inventory:?}");
+        assert!(inventory.images.is_empty(), "{inventory:?}");
+        assert!(!is_plain_firmware_name("a\u{7f}.loads"));
+        assert!(is_plain_firmware_name("SIP41.9-4-2SR3-1S.loads"));
     }
 
     #[test]

@@ -24,6 +24,11 @@ pub fn scan(root: &Path) -> io::Result<Inventory> {
         if name.starts_with('.') {
             continue;
         }
+        if !super::is_plain_firmware_name(&name) {
+            // `?` escapes it: the name never reaches the log raw.
+            tracing::warn!(name = ?name, "ignoring a file in the tftp root whose name has a control character or quote");
+            continue;
+        }
         let path = entry.path();
         if !fs::metadata(&path).is_ok_and(|meta| meta.is_file()) {
             continue;
