@@ -673,17 +673,22 @@ impl Provisioner {
         }
     }
 
-    /// Provisioned phones with a known address, sorted, when reservations are on.
+    /// Provisioned phones with a leased address, sorted, when reservations are on. Only a
+    /// lease binds a MAC to an address: a TFTP request from an unleased address re-pointed a
+    /// `dhcp-host` line and restarted dnsmasq at every request (field-evidence.md §4).
     fn current_reservations(&self) -> Vec<(Mac, std::net::Ipv4Addr)> {
         if !self.config.snippets.reservations {
             return Vec::new();
         }
-        self.engine
+        let mut reservations: Vec<(Mac, std::net::Ipv4Addr)> = self
+            .engine
             .phones()
             .values()
             .filter(|phone| phone.is_provisioned())
-            .filter_map(|phone| Some((phone.mac, phone.ip?)))
-            .collect()
+            .filter_map(|phone| Some((phone.mac, self.engine.leased_ip(phone.mac)?)))
+            .collect();
+        reservations.sort();
+        reservations
     }
 
     /// The load a model should run: pinned, else the newest complete one present.
@@ -1275,5 +1280,52 @@ mod tests {
         let sep = std::fs::read_to_string(dir.path().join("tftp/SEP001B0C18BDC1.cnf.xml")).unwrap();
         assert!(sep.contains(&format!("<authPassword>{secret}</authPassword>")));
         assert!(sep.contains("<authPassword>given-3</authPassword>"));
+    }
+
+    /// Reservations follow leases only: a phone known from TFTP requests alone gets no
+    /// `dhcp-host` line, and a request from another, unleased address does not move one
+    /// (field-evidence.md §4: each such request re-pointed the line and restarted dnsmasq).
+    #[test]
+    fn reservations_follow_leases_not_tftp_requests() {
+        let (dir, mut provisioner) = provisioner(
+            "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"198.18.0.10\"\n\
+             freepbx_csv = \"import.csv\"\n[dhcp]\ntftp_server = \"198.18.0.1\"\n\
+             dnsmasq_snippet = \"dnsmasq.conf\"\nreservations = true\n\
+             [provision]\nextensions = \"2000-2999\"\n",
+        );
+        let tftp = |ip: [u8; 4], mac: &str| {
+            Observation::Tftp(crate::event::TftpSeen {
+                ip: std::net::Ipv4Addr::from(ip),
+                file: format!("SEP{mac}.cnf.xml"),
+                outcome: crate::event::TftpOutcome::NotFound,
+                time: 1,
+            })
+        };
+        provisioner.observe(&[Observation::Lease(crate::event::LeaseSeen {
+            mac: Mac::from_bytes([0x00, 0x1b, 0x0c, 0x18, 0xbd, 0xc1]),
+            ip: std::net::Ipv4Addr::new(198, 18, 0, 151),
+            hostname: Some("SEP001B0C18BDC1".into()),
+            vendor_class: None,
+            time: 1,
+        })]);
+        provisioner.observe(&[tftp([198, 18, 0, 42], "001B0C18BDC2")]);
+        provisioner.write_queued();
+        provisioner.write_snippets();
+        let snippet = std::fs::read_to_string(dir.path().join("dnsmasq.conf")).unwrap();
+        assert!(
+            snippet.contains("dhcp-host=00:1b:0c:18:bd:c1,set:ciscophone,198.18.0.151"),
+            "{snippet}"
+        );
+        assert!(
+            !snippet.contains("00:1b:0c:18:bd:c2"),
+            "tftp-only: no reservation\n{snippet}"
+        );
+        // The leased phone's config asked for from an unleased address: nothing moves.
+        provisioner.observe(&[tftp([198, 18, 0, 77], "001B0C18BDC1")]);
+        provisioner.write_snippets();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("dnsmasq.conf")).unwrap(),
+            snippet
+        );
     }
 }

@@ -528,6 +528,15 @@ impl Engine {
         actions
     }
 
+    /// The address a DHCP lease binds to `mac`, if one does. A TFTP request proves no
+    /// address: any host can send one.
+    pub fn leased_ip(&self, mac: Mac) -> Option<Ipv4Addr> {
+        self.leases
+            .iter()
+            .find(|(_, leased)| **leased == mac)
+            .map(|(ip, _)| *ip)
+    }
+
     /// Feeds one observation.
     pub fn observe(
         &mut self,
