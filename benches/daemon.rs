@@ -228,7 +228,7 @@ impl Site {
         let site = Site { dir };
         let config = format!(
             "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"198.18.0.10\"\n\
-             [provision]\nextensions = \"2000-2999\"\n{sources}"
+             [provision]\nextensions = \"2000-2999\"\ntftp_only = \"auto\"\n{sources}"
         );
         fs::write(site.path("config.toml"), config).unwrap();
         site
@@ -1068,7 +1068,7 @@ fn bench_scan(table: &mut Table) {
             &config,
             format!(
                 "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"198.18.0.10\"\n\
-                 [provision]\nextensions = \"2000-2999\"\n[[source]]\nkind = \"log\"\npath = \"{}\"\n",
+                 [provision]\nextensions = \"2000-2999\"\ntftp_only = \"auto\"\n[[source]]\nkind = \"log\"\npath = \"{}\"\n",
                 syslog.display()
             ),
         )

@@ -818,6 +818,10 @@ impl Provisioner {
                         warn!(phone = %mac, phone_ip = ?self.engine.phone(mac).and_then(|p| p.ip), requested_by = %ip, requester_leased_to = %leased_to, "leak alert: a phone's config was asked for by another device");
                     }
                 }
+                Action::CredentialsIssued { mac, evidence } => {
+                    let extension = self.engine.phone(mac).and_then(|p| p.extension.clone());
+                    info!(%mac, extension, evidence, "credentials handed out");
+                }
                 Action::Pending(mac) => {
                     if self.warned.insert((mac, "pending")) {
                         info!(%mac, "phone waits for approval (cisco-autoprov approve MAC)");

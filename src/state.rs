@@ -290,6 +290,8 @@ mod tests {
                 label: Some("Sales".into()),
             }],
             phone_password: Some("p4ss".into()),
+            needs_approval: false,
+            leased: true,
         });
         state.positions.insert(
             "/var/log/syslog".into(),

@@ -38,9 +38,12 @@ impl Site {
         self.path("config.toml").display().to_string()
     }
 
+    /// The site's config: its phones are often known only from TFTP log lines, so they get
+    /// credentials without approval (`tftp_only = "auto"`; the default is tested in the
+    /// engine's tests and `tftp_only_phones_wait_for_approval_by_default`).
     fn write_config(&self, pbx: &str, extra: &str) {
         let text = format!(
-            "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"{pbx}\"\nfreepbx_csv = \"freepbx.csv\"\n[provision]\nextensions = \"2000-2099\"\n\
+            "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"{pbx}\"\nfreepbx_csv = \"freepbx.csv\"\n[provision]\nextensions = \"2000-2099\"\ntftp_only = \"auto\"\n\
              [[source]]\nkind = \"dnsmasq-leases\"\npath = \"dhcp.leases\"\n[[source]]\nkind = \"log\"\npath = \"tftp.log\"\n{extra}"
         );
         fs::write(self.path("config.toml"), text).unwrap();
@@ -168,7 +171,7 @@ fn check_reports_each_problem_with_its_line() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("config.toml:15: phone.mac: invalid mac address \"nope\""),
+        stderr.contains("config.toml:16: phone.mac: invalid mac address \"nope\""),
         "{stderr}"
     );
 
@@ -182,6 +185,36 @@ fn check_reports_each_problem_with_its_line() {
     let site = Site::new("");
     let output = site.run(&["check", "-c", &site.config()]);
     assert!(output.status.success(), "{output:?}");
+}
+
+/// The default: a MAC seen only in a TFTP request gets no credentials until `approve`
+/// (field-evidence.md §4: one request for a made-up MAC's SEP file got it a real extension,
+/// a second request returned its secret).
+#[test]
+fn tftp_only_phones_wait_for_approval_by_default() {
+    let site = Site::new("");
+    let text = fs::read_to_string(site.path("config.toml"))
+        .unwrap()
+        .replace("tftp_only = \"auto\"\n", "");
+    fs::write(site.path("config.toml"), text).unwrap();
+    let daemon = Daemon::start(&site);
+    site.append(
+        "tftp.log",
+        "Nov 21 08:14:29 dnsmasq-tftp[1]: file /srv/tftp/SEP001B0C18BDC1.cnf.xml not found for 198.18.0.41\n",
+    );
+    daemon.wait_log("phone waits for approval");
+    wait_for("status says pending", || {
+        site.status_json()[0]["state"] == "pending"
+    });
+    assert!(!site.path("tftp/SIP001B0C18BDC1.cnf").exists());
+    let approve = site.run(&["approve", "001B0C18BDC1", "-c", &site.config()]);
+    assert!(approve.status.success(), "{approve:?}");
+    daemon.wait_log("credentials handed out");
+    assert!(daemon.log_text().contains("evidence=\"admin approval\""));
+    wait_for("its file", || {
+        site.path("tftp/SIP001B0C18BDC1.cnf").exists()
+    });
+    assert!(daemon.stop().success());
 }
 
 /// A phone whose secret the PBX cannot know is a configuration problem, said before any
@@ -569,7 +602,7 @@ fn command_source_is_read_and_restarted() {
     let config = dir.path().join("config.toml");
     fs::write(
         &config,
-        format!("tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nfreepbx_csv = \"freepbx.csv\"\n[[source]]\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"{script}\"]\n"),
+        format!("tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nfreepbx_csv = \"freepbx.csv\"\n[provision]\ntftp_only = \"auto\"\n[[source]]\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"{script}\"]\n"),
     )
     .unwrap();
     let site = Site { dir };
@@ -627,7 +660,7 @@ fn missing_directories_and_symlinked_logs_are_followed() {
     std::os::unix::fs::symlink(dir.path().join("real/a.log"), dir.path().join("link.log")).unwrap();
     fs::write(
         dir.path().join("config.toml"),
-        "tftp_root = \"tftp\"\nstate_dir = \"state\"\n\
+        "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[provision]\ntftp_only = \"auto\"\n\
          [[source]]\nkind = \"log\"\npath = \"link.log\"\n\
          [[source]]\nkind = \"log\"\npath = \"later/logs/tftp.log\"\n",
     )

@@ -279,7 +279,8 @@ fn write_config(lab: &Lab, sources: Sources, inventory: Option<&str>) -> PathBuf
          tftp_server = \"{router}\"\n\
          \n\
          [provision]\n\
-         extensions = \"2000-2099\"\n",
+         extensions = \"2000-2099\"\n\
+         tftp_only = \"auto\"\n",
         tftp_root = lab.tftp_root().display(),
         state_dir = lab.path("state").display(),
         pbx = lab.ip(10),

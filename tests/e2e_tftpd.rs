@@ -249,6 +249,7 @@ fn write_config(lab: &Lab, log: &Path) -> PathBuf {
          \n\
          [provision]\n\
          extensions = \"2000-2099\"\n\
+         tftp_only = \"auto\"\n\
          \n\
          [[source]]\n\
          kind = \"log\"\n\

@@ -234,6 +234,19 @@ pub struct Provision {
     pub phone_password: Option<String>,
     /// How the phones ring when idle.
     pub ring: Ring,
+    /// What a MAC seen only in TFTP requests gets under `policy = "auto"`.
+    pub tftp_only: TftpOnly,
+}
+
+/// `[provision] tftp_only`: a TFTP request proves nothing (one UDP packet from any host can
+/// name any MAC: field-evidence.md §4), so by default such a phone waits for `approve` like
+/// under `policy = "approve"`; a DHCP lease binding the MAC to its address is evidence enough.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TftpOnly {
+    /// It waits as `pending` until `cisco-autoprov approve MAC` (or an inventory entry).
+    Approve,
+    /// It gets credentials at once (the old behaviour): only on a LAN you trust.
+    Auto,
 }
 
 /// Who gets credentials (`[provision] policy`).
@@ -530,6 +543,7 @@ impl Default for Config {
                 network_locale: crate::locale::DEFAULT_NETWORK_LOCALE,
                 phone_password: None,
                 ring: Ring::Ring,
+                tftp_only: TftpOnly::Approve,
             },
             sources: vec![
                 Source::file(SourceKind::DnsmasqLeases, "/tmp/dhcp.leases"),
@@ -949,6 +963,16 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
                 checker.error(value, too_long_host("provision.ntp_server"));
             } else {
                 config.provision.ntp_server = Some(value.get_ref().clone());
+            }
+        }
+        if let Some(value) = &provision.tftp_only {
+            match value.get_ref().as_str() {
+                "approve" => config.provision.tftp_only = TftpOnly::Approve,
+                "auto" => config.provision.tftp_only = TftpOnly::Auto,
+                other => checker.error(
+                    value,
+                    format!("provision.tftp_only {other:?}: expected approve or auto"),
+                ),
             }
         }
         if let Some(value) = &provision.phone_password {

@@ -75,6 +75,7 @@ pub struct Provision {
     pub country: Option<Spanned<String>>,
     pub phone_password: Option<Spanned<String>>,
     pub ring: Option<Spanned<String>>,
+    pub tftp_only: Option<Spanned<String>>,
 }
 
 /// `[firmware]`
@@ -405,6 +406,7 @@ fn provision(value: &Value<'_>) -> Result<Provision> {
         "country",
         "phone_password",
         "ring",
+        "tftp_only",
     ];
     for (key, value) in entries(value, FIELDS)? {
         match key {
@@ -418,7 +420,8 @@ fn provision(value: &Value<'_>) -> Result<Provision> {
             "ntp_server" => out.ntp_server = Some(string(value)?),
             "country" => out.country = Some(string(value)?),
             "phone_password" => out.phone_password = Some(string(value)?),
-            _ => out.ring = Some(string(value)?),
+            "ring" => out.ring = Some(string(value)?),
+            _ => out.tftp_only = Some(string(value)?),
         }
     }
     Ok(out)

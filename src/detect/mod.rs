@@ -161,6 +161,14 @@ pub struct Phone {
     /// factory `cisco`); never logged, shown by `status --show-secrets`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_password: Option<String>,
+    /// Seen only in TFTP requests under `policy = "auto"`: it waits for `approve`
+    /// (`[provision] tftp_only`), and `status` says `pending`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub needs_approval: bool,
+    /// A DHCP lease has bound its MAC to its address (kept across restarts: the engine's
+    /// table of current leases is rebuilt only as sources are read again).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub leased: bool,
 }
 
 /// Another line of a phone: its own extension and SIP secret, on the button after the
@@ -261,6 +269,8 @@ impl Phone {
             diagnoses: Vec::new(),
             lines: Vec::new(),
             phone_password: None,
+            needs_approval: false,
+            leased: false,
         }
     }
 
@@ -301,6 +311,7 @@ impl Phone {
         }
         match (self.decision, policy) {
             (Some(Decision::Denied), _) => "denied",
+            (None, Policy::Auto) if self.needs_approval => "pending",
             (Some(Decision::Approved), _) | (None, Policy::Auto) => progress,
             (None, Policy::Approve) => "pending",
             (None, Policy::Inventory) => "seen",
@@ -354,6 +365,8 @@ pub enum Action {
     LadderStepTaken(Mac),
     /// A new phone waits for `cisco-autoprov approve`.
     Pending(Mac),
+    /// A phone got an extension and a secret for the first time, on this evidence.
+    CredentialsIssued { mac: Mac, evidence: &'static str },
     /// A phone lost its credentials (denied or forgotten): remove these files of it.
     RemoveFiles {
         /// Which.
@@ -593,8 +606,12 @@ impl Engine {
         if evidence.is_none() && !known {
             return;
         }
+        // Only a phone that will wait counts against `max_pending`: under `auto` a lease is
+        // evidence enough, so a TFTP flood that fills the waiting list never keeps a real
+        // phone from its extension (field-evidence.md §4).
         if !known
             && !config.inventory.contains_key(&lease.mac)
+            && config.provision.policy == Policy::Approve
             && self.n_waiting(config) >= config.provision.max_pending
         {
             self.counters.pending_full += 1;
@@ -604,6 +621,7 @@ impl Engine {
         let phone = self.touch(lease.mac, lease.time, evidence, actions);
         let moved = phone.ip.is_some_and(|ip| ip != lease.ip);
         phone.ip = Some(lease.ip);
+        phone.leased = true;
         phone
             .timeline
             .push(lease.time, What::Lease { ip: lease.ip });
@@ -817,21 +835,43 @@ impl Engine {
             return;
         };
         let in_inventory = config.inventory.contains_key(&mac);
-        let eligible = in_inventory
-            || phone.is_provisioned()
-            || match (phone.decision, config.provision.policy) {
-                (Some(Decision::Denied), _) => false,
-                (Some(Decision::Approved), _) => true,
-                (None, Policy::Auto) => true,
-                (None, Policy::Approve) => {
-                    actions.push(Action::Pending(mac));
-                    false
+        let leased = phone.leased || self.leased_ip(mac).is_some();
+        // Why it may have credentials, for the log; `None`: it may not (yet).
+        let evidence = if in_inventory {
+            Some("inventory entry")
+        } else if phone.is_provisioned() {
+            Some("credentials it already had")
+        } else {
+            match (phone.decision, config.provision.policy) {
+                (Some(Decision::Denied), _) => None,
+                (Some(Decision::Approved), _) => Some("admin approval"),
+                (None, Policy::Auto) if leased => Some("a dhcp lease binding its mac and address"),
+                (None, Policy::Auto)
+                    if config.provision.tftp_only == crate::config::TftpOnly::Auto =>
+                {
+                    Some("tftp requests (tftp_only = auto)")
                 }
-                (None, Policy::Inventory) => false,
-            };
-        if !eligible {
-            return;
+                (None, Policy::Auto) | (None, Policy::Approve) => {
+                    actions.push(Action::Pending(mac));
+                    None
+                }
+                (None, Policy::Inventory) => None,
+            }
+        };
+        let waits = evidence.is_none()
+            && phone.decision.is_none()
+            && config.provision.policy == Policy::Auto;
+        if phone.needs_approval != waits {
+            self.phones
+                .get_mut(&mac)
+                .expect("checked above")
+                .needs_approval = waits;
         }
+        let Some(evidence) = evidence else {
+            return;
+        };
+        let phone = &self.phones[&mac];
+        let first_credentials = phone.secret.is_none();
         let mut origin = phone.origin;
         let (extension, secret, label) = match config.inventory.get(&mac) {
             Some(entry) => {
@@ -900,6 +940,9 @@ impl Engine {
             phone.label = label;
             phone.lines = lines;
             phone.phone_password = password;
+            if first_credentials {
+                actions.push(Action::CredentialsIssued { mac, evidence });
+            }
             actions.push(Action::Provision(mac));
         } else if phone.files.is_empty() {
             actions.push(Action::Provision(mac));

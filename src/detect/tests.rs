@@ -217,9 +217,100 @@ fn not_every_cisco_mac_is_a_phone() {
     assert!(engine.phones().is_empty());
 }
 
+/// A MAC seen only in TFTP requests: one UDP packet from any host can name it, so by default
+/// it waits for `approve` (field-evidence.md §4: a made-up MAC got an extension and secret,
+/// and a second request returned them); `tftp_only = "auto"` is the old hands-off path.
+#[test]
+fn tftp_only_phone_waits_for_approval() {
+    let config = config("");
+    let mut engine = Engine::default();
+    let requests = [
+        tftp(41, "term41.default.loads", TftpOutcome::Sent),
+        tftp(41, "SEP001B0C18BDC1.cnf.xml", TftpOutcome::NotFound),
+    ];
+    let actions = run(&mut engine, &config, &requests);
+    assert!(
+        actions.contains(&Action::Pending(mac(PHONE))),
+        "{actions:?}"
+    );
+    assert!(!actions.contains(&Action::Provision(mac(PHONE))));
+    let phone = engine.phone(mac(PHONE)).unwrap();
+    assert_eq!(
+        (phone.extension.as_ref(), phone.secret.as_ref()),
+        (None, None)
+    );
+    assert_eq!(phone.status_word(config.provision.policy, false), "pending");
+    // The admin approves it: credentials, with the evidence logged.
+    let actions = engine.decide(
+        mac(PHONE),
+        Some(Decision::Approved),
+        &config,
+        &mut || "s1".to_string(),
+        300,
+    );
+    assert!(actions.contains(&Action::CredentialsIssued {
+        mac: mac(PHONE),
+        evidence: "admin approval"
+    }));
+    // A lease binding the MAC to its address is evidence enough, without approval.
+    let mut engine = Engine::default();
+    let actions = run(
+        &mut engine,
+        &config,
+        &[lease(
+            "00:1b:0c:18:bd:c1",
+            41,
+            Some("SEP001B0C18BDC1"),
+            None,
+        )],
+    );
+    assert!(actions.contains(&Action::CredentialsIssued {
+        mac: mac(PHONE),
+        evidence: "a dhcp lease binding its mac and address"
+    }));
+}
+
+/// Real phones still get extensions while made-up MACs flood the TFTP log: the flood only
+/// fills the bounded waiting list, never the range.
+#[test]
+fn a_tftp_flood_does_not_drain_the_range() {
+    let config = config("[provision]\nmax_pending = 5\nmax_new_per_minute = 1000\n");
+    let mut engine = Engine::default();
+    let flood: Vec<Observation> = (0..200u32)
+        .map(|n| {
+            let [_, _, a, b] = n.to_be_bytes();
+            Observation::Tftp(TftpSeen {
+                ip: Ipv4Addr::new(198, 18, 1 + a, b),
+                file: format!("SEP001B0C{:02X}{:02X}{:02X}.cnf.xml", 0x40, a, b),
+                outcome: TftpOutcome::NotFound,
+                time: 200,
+            })
+        })
+        .collect();
+    run(&mut engine, &config, &flood);
+    assert!(engine
+        .phones()
+        .values()
+        .all(|phone| phone.extension.is_none()));
+    run(
+        &mut engine,
+        &config,
+        &[lease(
+            "00:1b:0c:18:bd:c1",
+            151,
+            Some("SEP001B0C18BDC1"),
+            None,
+        )],
+    );
+    assert_eq!(
+        engine.phone(mac(PHONE)).unwrap().extension.as_deref(),
+        Some("2000")
+    );
+}
+
 #[test]
 fn tftp_only_phone() {
-    let config = config("");
+    let config = config("[provision]\ntftp_only = \"auto\"\n");
     let mut engine = Engine::default();
     let actions = run(
         &mut engine,
@@ -251,7 +342,7 @@ fn tftp_only_phone() {
 
 #[test]
 fn model_hint_before_the_mac_is_known() {
-    let config = config("");
+    let config = config("[provision]\ntftp_only = \"auto\"\n");
     let mut engine = Engine::default();
     run(
         &mut engine,
@@ -376,7 +467,16 @@ fn restart_keeps_assignments_and_inventory_wins_on_reload() {
         format!("new{n}")
     };
     let actions = engine.apply_config(&config_after, &mut secrets);
-    assert_eq!(actions, [Action::Provision(mac("001B0C000001"))]);
+    assert_eq!(
+        actions,
+        [
+            Action::CredentialsIssued {
+                mac: mac("001B0C000001"),
+                evidence: "a dhcp lease binding its mac and address"
+            },
+            Action::Provision(mac("001B0C000001"))
+        ]
+    );
     check_phone(&engine, "001B0C000001", "2001", None, PhoneState::Leased);
 }
 

@@ -236,7 +236,7 @@ impl Site {
     pub fn write_config(&self, extra: &str) {
         let text = format!(
             "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"198.18.0.10\"\n\
-             [provision]\nextensions = \"2000-2999\"\n\
+             [provision]\nextensions = \"2000-2999\"\ntftp_only = \"auto\"\n\
              # The storms here are phones seen only through TFTP: issue 6's bound would let\n\
              # 20 a minute through, and these tests are about faults, not that bound.\n\
              max_new_per_minute = 100000\n{extra}"
