@@ -714,6 +714,19 @@ impl Engine {
                         actions.push(Action::Rejected(rejection));
                         return;
                     }
+                } else if leased_to.is_none() {
+                    // A known phone asked for from an unleased address that claimed another
+                    // MAC within the window: one host fetching several phones' configs (and
+                    // secrets) is a leak, whatever the phones (field-evidence.md §4).
+                    let conflict = self.claims.get(&request.ip).is_some_and(|&(claimed, at)| {
+                        claimed != named && request.time - at < CLAIM_WINDOW_S
+                    });
+                    if conflict {
+                        self.counters.conflicting_claims += 1;
+                        self.record_leak(named, request, None, actions);
+                        return;
+                    }
+                    self.claims.insert(request.ip, (named, request.time));
                 }
                 let evidence = if config.inventory.contains_key(&named) {
                     "inventory"

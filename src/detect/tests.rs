@@ -1017,3 +1017,39 @@ fn a_hostname_with_a_multibyte_character_is_no_sep_hostname() {
         "not a phone on that evidence"
     );
 }
+
+/// The per-address check covers phones already known: one unleased address asking for a
+/// second phone's config within the window is a leak alert, and its request changes nothing
+/// (field-evidence.md §4: all known phones' secrets could be fetched from one address).
+#[test]
+fn one_address_cannot_collect_known_phones_configs() {
+    let config = config("[provision]\ntftp_only = \"auto\"\n");
+    let mut engine = Engine::default();
+    run(
+        &mut engine,
+        &config,
+        &[
+            tftp(41, "SEP001B0C18BDC1.cnf.xml", TftpOutcome::NotFound),
+            tftp(42, "SEP001B0C18BDC2.cnf.xml", TftpOutcome::NotFound),
+        ],
+    );
+    assert!(engine.phone(mac(PHONE2)).unwrap().is_provisioned());
+    // Address .41 (phone 1's) now asks for phone 2's file.
+    let actions = run(
+        &mut engine,
+        &config,
+        &[tftp(41, "SEP001B0C18BDC2.cnf.xml", TftpOutcome::Sent)],
+    );
+    assert!(
+        actions
+            .iter()
+            .any(|action| matches!(action, Action::Leak { .. })),
+        "{actions:?}"
+    );
+    assert_eq!(
+        engine.phone(mac(PHONE2)).unwrap().ip,
+        Some(ip(42)),
+        "not re-pointed"
+    );
+    assert_eq!(engine.counters.conflicting_claims, 1);
+}
