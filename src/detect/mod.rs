@@ -42,6 +42,8 @@ use timeline::{Timeline, What};
 
 /// How many IPs with a model hint but no known MAC are remembered.
 const MAX_IP_HINTS: usize = 4096;
+/// How many phones are noted before the oldest without credentials is forgotten.
+pub const MAX_SEEN: usize = 1000;
 /// How many unleased addresses' MAC claims are remembered.
 const MAX_CLAIMS: usize = 4096;
 /// An unleased address claiming another MAC within this many seconds is spoofing.
@@ -428,6 +430,9 @@ pub struct Counters {
     /// Config fetches by another device.
     #[serde(default)]
     pub leaks: u64,
+    /// Phones without credentials forgotten to keep at most [`MAX_SEEN`].
+    #[serde(default)]
+    pub seen_forgotten: u64,
 }
 
 /// Generates a SIP secret; the edge passes a CSPRNG, tests a fixed sequence.
@@ -448,6 +453,9 @@ pub struct Engine {
     tftp_new: VecDeque<i64>,
     /// The MAC each unleased address last claimed through a file name, and when.
     claims: HashMap<Ipv4Addr, (Mac, i64)>,
+    /// Phones in the order they were first seen, at most [`MAX_SEEN`]: when a new one comes,
+    /// the oldest one that still has no credentials and no decision is forgotten.
+    seen_order: VecDeque<Mac>,
     /// Skipped-input counters.
     pub counters: Counters,
     /// Phones whose record an observation changed since [`Engine::take_touched`].
@@ -461,9 +469,21 @@ impl Engine {
         for phone in phones {
             if let Some(ip) = phone.ip {
                 engine.mac_at_ip.insert(ip, phone.mac);
+                // The leases learned before a restart (from logs and hooks too, which are
+                // not read again): leak detection works from the first request.
+                if phone.leased {
+                    engine.leases.insert(ip, phone.mac);
+                }
             }
             engine.phones.insert(phone.mac, phone);
         }
+        let mut order: Vec<(i64, Mac)> = engine
+            .phones
+            .values()
+            .map(|phone| (phone.first_seen, phone.mac))
+            .collect();
+        order.sort();
+        engine.seen_order = order.into_iter().map(|(_, mac)| mac).collect();
         engine
     }
 
@@ -817,6 +837,35 @@ impl Engine {
     }
 
     /// Creates the phone on first sight (reporting why it counts) and refreshes `last_seen`.
+    /// Notes a new phone; past [`MAX_SEEN`] phones noted, the oldest one that never got
+    /// credentials or a decision is forgotten (`seen`/`pending` phones are bounded: under
+    /// `policy = "inventory"` 50,000 made-up MACs grew the state to 17 MB and cost 35 s of
+    /// CPU, field-evidence.md §4). A phone with credentials or a decision is never forgotten.
+    fn remember_new(&mut self, mac: Mac) {
+        self.seen_order.push_back(mac);
+        while self.seen_order.len() > MAX_SEEN {
+            let Some(oldest) = self.seen_order.pop_front() else {
+                break;
+            };
+            let forget = self
+                .phones
+                .get(&oldest)
+                .is_some_and(|phone| !phone.is_provisioned() && phone.decision.is_none());
+            if !forget {
+                continue;
+            }
+            if let Some(phone) = self.phones.remove(&oldest) {
+                self.counters.seen_forgotten += 1;
+                if let Some(ip) = phone.ip {
+                    if self.mac_at_ip.get(&ip) == Some(&oldest) {
+                        self.mac_at_ip.remove(&ip);
+                    }
+                }
+                self.touched.remove(&oldest);
+            }
+        }
+    }
+
     fn touch(
         &mut self,
         mac: Mac,
@@ -824,6 +873,9 @@ impl Engine {
         evidence: Option<&'static str>,
         actions: &mut Vec<Action>,
     ) -> &mut Phone {
+        if !self.phones.contains_key(&mac) {
+            self.remember_new(mac);
+        }
         let phone = self.phones.entry(mac).or_insert_with(|| {
             actions.push(Action::Detected {
                 mac,
@@ -985,6 +1037,10 @@ impl Engine {
 
     /// Phones waiting for a decision or an extension.
     fn n_waiting(&self, config: &Config) -> usize {
+        if config.provision.policy == Policy::Inventory {
+            // Nothing waits: other phones are only listed (and their number is bounded).
+            return 0;
+        }
         self.phones
             .values()
             .filter(|phone| {

@@ -1053,3 +1053,50 @@ fn one_address_cannot_collect_known_phones_configs() {
     );
     assert_eq!(engine.counters.conflicting_claims, 1);
 }
+
+/// Made-up MACs cannot grow the phone list without bound: past MAX_SEEN the oldest phone
+/// without credentials is forgotten, phones with credentials never are (field-evidence.md
+/// §4: 50,000 `seen` phones under `policy = "inventory"`, 17 MB of state, 35 s of CPU).
+#[test]
+fn phones_without_credentials_are_bounded() {
+    let config = config(
+        "[provision]\npolicy = \"inventory\"\n\
+         [[phone]]\nmac = \"00:1b:0c:18:bd:c1\"\nextension = \"1006\"\n",
+    );
+    let mut engine = Engine::default();
+    run(
+        &mut engine,
+        &config,
+        &[lease(
+            "00:1b:0c:18:bd:c1",
+            151,
+            Some("SEP001B0C18BDC1"),
+            None,
+        )],
+    );
+    let flood: Vec<Observation> = (0..(MAX_SEEN as u32 + 500))
+        .map(|n| {
+            let [_, _, a, b] = n.to_be_bytes();
+            lease(
+                &format!("00:1b:0c:40:{a:02x}:{b:02x}"),
+                10,
+                Some(&format!("SEP001B0C40{a:02X}{b:02X}")),
+                None,
+            )
+        })
+        .collect();
+    run(&mut engine, &config, &flood);
+    assert!(
+        engine.phones().len() <= MAX_SEEN + 1,
+        "{}",
+        engine.phones().len()
+    );
+    assert!(engine.counters.seen_forgotten >= 500);
+    assert!(
+        engine.phone(mac(PHONE)).unwrap().is_provisioned(),
+        "the inventory phone stays"
+    );
+    // The newest are kept, the oldest forgotten.
+    assert!(engine.phone("001B0C4005DB".parse().unwrap()).is_some());
+    assert!(engine.phone("001B0C400000".parse().unwrap()).is_none());
+}
