@@ -37,6 +37,15 @@ use crate::writer::is_plain_name;
 /// MB; the largest known (99xx) are tens of MB.
 const ENTRY_LIMIT: u64 = 256 << 20;
 
+/// The most a `.loads` entry may hold: it is a signed list of a few image names (about 1
+/// KB); each is held in memory until the archive's end, so a big one would cost RAM
+/// (field-evidence.md §4: a 1.5 MB zip held 1.5 GB).
+const LOADS_LIMIT: u64 = 64 << 10;
+
+/// The most one import writes and holds in all: Cisco's largest 79xx packages unpack to some
+/// tens of MB.
+const TOTAL_LIMIT: u64 = 1 << 30;
+
 /// How far into a signed package the archive may start.
 const SNIFF_LEN: usize = 64 << 10;
 
@@ -144,6 +153,7 @@ pub fn import(archive: &Path, root: &Path, force: bool) -> Result<ImportReport, 
         report: ImportReport::default(),
         placed: Vec::new(),
         held: Vec::new(),
+        total: 0,
     };
     let result = unpack(&mut file, &name, &mut sink, 0, "").and_then(|()| sink.write_held());
     match result {
@@ -356,6 +366,8 @@ struct Sink<'a> {
     placed: Vec<(String, (usize, u64))>,
     /// `.loads` files waiting for the archive's end: base name, bytes, entry label.
     held: Vec<(String, Vec<u8>, String)>,
+    /// Bytes unpacked so far (written and held), against [`TOTAL_LIMIT`].
+    total: u64,
 }
 
 impl Sink<'_> {
@@ -406,11 +418,26 @@ impl Sink<'_> {
             self.report.skipped.push(label);
             return Ok(());
         }
-        if size > ENTRY_LIMIT {
-            self.refuse(&label, too_large());
+        let limit = if is_loads_name(base) {
+            LOADS_LIMIT
+        } else {
+            ENTRY_LIMIT
+        };
+        if size > limit {
+            self.refuse(&label, format!("larger than {} KiB", limit >> 10));
             return Ok(());
         }
-        let data = match read(ENTRY_LIMIT) {
+        if self.total.saturating_add(size) > TOTAL_LIMIT {
+            self.refuse(
+                &label,
+                format!(
+                    "the package would unpack to more than {} MiB",
+                    TOTAL_LIMIT >> 20
+                ),
+            );
+            return Ok(());
+        }
+        let data = match read(limit) {
             Ok(data) => data,
             Err(EntryFailure::Refuse(reason)) => {
                 self.refuse(&label, reason);
@@ -418,6 +445,17 @@ impl Sink<'_> {
             }
             Err(EntryFailure::Stop(failure)) => return Err(failure),
         };
+        self.total = self.total.saturating_add(data.len() as u64);
+        if self.total > TOTAL_LIMIT {
+            self.refuse(
+                &label,
+                format!(
+                    "the package would unpack to more than {} MiB",
+                    TOTAL_LIMIT >> 20
+                ),
+            );
+            return Ok(());
+        }
         if nested {
             return self.nested(base, data, &label);
         }

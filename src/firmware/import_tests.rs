@@ -712,3 +712,22 @@ fn never_panics_on_garbage_packages() {
         scratch.assert_nothing_outside(&[name]);
     }
 }
+
+/// A `.loads` entry is held in memory until the archive's end: a big one is refused, not
+/// held (field-evidence.md §4: a 1.5 MB zip of `.loads` entries cost 1.5 GB of RSS).
+#[test]
+fn a_huge_loads_entry_is_refused() {
+    let scratch = Scratch::new();
+    let big = vec![b'A'; 200 << 10];
+    let package = scratch.package(
+        "cmterm-7940-7960-sip.8-12-00.tar",
+        &tar_of(&[("P0S3-8-12-00.loads", big)]),
+    );
+    let report = import(&package, &scratch.root(), false).unwrap();
+    assert!(report.written.is_empty(), "{report:?}");
+    assert_eq!(report.refused.len(), 1, "{report:?}");
+    assert!(
+        report.refused[0].1.contains("larger than 64 KiB"),
+        "{report:?}"
+    );
+}

@@ -200,6 +200,27 @@ pub(crate) fn entries(reader: &mut dyn Source) -> io::Result<Vec<Entry>> {
         });
         at = name_start + name_len + extra_len + comment_len;
     }
+    // Each entry's data follows its own local header: two entries whose spans overlap share
+    // bytes, the trick that turned 255 KB into 2 GB on disk (field-evidence.md §4). A
+    // firmware package never does that; refuse the archive.
+    let mut spans: Vec<(u64, u64)> = out
+        .iter()
+        .map(|entry| {
+            let start = entry.local_offset;
+            (
+                start,
+                start
+                    .saturating_add(30)
+                    .saturating_add(entry.compressed_size),
+            )
+        })
+        .collect();
+    spans.sort_unstable();
+    if spans.windows(2).any(|pair| pair[0].1 > pair[1].0) {
+        return Err(damaged(
+            "zip entries overlap (a zip bomb, not a firmware package)",
+        ));
+    }
     Ok(out)
 }
 
@@ -387,6 +408,26 @@ pub(crate) mod tests {
         out.extend_from_slice(&cd_offset.to_le_bytes());
         out.extend_from_slice(&0u16.to_le_bytes());
         out
+    }
+
+    /// Two central records pointing at one local entry (the overlapping-entry zip bomb that
+    /// turned 255 KB into 2 GB on disk, field-evidence.md §4): the archive is refused.
+    #[test]
+    fn overlapping_entries_are_refused() {
+        let mut bytes = build(&[
+            (b"P003-8-12-00.sbn", &[7u8; 4096], None, true),
+            (b"P0S3-8-12-00.sb2", &[7u8; 4096], None, true),
+        ]);
+        let second = bytes
+            .windows(4)
+            .enumerate()
+            .filter(|(_, window)| *window == CENTRAL_SIGNATURE)
+            .nth(1)
+            .map(|(at, _)| at)
+            .unwrap();
+        bytes[second + 42..second + 46].copy_from_slice(&0u32.to_le_bytes());
+        let err = entries(&mut Cursor::new(bytes)).unwrap_err();
+        assert!(err.to_string().contains("overlap"), "{err}");
     }
 
     fn read_all(bytes: Vec<u8>) -> Vec<(String, Kind, Result<Vec<u8>, String>)> {
