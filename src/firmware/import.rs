@@ -352,6 +352,13 @@ fn unpack_zip(
     Ok(())
 }
 
+fn too_much() -> String {
+    format!(
+        "the package would unpack to more than {} MiB",
+        TOTAL_LIMIT >> 20
+    )
+}
+
 fn too_large() -> String {
     format!("larger than {} MiB", ENTRY_LIMIT >> 20)
 }
@@ -428,13 +435,7 @@ impl Sink<'_> {
             return Ok(());
         }
         if self.total.saturating_add(size) > TOTAL_LIMIT {
-            self.refuse(
-                &label,
-                format!(
-                    "the package would unpack to more than {} MiB",
-                    TOTAL_LIMIT >> 20
-                ),
-            );
+            self.refuse(&label, too_much());
             return Ok(());
         }
         let data = match read(limit) {
@@ -447,13 +448,7 @@ impl Sink<'_> {
         };
         self.total = self.total.saturating_add(data.len() as u64);
         if self.total > TOTAL_LIMIT {
-            self.refuse(
-                &label,
-                format!(
-                    "the package would unpack to more than {} MiB",
-                    TOTAL_LIMIT >> 20
-                ),
-            );
+            self.refuse(&label, too_much());
             return Ok(());
         }
         if nested {
