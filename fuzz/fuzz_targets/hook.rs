@@ -1,0 +1,32 @@
+//! The hook decoder: a datagram as the daemon receives it (JSON, then validated), and the same
+//! bytes as a hook invocation (dnsmasq's dhcp-script, OpenWrt hotplug, isc-dhcp `on commit`).
+#![no_main]
+
+use cisco_autoprov::hook::{self, HookEvent};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let roots = vec!["/srv/tftp".to_string()];
+    let datagram = &data[..data.len().min(hook::MAX_DATAGRAM)];
+    match serde_json::from_slice::<HookEvent>(datagram) {
+        Ok(HookEvent::Decision { mac, decision }) => {
+            let _ = hook::parse_decision(&mac, &decision);
+        }
+        Ok(event) => {
+            let _ = hook::to_observation(event, 0, &roots);
+        }
+        Err(_) => {}
+    }
+    let text = String::from_utf8_lossy(data).into_owned();
+    let args: Vec<String> = text.split('\0').take(6).map(str::to_string).collect();
+    for kind in ["dnsmasq", "hotplug-dhcp", "hotplug-tftp", "isc", "other"] {
+        let env = |name: &str| {
+            text.split('\0')
+                .find_map(|kv| kv.strip_prefix(name))
+                .map(str::to_string)
+        };
+        if let Ok(Some(event)) = hook::from_invocation(kind, &args, &env) {
+            let _ = hook::to_observation(event, 0, &roots);
+        }
+    }
+});

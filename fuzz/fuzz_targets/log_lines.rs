@@ -1,0 +1,27 @@
+//! Syslog/journal lines of every TFTP and DHCP server the daemon follows.
+#![no_main]
+
+use cisco_autoprov::parse::{syslog, tftp_log};
+use libfuzzer_sys::fuzz_target;
+
+const ROOTS: &[String] = &[];
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let roots = vec!["/srv/tftp".to_string(), "/var/lib/tftpboot/".to_string()];
+    let ctx = tftp_log::Context {
+        now: 1_795_249_089,
+        tftp_roots: &roots,
+    };
+    for line in text.lines() {
+        let _ = syslog::split(line, ctx.now);
+        let _ = tftp_log::parse_line(line, &ctx);
+    }
+    let _ = tftp_log::parse_text(
+        &text,
+        &tftp_log::Context {
+            now: 0,
+            tftp_roots: ROOTS,
+        },
+    );
+});
