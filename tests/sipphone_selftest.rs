@@ -365,6 +365,35 @@ fn udp_registrar() -> UdpSocket {
     socket
 }
 
+/// A registrar's UDP socket on loopback and a phone started against it on a free port.
+struct UdpPair {
+    registrar: UdpSocket,
+    registrar_address: SocketAddr,
+    listen_port: u16,
+    phone: SipPhone,
+    /// Where the phone listens: requests from the PBX go here.
+    phone_address: SocketAddr,
+}
+
+fn udp_pair() -> UdpPair {
+    let registrar = udp_registrar();
+    let registrar_address = registrar.local_addr().expect("address");
+    let listen_port = free_udp_port();
+    let phone = SipPhone::start(phone_config(
+        Transport::Udp,
+        registrar_address.port(),
+        listen_port,
+    ))
+    .expect("start the phone");
+    UdpPair {
+        registrar,
+        registrar_address,
+        listen_port,
+        phone,
+        phone_address: ([127, 0, 0, 1], listen_port).into(),
+    }
+}
+
 /// The next SIP message on `socket`, or a panic after [`STEP_TIMEOUT`].
 #[track_caller]
 fn receive(socket: &UdpSocket) -> (SipMessage, SocketAddr) {
@@ -463,11 +492,12 @@ fn register_ok(request: &SipMessage, listen_port: u16) -> SipMessage {
 
 #[test]
 fn udp_register_leaves_from_an_ephemeral_port_and_ignores_answers_sent_there() {
-    let registrar = udp_registrar();
-    let registrar_port = registrar.local_addr().expect("address").port();
-    let listen_port = free_udp_port();
-    let phone = SipPhone::start(phone_config(Transport::Udp, registrar_port, listen_port))
-        .expect("start the phone");
+    let UdpPair {
+        registrar,
+        listen_port,
+        phone,
+        ..
+    } = udp_pair();
     let request_port = phone.request_port().expect("request port");
     assert_ne!(request_port, listen_port);
 
@@ -530,11 +560,12 @@ fn udp_register_leaves_from_an_ephemeral_port_and_ignores_answers_sent_there() {
 
 #[test]
 fn udp_register_until_ok_retries_and_register_times_out_without_answer() {
-    let registrar = udp_registrar();
-    let registrar_port = registrar.local_addr().expect("address").port();
-    let listen_port = free_udp_port();
-    let phone = SipPhone::start(phone_config(Transport::Udp, registrar_port, listen_port))
-        .expect("start the phone");
+    let UdpPair {
+        registrar,
+        listen_port,
+        phone,
+        ..
+    } = udp_pair();
 
     let error = phone
         .register(Duration::from_millis(100))
@@ -569,16 +600,13 @@ fn udp_register_until_ok_retries_and_register_times_out_without_answer() {
 
 #[test]
 fn udp_requests_from_the_pbx_are_answered_from_the_listen_port() {
-    let registrar = udp_registrar();
-    let registrar_address = registrar.local_addr().expect("address");
-    let listen_port = free_udp_port();
-    let phone = SipPhone::start(phone_config(
-        Transport::Udp,
-        registrar_address.port(),
+    let UdpPair {
+        registrar,
+        registrar_address,
         listen_port,
-    ))
-    .expect("start the phone");
-    let phone_address: SocketAddr = ([127, 0, 0, 1], listen_port).into();
+        phone,
+        phone_address,
+    } = udp_pair();
     let pbx_request = |method: &str, extra: &[(&str, &str)], body: &str| {
         let mut request =
             SipMessage::request(method, &format!("sip:{USER}@127.0.0.1:{listen_port}"))
@@ -645,16 +673,13 @@ fn udp_requests_from_the_pbx_are_answered_from_the_listen_port() {
 
 #[test]
 fn udp_incoming_call_rings_answers_and_retransmits_until_ack() {
-    let registrar = udp_registrar();
-    let registrar_address = registrar.local_addr().expect("address");
-    let listen_port = free_udp_port();
-    let phone = SipPhone::start(phone_config(
-        Transport::Udp,
-        registrar_address.port(),
+    let UdpPair {
+        registrar,
+        registrar_address,
         listen_port,
-    ))
-    .expect("start the phone");
-    let phone_address: SocketAddr = ([127, 0, 0, 1], listen_port).into();
+        phone,
+        phone_address,
+    } = udp_pair();
     let invite = SipMessage::request("INVITE", &format!("sip:{USER}@127.0.0.1:{listen_port}"))
         .with(
             "Via",
@@ -732,15 +757,13 @@ fn udp_incoming_call_rings_answers_and_retransmits_until_ack() {
 
 #[test]
 fn udp_outgoing_call_answers_a_proxy_challenge_and_hangs_up() {
-    let registrar = udp_registrar();
-    let registrar_address = registrar.local_addr().expect("address");
-    let listen_port = free_udp_port();
-    let phone = SipPhone::start(phone_config(
-        Transport::Udp,
-        registrar_address.port(),
+    let UdpPair {
+        registrar,
+        registrar_address,
         listen_port,
-    ))
-    .expect("start the phone");
+        phone,
+        ..
+    } = udp_pair();
 
     thread::scope(|scope| {
         let call = scope.spawn(|| phone.call("1002", Duration::from_millis(100), STEP_TIMEOUT));
