@@ -16,14 +16,14 @@ pub const TEMP_PREFIX: &str = ".cisco-autoprov.";
 
 /// Replaces `path` with `contents` atomically, with permission bits `mode` (before umask).
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
-    write_atomic_as(path, contents, mode, None)
+    write_atomic_as(path, contents, mode, Owner::default())
 }
 
 /// Owner and group for [`write_atomic_as`]; `None` leaves the creator's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Owner {
-    pub uid: Option<u32>,
-    pub gid: Option<u32>,
+struct Owner {
+    uid: Option<u32>,
+    gid: Option<u32>,
 }
 
 /// Replaces a file another program reads under its own user (a PBX reading the PJSIP
@@ -53,16 +53,11 @@ pub fn replace_keeping_owner(
     if group.is_some() {
         owner.gid = group;
     }
-    write_atomic_as(path, contents, mode, Some(owner))
+    write_atomic_as(path, contents, mode, owner)
 }
 
 /// [`write_atomic`], the temporary file given `owner` before the rename.
-fn write_atomic_as(
-    path: &Path,
-    contents: &[u8],
-    mode: u32,
-    owner: Option<Owner>,
-) -> io::Result<()> {
+fn write_atomic_as(path: &Path, contents: &[u8], mode: u32, owner: Owner) -> io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path
         .parent()
@@ -84,10 +79,8 @@ fn write_atomic_as(
             .mode(mode)
             .open(&temp)?;
         file.write_all(contents)?;
-        if let Some(Owner { uid, gid }) = owner {
-            if uid.is_some() || gid.is_some() {
-                std::os::unix::fs::fchown(&file, uid, gid)?;
-            }
+        if owner != Owner::default() {
+            std::os::unix::fs::fchown(&file, owner.uid, owner.gid)?;
         }
         // The umask may have taken bits away; files for the TFTP server must be readable by
         // the unprivileged user it runs as.
@@ -170,6 +163,12 @@ pub fn group_id(name: &str) -> io::Result<Option<u32>> {
     }))
 }
 
+/// The user id this process runs as (the owner of `/proc/self`); `None` without `/proc`.
+pub fn effective_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata("/proc/self").map(|meta| meta.uid()).ok()
+}
+
 /// Flushes a directory's entries (a rename is durable only after this).
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
@@ -250,7 +249,7 @@ mod tests {
     #[test]
     fn a_group_that_cannot_be_given_leaves_the_old_file() {
         // Only meaningful without CAP_CHOWN: root may give any group.
-        if nix_is_root() {
+        if effective_uid() == Some(0) {
             return;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -259,11 +258,6 @@ mod tests {
         assert!(replace_keeping_owner(&path, b"new", 0o640, Some(0)).is_err());
         assert_eq!(fs::read(&path).unwrap(), b"old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    fn nix_is_root() -> bool {
-        use std::os::unix::fs::MetadataExt;
-        fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
     }
 
     #[test]

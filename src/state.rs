@@ -138,7 +138,7 @@ impl StateStore {
         let meta = handle
             .metadata()
             .map_err(|err| StateError::Dir(dir.to_path_buf(), err))?;
-        let me = fs::metadata("/proc/self").map(|meta| meta.uid()).ok();
+        let me = fsutil::effective_uid();
         if me.is_some_and(|me| me != meta.uid()) {
             return Err(StateError::Unsafe(
                 dir.to_path_buf(),
@@ -349,7 +349,7 @@ mod tests {
             "nothing created through the link"
         );
         // Another user's directory (only root can make one here).
-        let me = fs::metadata("/proc/self").unwrap().uid();
+        let me = fsutil::effective_uid().unwrap();
         if me == 0 {
             let theirs = dir.path().join("theirs");
             fs::create_dir(&theirs).unwrap();
