@@ -445,6 +445,10 @@ pub struct Engine {
     phones: BTreeMap<Mac, Phone>,
     /// Current DHCP bindings, from lease sources.
     leases: HashMap<Ipv4Addr, Mac>,
+    /// Each MAC's newest binding in `leases`: [`Engine::leased_ip`] without a scan of
+    /// tens of thousands of leases for every phone, and the newest address of a phone that
+    /// moved rather than whichever one a hash map yields first.
+    lease_of: HashMap<Mac, Ipv4Addr>,
     /// The MAC last seen at each IP (leases and TFTP requests naming a MAC).
     mac_at_ip: HashMap<Ipv4Addr, Mac>,
     /// Models asked for (`termNN`) by IPs whose MAC is not known yet, oldest first.
@@ -472,7 +476,7 @@ impl Engine {
                 // The leases learned before a restart (from logs and hooks too, which are
                 // not read again): leak detection works from the first request.
                 if phone.leased {
-                    engine.leases.insert(ip, phone.mac);
+                    engine.bind_lease(ip, phone.mac);
                 }
             }
             engine.phones.insert(phone.mac, phone);
@@ -564,10 +568,17 @@ impl Engine {
     /// The address a DHCP lease binds to `mac`, if one does. A TFTP request proves no
     /// address: any host can send one.
     pub fn leased_ip(&self, mac: Mac) -> Option<Ipv4Addr> {
-        self.leases
-            .iter()
-            .find(|(_, leased)| **leased == mac)
-            .map(|(ip, _)| *ip)
+        self.lease_of.get(&mac).copied()
+    }
+
+    /// A lease binds `mac` to `ip`: it replaces whatever `ip` was leased to before.
+    fn bind_lease(&mut self, ip: Ipv4Addr, mac: Mac) {
+        if let Some(previous) = self.leases.insert(ip, mac) {
+            if previous != mac && self.lease_of.get(&previous) == Some(&ip) {
+                self.lease_of.remove(&previous);
+            }
+        }
+        self.lease_of.insert(mac, ip);
     }
 
     /// Feeds one observation.
@@ -583,6 +594,9 @@ impl Engine {
             Observation::LeaseGone { mac, ip, .. } => {
                 if self.leases.get(ip) == Some(mac) {
                     self.leases.remove(ip);
+                    if self.lease_of.get(mac) == Some(ip) {
+                        self.lease_of.remove(mac);
+                    }
                 }
             }
             Observation::Tftp(request) => self.on_tftp(request, config, secrets, &mut actions),
@@ -597,7 +611,7 @@ impl Engine {
         secrets: SecretSource<'_>,
         actions: &mut Vec<Action>,
     ) {
-        self.leases.insert(lease.ip, lease.mac);
+        self.bind_lease(lease.ip, lease.mac);
         // Untrusted text: split with `get`, never by byte index (a multi-byte character
         // across byte 3 of `SE€ABCDEFGHIJ` would panic; field-evidence.md §4).
         let sep_hostname = lease.hostname.as_deref().is_some_and(|host| {
@@ -836,7 +850,6 @@ impl Engine {
         }
     }
 
-    /// Creates the phone on first sight (reporting why it counts) and refreshes `last_seen`.
     /// Notes a new phone; past [`MAX_SEEN`] phones noted, the oldest one that never got
     /// credentials or a decision is forgotten (`seen`/`pending` phones are bounded: under
     /// `policy = "inventory"` 50,000 made-up MACs grew the state to 17 MB and cost 35 s of
@@ -866,6 +879,7 @@ impl Engine {
         }
     }
 
+    /// Creates the phone on first sight (reporting why it counts) and refreshes `last_seen`.
     fn touch(
         &mut self,
         mac: Mac,

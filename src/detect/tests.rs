@@ -1100,3 +1100,46 @@ fn phones_without_credentials_are_bounded() {
     assert!(engine.phone("001B0C4005DB".parse().unwrap()).is_some());
     assert!(engine.phone("001B0C400000".parse().unwrap()).is_none());
 }
+
+/// A phone that moved is reserved at its newest address, a lease taken over by another MAC
+/// is no longer the old one's, and a lease gone is gone (reservations follow leases only:
+/// field-evidence.md §4).
+#[test]
+fn leased_ip_is_the_newest_binding() {
+    let config = config("");
+    let mut engine = Engine::default();
+    run(
+        &mut engine,
+        &config,
+        &[
+            lease(PHONE, 151, Some("SEP001B0C18BDC1"), Some(VCI_7941)),
+            lease(PHONE, 152, Some("SEP001B0C18BDC1"), Some(VCI_7941)),
+        ],
+    );
+    assert_eq!(engine.leased_ip(mac(PHONE)), Some(ip(152)));
+    run(
+        &mut engine,
+        &config,
+        &[lease(PHONE2, 152, Some("SEP001B0C18BDC2"), Some(VCI_7941))],
+    );
+    assert_eq!(engine.leased_ip(mac(PHONE)), None);
+    assert_eq!(engine.leased_ip(mac(PHONE2)), Some(ip(152)));
+    run(
+        &mut engine,
+        &config,
+        &[Observation::LeaseGone {
+            mac: mac(PHONE2),
+            ip: ip(152),
+            time: 300,
+        }],
+    );
+    assert_eq!(engine.leased_ip(mac(PHONE2)), None);
+    // After a restart the persisted bindings come back.
+    run(
+        &mut engine,
+        &config,
+        &[lease(PHONE, 153, Some("SEP001B0C18BDC1"), Some(VCI_7941))],
+    );
+    let restarted = Engine::new(engine.phones().values().cloned().collect());
+    assert_eq!(restarted.leased_ip(mac(PHONE)), Some(ip(153)));
+}
