@@ -27,7 +27,7 @@ use crate::commands::{load_config, load_templates};
 use crate::config::SourceKind;
 use crate::config::{self, Config};
 use crate::fsutil;
-use crate::hook::{self, HookEvent};
+use crate::hook::{self, BadDatagram, Datagram};
 use crate::parse::tftp_log;
 use crate::provision::{now, Provisioner};
 use crate::sources::command::{CommandLine, CommandSource};
@@ -368,22 +368,14 @@ fn on_datagram(datagram: &[u8], provisioner: &mut Provisioner, n_bad: &mut u64) 
         .tftp_root
         .to_string_lossy()
         .into_owned()];
-    let event = serde_json::from_slice::<HookEvent>(datagram)
-        .map_err(|err| format!("not a hook event: {err}"));
-    if let Ok(HookEvent::Decision { mac, decision }) = &event {
-        match hook::parse_decision(mac, decision) {
-            Ok((mac, decision)) => provisioner.decide(mac, decision),
-            Err(reason) => warn!(reason, "ignoring a bad decision"),
-        }
-        return;
-    }
-    let result = event.and_then(|event| hook::to_observation(event, now(), &roots));
-    match result {
-        Ok(observation) => {
+    match hook::decode_datagram(datagram, now(), &roots) {
+        Ok(Datagram::Decision(mac, decision)) => provisioner.decide(mac, decision),
+        Err(BadDatagram::Decision(reason)) => warn!(reason, "ignoring a bad decision"),
+        Ok(Datagram::Observation(observation)) => {
             debug!(?observation, "hook event");
             provisioner.observe(&[observation]);
         }
-        Err(reason) => {
+        Err(BadDatagram::Event(reason)) => {
             *n_bad += 1;
             if *n_bad <= 10 {
                 warn!(reason, n_bad = *n_bad, "ignoring a bad hook event");

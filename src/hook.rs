@@ -193,6 +193,41 @@ impl From<HookEvent> for Wire {
     }
 }
 
+/// What one hook datagram carries, validated.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Datagram {
+    /// Something a DHCP or TFTP server saw.
+    Observation(Observation),
+    /// An admin's decision about a phone; `None` is `forget`.
+    Decision(Mac, Option<crate::detect::Decision>),
+}
+
+/// Why a datagram was ignored, in the admin's words.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BadDatagram {
+    /// A decision naming a bad MAC or an unknown verb.
+    Decision(String),
+    /// Not a hook event, or an event with bad fields.
+    Event(String),
+}
+
+/// Reads one datagram from the hook socket (at most [`MAX_DATAGRAM`] bytes are received).
+pub fn decode_datagram(
+    datagram: &[u8],
+    now: i64,
+    tftp_roots: &[String],
+) -> Result<Datagram, BadDatagram> {
+    match serde_json::from_slice::<HookEvent>(datagram) {
+        Ok(HookEvent::Decision { mac, decision }) => parse_decision(&mac, &decision)
+            .map(|(mac, decision)| Datagram::Decision(mac, decision))
+            .map_err(BadDatagram::Decision),
+        Ok(event) => to_observation(event, now, tftp_roots)
+            .map(Datagram::Observation)
+            .map_err(BadDatagram::Event),
+        Err(err) => Err(BadDatagram::Event(format!("not a hook event: {err}"))),
+    }
+}
+
 /// Reads an admin decision: `(mac, None)` is `forget`.
 pub fn parse_decision(
     mac: &str,
@@ -599,6 +634,37 @@ mod tests {
         assert_eq!(
             json,
             r#"{"event":"release","mac":"001b0c18bdc1","ip":"198.18.0.100"}"#
+        );
+    }
+
+    /// A datagram is a decision, an observation, or ignored with the reason: a bad decision
+    /// is told apart from a bad event (the daemon logs them differently).
+    #[test]
+    fn datagrams_decode_to_decisions_and_observations() {
+        let roots = ["/srv/tftp".to_string()];
+        let decode = |json: &str| decode_datagram(json.as_bytes(), 7, &roots);
+        assert_eq!(
+            decode(r#"{"event":"decision","mac":"00:1b:0c:18:bd:c1","decision":"approve"}"#),
+            Ok(Datagram::Decision(
+                "001B0C18BDC1".parse().unwrap(),
+                Some(crate::detect::Decision::Approved)
+            ))
+        );
+        assert!(matches!(
+            decode(r#"{"event":"decision","mac":"00:1b:0c:18:bd:c1","decision":"steal"}"#),
+            Err(BadDatagram::Decision(reason)) if reason.contains("unknown decision")
+        ));
+        assert!(matches!(
+            decode(
+                r#"{"event":"tftp","ip":"198.18.0.151","path":"/srv/tftp/SEP001B0C18BDC1.cnf.xml"}"#
+            ),
+            Ok(Datagram::Observation(Observation::Tftp(TftpSeen {
+                time: 7,
+                ..
+            })))
+        ));
+        assert!(
+            matches!(decode("[[["), Err(BadDatagram::Event(reason)) if reason.starts_with("not a hook event"))
         );
     }
 }

@@ -138,14 +138,12 @@ impl StateStore {
         let meta = handle
             .metadata()
             .map_err(|err| StateError::Dir(dir.to_path_buf(), err))?;
-        let me = fsutil::effective_uid();
-        if me.is_some_and(|me| me != meta.uid()) {
+        if let Some(me) = fsutil::effective_uid().filter(|&me| me != meta.uid()) {
             return Err(StateError::Unsafe(
                 dir.to_path_buf(),
                 format!(
-                    "belongs to user {} while cisco-autoprov runs as user {}: chown it to that user or choose another state_dir",
+                    "belongs to user {} while cisco-autoprov runs as user {me}: chown it to that user or choose another state_dir",
                     meta.uid(),
-                    me.unwrap_or_default()
                 ),
             ));
         }

@@ -21,7 +21,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use cisco_autoprov::hook::{self, HookEvent};
+use cisco_autoprov::hook;
 use cisco_autoprov::parse::{
     dnsmasq_leases, freepbx_csv, isc_leases, kea_leases, odhcpd_leases, syslog, tftp_log,
 };
@@ -659,15 +659,7 @@ fn hook_events() {
         &mut |bytes| {
             // The daemon reads at most MAX_DATAGRAM bytes; longer inputs are checked whole too.
             for datagram in [&bytes[..bytes.len().min(hook::MAX_DATAGRAM)], bytes] {
-                match serde_json::from_slice::<HookEvent>(datagram) {
-                    Ok(HookEvent::Decision { mac, decision }) => {
-                        let _ = hook::parse_decision(&mac, &decision);
-                    }
-                    Ok(event) => {
-                        let _ = hook::to_observation(event, 0, &roots);
-                    }
-                    Err(_) => {}
-                }
+                let _ = hook::decode_datagram(datagram, 0, &roots);
             }
             // The same bytes as a hook invocation: words as arguments, the text as every
             // environment variable, each at most 128 KiB (Linux's MAX_ARG_STRLEN).

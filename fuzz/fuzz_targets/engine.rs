@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use cisco_autoprov::config::{self, Config};
 use cisco_autoprov::detect::Engine;
 use cisco_autoprov::event::Observation;
-use cisco_autoprov::hook::{self, HookEvent};
+use cisco_autoprov::hook::{self, Datagram};
 use cisco_autoprov::parse::tftp_log::{self, LogRecord};
 use libfuzzer_sys::fuzz_target;
 
@@ -51,10 +51,10 @@ fuzz_target!(|data: &[u8]| {
     let mut leased = BTreeSet::new();
     for line in text.lines() {
         let observation = if line.starts_with('{') {
-            match serde_json::from_str::<HookEvent>(line) {
+            match hook::decode_datagram(line.as_bytes(), 0, &roots) {
+                Ok(Datagram::Observation(observation)) => Some(observation),
                 // Decisions are the admin's word, not an attacker's: not fed here.
-                Ok(HookEvent::Decision { .. }) | Err(_) => None,
-                Ok(event) => hook::to_observation(event, 0, &roots).ok(),
+                Ok(Datagram::Decision(..)) | Err(_) => None,
             }
         } else {
             match tftp_log::parse_line(line, &ctx) {

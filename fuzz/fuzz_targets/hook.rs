@@ -2,21 +2,12 @@
 //! bytes as a hook invocation (dnsmasq's dhcp-script, OpenWrt hotplug, isc-dhcp `on commit`).
 #![no_main]
 
-use cisco_autoprov::hook::{self, HookEvent};
+use cisco_autoprov::hook;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let roots = vec!["/srv/tftp".to_string()];
-    let datagram = &data[..data.len().min(hook::MAX_DATAGRAM)];
-    match serde_json::from_slice::<HookEvent>(datagram) {
-        Ok(HookEvent::Decision { mac, decision }) => {
-            let _ = hook::parse_decision(&mac, &decision);
-        }
-        Ok(event) => {
-            let _ = hook::to_observation(event, 0, &roots);
-        }
-        Err(_) => {}
-    }
+    let _ = hook::decode_datagram(&data[..data.len().min(hook::MAX_DATAGRAM)], 0, &roots);
     let text = String::from_utf8_lossy(data).into_owned();
     let args: Vec<String> = text.split('\0').take(6).map(str::to_string).collect();
     for kind in ["dnsmasq", "hotplug-dhcp", "hotplug-tftp", "isc", "other"] {
