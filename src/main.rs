@@ -83,21 +83,20 @@ fn main() -> ExitCode {
     let result = match command {
         Command::Run { .. } => run_daemon(config_path, config),
         Command::Snippet { kind, .. } => commands::snippet(&config, &kind).map(|text| out(&text)),
-        Command::FirmwareList { .. } => cisco_autoprov::firmware::cli::list(&config.tftp_root)
-            .map(|text| out(&format!("{text}\n"))),
+        Command::FirmwareList { .. } => {
+            cisco_autoprov::firmware::cli::list(&config.tftp_root).map(|text| outln(&text))
+        }
         Command::FirmwareImport {
             force, packages, ..
         } => cisco_autoprov::firmware::cli::import_all(&config.tftp_root, &packages, force)
-            .map(|text| out(&format!("{text}\n"))),
-        Command::Scan { .. } => commands::scan(config).map(|summary| out(&format!("{summary}\n"))),
+            .map(|text| outln(&text)),
+        Command::Scan { .. } => commands::scan(config).map(|summary| outln(&summary)),
         Command::Status {
             json, show_secrets, ..
-        } => commands::status(&config, json, show_secrets).map(|text| out(&format!("{text}\n"))),
-        Command::Explain { mac, .. } => {
-            commands::explain(&config, &mac).map(|text| out(&format!("{text}\n")))
-        }
+        } => commands::status(&config, json, show_secrets).map(|text| outln(&text)),
+        Command::Explain { mac, .. } => commands::explain(&config, &mac).map(|text| outln(&text)),
         Command::Decide { verb, mac, .. } => {
-            commands::decide(&config, &mac, &verb).map(|text| out(&format!("{text}\n")))
+            commands::decide(&config, &mac, &verb).map(|text| outln(&text))
         }
         Command::Check { .. } => {
             let problems = commands::check(&config);
@@ -142,6 +141,11 @@ fn out(text: &str) {
             eprintln!("cisco-autoprov: cannot write the output: {err}");
         }
     }
+}
+
+/// [`out`] and a newline.
+fn outln(text: &str) {
+    out(&format!("{text}\n"));
 }
 
 fn run_daemon(config_path: Option<std::path::PathBuf>, config: Config) -> Result<(), String> {
