@@ -123,6 +123,7 @@ pub fn snippet(config: &Config, kind: &str) -> Result<String, String> {
         dnsmasq_script: config.snippets.dnsmasq_script.as_deref(),
         reservations: &[],
         cisco_ouis: crate::oui::blocks(),
+        tftp_unique_root: config.tftp_unique_root,
     };
     match kind {
         "dnsmasq" => Ok(crate::snippets::dnsmasq(&input)),

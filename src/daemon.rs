@@ -77,8 +77,11 @@ struct SourceSet {
     failing: BTreeSet<usize>,
     /// The TFTP root, watched for firmware files coming and going.
     tftp_root: PathBuf,
-    /// A firmware file in the TFTP root changed since the last scan.
+    /// A firmware file in the TFTP root changed since the last scan (with
+    /// `tftp_unique_root`: any shared name, which the phones' directories link to).
     firmware_changed: bool,
+    /// `tftp_unique_root` is on: every shared name of the root counts as a change.
+    unique_root: bool,
 }
 
 impl SourceSet {
@@ -122,6 +125,7 @@ impl SourceSet {
             failing: BTreeSet::new(),
             tftp_root: tftp_root.to_path_buf(),
             firmware_changed: false,
+            unique_root: false,
         };
         if let Err(err) = set.watcher.watch_dir(tftp_root) {
             warn!(root = %tftp_root.display(), %err, "cannot watch the TFTP root; firmware changes need a reload (SIGHUP)");
@@ -208,6 +212,7 @@ impl SourceSet {
                         let name = name.to_string_lossy();
                         if crate::firmware::is_loads_name(&name)
                             || crate::firmware::is_image_name(&name)
+                            || (self.unique_root && crate::writer::is_shared_name(&name))
                         {
                             self.firmware_changed = true;
                         }
@@ -421,6 +426,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
 
     let mut set = SourceSet::new(&config.sources, &positions, &config.tftp_root)
         .map_err(|err| format!("cannot start inotify: {err}"))?;
+    set.unique_root = config.tftp_unique_root;
     let mut sigterm = signal(SignalKind::terminate()).map_err(|err| err.to_string())?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(|err| err.to_string())?;
     let mut sighup = signal(SignalKind::hangup()).map_err(|err| err.to_string())?;
@@ -530,6 +536,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
                                 Err(err) => error!(%err, "cannot rebuild sources; keeping the old ones"),
                             }
                         }
+                        set.unique_root = new_config.tftp_unique_root;
                         provisioner.reload(new_config, new_templates);
                         let all: Vec<usize> = (0..set.sources.len()).collect();
                         positions_dirty |= read_sources(&mut set, all, &mut provisioner);

@@ -364,27 +364,12 @@ pub fn to_observation(
         },
         HookEvent::Tftp { ip: ip_text, path } => Observation::Tftp(TftpSeen {
             ip: ip(&ip_text)?,
-            file: relative_name(&path, tftp_roots),
+            file: crate::parse::tftp_log::relative_name(&path, tftp_roots).to_string(),
             outcome: TftpOutcome::Sent,
             time: now,
         }),
         HookEvent::Decision { .. } => return Err("a decision is not an observation".into()),
     })
-}
-
-/// The part of `path` below the longest matching root, else its last component.
-fn relative_name(path: &str, roots: &[String]) -> String {
-    let below_root = roots
-        .iter()
-        .filter_map(|root| {
-            let root = root.trim_end_matches('/');
-            path.strip_prefix(root)?.strip_prefix('/')
-        })
-        .min_by_key(|rest| rest.len());
-    match below_root {
-        Some(rest) => rest.to_string(),
-        None => path.rsplit('/').next().unwrap_or(path).to_string(),
-    }
 }
 
 /// At most 255 characters (DHCP options are at most 255 bytes).

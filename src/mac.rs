@@ -118,6 +118,37 @@ impl FromStr for Mac {
 impl Mac {
     /// The 12 upper-case hex digits, without formatting machinery (the state file holds a
     /// MAC per phone and per event, and is written often).
+    /// The name of this phone's directory under dnsmasq's `tftp-unique-root=mac`: lower-case,
+    /// zero-padded, dash-separated (`00-1b-54-aa-bb-cc`), as dnsmasq 2.90 looks it up.
+    pub fn dashed(&self) -> String {
+        let [a, b, c, d, e, f] = self.0;
+        format!("{a:02x}-{b:02x}-{c:02x}-{d:02x}-{e:02x}-{f:02x}")
+    }
+
+    /// The MAC of a `tftp-unique-root=mac` directory name ([`Mac::dashed`]'s spelling only).
+    pub fn from_dashed(name: &str) -> Option<Mac> {
+        let bytes = name.as_bytes();
+        if bytes.len() != 17 {
+            return None;
+        }
+        let mut out = [0u8; 6];
+        for (index, byte) in out.iter_mut().enumerate() {
+            let at = 3 * index;
+            if index > 0 && bytes[at - 1] != b'-' {
+                return None;
+            }
+            let pair = name.get(at..at + 2)?;
+            if !pair
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
+                return None;
+            }
+            *byte = u8::from_str_radix(pair, 16).ok()?;
+        }
+        Some(Mac(out))
+    }
+
     pub fn hex(&self) -> [u8; 12] {
         const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
         let mut out = [0u8; 12];
@@ -209,5 +240,25 @@ mod tests {
         assert_eq!(mac.oui(), 0x001B0C);
         assert_eq!(mac.colon_lower(), "00:1b:0c:18:bd:c1");
         assert_eq!(Mac::from_hex12("001b0C18BDC1"), Some(mac));
+    }
+
+    #[test]
+    fn dashed_is_dnsmasq_unique_root_spelling() {
+        // dnsmasq 2.90 logged `sent /tmp/urroot/00-11-22-33-44-55/SEP001122334455.cnf.xml`
+        // for a client with MAC 00:11:22:33:44:55 under `--tftp-unique-root=mac`.
+        let mac = Mac::from_bytes([0x00, 0x1b, 0x54, 0xaa, 0xbb, 0x0c]);
+        assert_eq!(mac.dashed(), "00-1b-54-aa-bb-0c");
+        assert_eq!(Mac::from_dashed("00-1b-54-aa-bb-0c"), Some(mac));
+        for bad in [
+            "00-1B-54-AA-BB-0C",
+            "00:1b:54:aa:bb:0c",
+            "001b54aabb0c",
+            "00-1b-54-aa-bb-0",
+            "00-1b-54-aa-bb-0c/",
+            "0g-1b-54-aa-bb-0c",
+            "00-1b-54-aa-bb€",
+        ] {
+            assert_eq!(Mac::from_dashed(bad), None, "{bad}");
+        }
     }
 }

@@ -26,7 +26,7 @@ use crate::models::{self, Model};
 use crate::render::{self, PhoneView, SharedView, Site};
 use crate::state::{State, StateError, StateStore};
 use crate::template::Templates;
-use crate::writer::{FileWriter, WriteOutcome};
+use crate::writer::{FileWriter, Place, WriteOutcome};
 
 /// Characters of generated SIP secrets: letters and digits, safe in every config format.
 const SECRET_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
@@ -200,6 +200,9 @@ pub struct Provisioner {
     warned: HashSet<(Mac, &'static str)>,
     /// Leak alerts already given (phone, requesting address).
     leak_warned: HashSet<(Mac, std::net::Ipv4Addr)>,
+    /// The root's names a phone's directory links to (`tftp_unique_root`), listed once per
+    /// change of the root.
+    links: Option<Vec<String>>,
     /// Would-be phones turned away since the last summary, by reason.
     rejected: BTreeMap<&'static str, u64>,
     /// The first rejection was explained in the log.
@@ -255,6 +258,7 @@ impl Provisioner {
             write_budget: None,
             warned: HashSet::new(),
             leak_warned: HashSet::new(),
+            links: None,
             rejected: BTreeMap::new(),
             rejections_reported: false,
             unsaved: false,
@@ -347,6 +351,7 @@ impl Provisioner {
             self.write_shared();
             self.rewrite_all();
         }
+        self.relink_all();
         self.diagnose_all();
     }
 
@@ -360,6 +365,7 @@ impl Provisioner {
             std::time::Duration::from_secs(config.pbx.reload_interval_s),
         );
         self.group_warned = false;
+        self.links = None;
         self.config = config;
         self.templates = templates;
         let actions = self.engine.apply_config(&self.config, &mut generate_secret);
@@ -468,6 +474,7 @@ impl Provisioner {
             match self.writer.write(&name, &contents, &mut self.state.written) {
                 Ok(WriteOutcome::Written) => {
                     self.totals.n_written += 1;
+                    self.links = None;
                     info!(file = name, "shared file written");
                 }
                 Ok(WriteOutcome::Unchanged) => {}
@@ -633,6 +640,7 @@ impl Provisioner {
             dnsmasq_script: snippets.dnsmasq_script.as_deref(),
             reservations: &self.reservations,
             cisco_ouis: crate::oui::blocks(),
+            tftp_unique_root: self.config.tftp_unique_root,
         };
         let mut changed = false;
         let wanted = [
@@ -829,15 +837,21 @@ impl Provisioner {
                 }
                 Action::RemoveFiles { mac, files } => {
                     for name in files {
-                        match self.writer.remove(&name, &mut self.state.written) {
-                            Ok(true) => {
-                                info!(%mac, file = %name, "removed the files of a phone without credentials")
-                            }
-                            Ok(false) => {}
-                            Err(err) => {
-                                warn!(%mac, file = %name, %err, "cannot remove a phone's file")
+                        for at in [Place::Root, Place::PhoneDir(mac)] {
+                            match self.writer.remove_in(at, &name, &mut self.state.written) {
+                                Ok(true) => {
+                                    info!(%mac, file = %at.key(&name), "removed the files of a phone without credentials")
+                                }
+                                Ok(false) => {}
+                                Err(err) => {
+                                    warn!(%mac, file = %at.key(&name), %err, "cannot remove a phone's file")
+                                }
                             }
                         }
+                    }
+                    // Its directory would keep dnsmasq from serving it the root's files.
+                    if let Err(err) = self.writer.remove_phone_dir(mac, &mut self.state.written) {
+                        warn!(%mac, %err, "cannot remove a phone's directory");
                     }
                 }
                 Action::Rejected(rejection) => {
@@ -973,6 +987,11 @@ impl Provisioner {
         let Some(files) = self.render_phone(&site, phone) else {
             return;
         };
+        let (place, other) = if self.config.tftp_unique_root {
+            (Place::PhoneDir(mac), Place::Root)
+        } else {
+            (Place::Root, Place::PhoneDir(mac))
+        };
         // Files of the other family, written before the model was known, go.
         let stale: Vec<String> = phone
             .files
@@ -981,13 +1000,15 @@ impl Provisioner {
             .cloned()
             .collect();
         for name in stale {
-            match self.writer.remove(&name, &mut self.state.written) {
-                Ok(true) => {
-                    info!(%mac, file = %name, "removed a file this model does not read")
-                }
-                Ok(false) => {}
-                Err(err) => {
-                    warn!(%mac, file = %name, %err, "cannot remove a file this model does not read")
+            for at in [place, other] {
+                match self.writer.remove_in(at, &name, &mut self.state.written) {
+                    Ok(true) => {
+                        info!(%mac, file = %at.key(&name), "removed a file this model does not read")
+                    }
+                    Ok(false) => {}
+                    Err(err) => {
+                        warn!(%mac, file = %at.key(&name), %err, "cannot remove a file this model does not read")
+                    }
                 }
             }
         }
@@ -995,7 +1016,10 @@ impl Provisioner {
         let mut n_written = 0;
         let mut failed = false;
         for (name, contents) in &files {
-            match self.writer.write(name, contents, &mut self.state.written) {
+            match self
+                .writer
+                .write_in(place, name, contents, &mut self.state.written)
+            {
                 Ok(WriteOutcome::Written) => {
                     n_written += 1;
                     ours.insert(name.clone());
@@ -1012,17 +1036,85 @@ impl Provisioner {
             }
         }
         self.totals.n_written += n_written;
+        // The copy at the other place (`tftp_unique_root` switched) goes: a file left in the
+        // root would still be served to any host.
+        for name in &ours {
+            if let Ok(true) = self.writer.remove_in(other, name, &mut self.state.written) {
+                info!(%mac, file = %other.key(name), "moved a phone's file (tftp_unique_root)");
+            }
+        }
+        let extension = phone.extension.clone().unwrap_or_default();
+        if !failed {
+            failed |= !self.place_phone_dir(mac);
+        }
         if failed {
             self.failed.insert(mac);
         }
         let now = now();
         if n_written > 0 {
-            let extension = phone.extension.clone().unwrap_or_default();
             let names: Vec<&str> = ours.iter().map(String::as_str).collect();
             info!(%mac, extension, files = ?names, "phone provisioned");
             self.engine.files_written(mac, ours, true, now);
         } else {
             self.engine.files_written(mac, ours, false, now);
+        }
+    }
+
+    /// Keeps `mac`'s directory in step with `tftp_unique_root`: with it, the directory links
+    /// every shared name of the root (dnsmasq serves that phone nothing else); without it,
+    /// the directory goes. Returns false when that failed (retried with the phone's files).
+    fn place_phone_dir(&mut self, mac: Mac) -> bool {
+        if !self.config.tftp_unique_root {
+            return match self.writer.remove_phone_dir(mac, &mut self.state.written) {
+                Ok(_) => true,
+                Err(err) => {
+                    warn!(%mac, %err, "cannot remove a phone's directory");
+                    false
+                }
+            };
+        }
+        if self.links.is_none() {
+            match self.writer.link_names() {
+                Ok(names) => self.links = Some(names),
+                Err(err) => {
+                    error!(root = %self.config.tftp_root.display(), %err, "cannot list the tftp root for a phone's links; will retry");
+                    return false;
+                }
+            }
+        }
+        let wanted = self.links.as_deref().unwrap_or_default();
+        match self.writer.sync_links(mac, wanted) {
+            Ok((made, removed)) => {
+                if made + removed > 0 {
+                    debug!(%mac, made, removed, "phone directory links updated");
+                }
+                true
+            }
+            Err(err) => {
+                error!(%mac, %err, "cannot link the shared files into a phone's directory; will retry");
+                false
+            }
+        }
+    }
+
+    /// The root's names changed (firmware, shared files): with `tftp_unique_root`, every
+    /// provisioned phone's directory links are brought in step.
+    pub fn relink_all(&mut self) {
+        self.links = None;
+        if !self.config.tftp_unique_root {
+            return;
+        }
+        let macs: Vec<Mac> = self
+            .engine
+            .phones()
+            .values()
+            .filter(|phone| phone.is_provisioned())
+            .map(|phone| phone.mac)
+            .collect();
+        for mac in macs {
+            if !self.place_phone_dir(mac) {
+                self.failed.insert(mac);
+            }
         }
     }
 }

@@ -66,6 +66,7 @@ fn full_input<'a>(reservations: &'a [(Mac, Ipv4Addr)], ouis: &'a [u32]) -> Snipp
         dnsmasq_script: Some(DEFAULT_DNSMASQ_SCRIPT),
         reservations,
         cisco_ouis: ouis,
+        tftp_unique_root: false,
     }
 }
 
@@ -78,6 +79,7 @@ fn bare_input() -> SnippetInput<'static> {
         dnsmasq_script: None,
         reservations: &[],
         cisco_ouis: &[],
+        tftp_unique_root: false,
     }
 }
 
@@ -437,6 +439,7 @@ fn dnsmasq_drop_in_is_the_only_source_of_option_150() {
         dnsmasq_script: Some(&script),
         reservations: &reservations,
         cisco_ouis: &[],
+        tftp_unique_root: false,
     };
     let recorder_arg = recorder.display().to_string();
     let chain_arg = lab.path("no-chain").display().to_string();
@@ -1630,6 +1633,7 @@ fn contrib_examples_are_current() {
         dnsmasq_script: Some(DEFAULT_DNSMASQ_SCRIPT),
         reservations: &[],
         cisco_ouis: &ouis,
+        tftp_unique_root: false,
     };
     let update = std::env::var("UPDATE_CONTRIB").is_ok_and(|v| v == "1");
     for (file, text) in [

@@ -33,6 +33,10 @@ pub struct Config {
     pub path: Option<PathBuf>,
     /// Phone files are written here; must be the TFTP server's root.
     pub tftp_root: PathBuf,
+    /// Each provisioned phone's files in its own directory of the root, named by its MAC as
+    /// dnsmasq's `tftp-unique-root=mac` spells it (`00-1b-54-aa-bb-cc`), so dnsmasq serves
+    /// them to that phone only (`tftp_unique_root = "mac"`).
+    pub tftp_unique_root: bool,
     /// State (assignments, read positions) lives here; created 0700.
     pub state_dir: PathBuf,
     /// `error`, `warn`, `info`, `debug` or `trace`.
@@ -111,8 +115,14 @@ pub struct Pbx {
     pub pjsip_udp_transport: String,
     /// Name of the PJSIP TCP transport in `pjsip.conf`.
     pub pjsip_tcp_transport: String,
-    /// Dialplan context of the endpoints.
+    /// Dialplan context of the endpoints of approved phones (an admin's `approve`, an
+    /// inventory entry).
     pub context: String,
+    /// Dialplan context of the endpoints of phones that got credentials hands-off, on a
+    /// DHCP lease alone, until an admin approves them.
+    pub unapproved_context: String,
+    /// Asterisk dialplan include defining the default `unapproved_context`, written when set.
+    pub dialplan_file: Option<PathBuf>,
     /// Voicemail context of the endpoints' `mailboxes=` (`<extension>@<context>`).
     pub mailbox_context: String,
     /// Group (name or number) the PJSIP include and FreePBX CSV are given, so the PBX can
@@ -236,6 +246,9 @@ pub struct Provision {
     pub ring: Ring,
     /// What a MAC seen only in TFTP requests gets under `policy = "auto"`.
     pub tftp_only: TftpOnly,
+    /// A leak alert (a phone's config fetched by another device) gives the phone a new SIP
+    /// secret, written to its file and the PBX files together.
+    pub rotate_secret_on_leak: bool,
 }
 
 /// `[provision] tftp_only`: a TFTP request proves nothing (one UDP packet from any host can
@@ -501,6 +514,7 @@ impl Default for Config {
         Config {
             path: None,
             tftp_root: PathBuf::from("/srv/tftp"),
+            tftp_unique_root: false,
             state_dir: PathBuf::from("/var/lib/cisco-autoprov"),
             log_level: "info".to_string(),
             notify_socket: PathBuf::from("/var/lib/cisco-autoprov/notify.sock"),
@@ -516,6 +530,8 @@ impl Default for Config {
                 pjsip_udp_transport: crate::pbx::DEFAULT_TRANSPORT.to_string(),
                 pjsip_tcp_transport: crate::pbx::DEFAULT_TCP_TRANSPORT.to_string(),
                 context: crate::pbx::DEFAULT_CONTEXT.to_string(),
+                unapproved_context: crate::pbx::DEFAULT_UNAPPROVED_CONTEXT.to_string(),
+                dialplan_file: None,
                 mailbox_context: crate::pbx::DEFAULT_MAILBOX_CONTEXT.to_string(),
                 group: None,
                 reload_command: Vec::new(),
@@ -544,6 +560,7 @@ impl Default for Config {
                 phone_password: None,
                 ring: Ring::Ring,
                 tftp_only: TftpOnly::Approve,
+                rotate_secret_on_leak: false,
             },
             sources: vec![
                 Source::file(SourceKind::DnsmasqLeases, "/tmp/dhcp.leases"),
@@ -662,6 +679,16 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
     if let Some(value) = &wire.tftp_root {
         if let Some(path) = checker.path(value, "tftp_root") {
             config.tftp_root = path;
+        }
+    }
+    if let Some(value) = &wire.tftp_unique_root {
+        match value.get_ref().as_str() {
+            "off" => config.tftp_unique_root = false,
+            "mac" => config.tftp_unique_root = true,
+            other => checker.error(
+                value,
+                format!("tftp_unique_root {other:?}: expected \"off\" or \"mac\" (dnsmasq's tftp-unique-root=mac)"),
+            ),
         }
     }
     if let Some(value) = &wire.state_dir {
@@ -811,6 +838,9 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
         if let Some(value) = &pbx.freepbx_csv {
             config.pbx.freepbx_csv = checker.path(value, "pbx.freepbx_csv");
         }
+        if let Some(value) = &pbx.dialplan_file {
+            config.pbx.dialplan_file = checker.path(value, "pbx.dialplan_file");
+        }
         if let Some(value) = &pbx.transport {
             match value.get_ref().as_str() {
                 "auto" => config.pbx.transport = TransportChoice::Auto,
@@ -834,6 +864,11 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
                 "pbx.pjsip_tcp_transport",
             ),
             (&pbx.context, &mut config.pbx.context, "pbx.context"),
+            (
+                &pbx.unapproved_context,
+                &mut config.pbx.unapproved_context,
+                "pbx.unapproved_context",
+            ),
             (
                 &pbx.mailbox_context,
                 &mut config.pbx.mailbox_context,
@@ -974,6 +1009,9 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
                     format!("provision.tftp_only {other:?}: expected approve or auto"),
                 ),
             }
+        }
+        if let Some(rotate) = provision.rotate_secret_on_leak {
+            config.provision.rotate_secret_on_leak = rotate;
         }
         if let Some(value) = &provision.phone_password {
             config.provision.phone_password = phone_password(checker, value, "provision");
@@ -1488,8 +1526,22 @@ mod tests {
     fn errors_name_file_and_line() {
         check_errors(
             "tftp_root = \"/srv/tftp\"\nbogus = 1\n",
-            &["config.toml:2: unknown field `bogus`, expected one of `tftp_root`, `state_dir`, `log_level`, `notify_socket`, `templates_dir`, `pbx`, `dhcp`, `provision`, `firmware`, `diagnostics`, `dialplan`, `source`, `phone`"],
+            &["config.toml:2: unknown field `bogus`, expected one of `tftp_root`, `tftp_unique_root`, `state_dir`, `log_level`, `notify_socket`, `templates_dir`, `pbx`, `dhcp`, `provision`, `firmware`, `diagnostics`, `dialplan`, `source`, `phone`"],
         );
+        check_errors(
+            "tftp_unique_root = \"ip\"\n[pbx]\nunapproved_context = \"a;b\"\n[provision]\nrotate_secret_on_leak = \"yes\"\n",
+            &["config.toml:5: invalid type: string \"yes\", expected a boolean"],
+        );
+        check_errors(
+            "tftp_unique_root = \"ip\"\n[pbx]\nunapproved_context = \"a;b\"\n",
+            &[
+                "config.toml:1: tftp_unique_root \"ip\": expected \"off\" or \"mac\" (dnsmasq's tftp-unique-root=mac)",
+                "config.toml:3: pbx.unapproved_context \"a;b\" is not a usable asterisk name: 1 to 79 letters, digits and -_.+*",
+            ],
+        );
+        let config = load("tftp_unique_root = \"mac\"\n[pbx]\ndialplan_file = \"/etc/asterisk/x.conf\"\n[provision]\nrotate_secret_on_leak = true\n").unwrap();
+        assert!(config.tftp_unique_root && config.provision.rotate_secret_on_leak);
+        assert_eq!(config.pbx.unapproved_context, "cisco-autoprov-unapproved");
         check_errors(
             "[pbx]\nhost = 5\n",
             &["config.toml:2: invalid type: integer `5`, expected a string"],

@@ -16,6 +16,7 @@ use toml::Spanned;
 #[derive(Debug, Default)]
 pub struct File {
     pub tftp_root: Option<Spanned<String>>,
+    pub tftp_unique_root: Option<Spanned<String>>,
     pub state_dir: Option<Spanned<String>>,
     pub log_level: Option<Spanned<String>>,
     pub notify_socket: Option<Spanned<String>>,
@@ -42,6 +43,8 @@ pub struct Pbx {
     pub pjsip_udp_transport: Option<Spanned<String>>,
     pub pjsip_tcp_transport: Option<Spanned<String>>,
     pub context: Option<Spanned<String>>,
+    pub unapproved_context: Option<Spanned<String>>,
+    pub dialplan_file: Option<Spanned<String>>,
     pub mailbox_context: Option<Spanned<String>>,
     pub group: Option<Spanned<String>>,
     pub reload_command: Option<Spanned<Vec<String>>>,
@@ -76,6 +79,7 @@ pub struct Provision {
     pub phone_password: Option<Spanned<String>>,
     pub ring: Option<Spanned<String>>,
     pub tftp_only: Option<Spanned<String>>,
+    pub rotate_secret_on_leak: Option<bool>,
 }
 
 /// `[firmware]`
@@ -284,6 +288,7 @@ pub fn parse(text: &str) -> Result<File> {
     let mut file = File::default();
     const TOP: &[&str] = &[
         "tftp_root",
+        "tftp_unique_root",
         "state_dir",
         "log_level",
         "notify_socket",
@@ -300,6 +305,7 @@ pub fn parse(text: &str) -> Result<File> {
     for (key, value) in table_entries(document.get_ref(), TOP)? {
         match key {
             "tftp_root" => file.tftp_root = Some(string(value)?),
+            "tftp_unique_root" => file.tftp_unique_root = Some(string(value)?),
             "state_dir" => file.state_dir = Some(string(value)?),
             "log_level" => file.log_level = Some(string(value)?),
             "notify_socket" => file.notify_socket = Some(string(value)?),
@@ -340,6 +346,8 @@ fn pbx(value: &Value<'_>) -> Result<Pbx> {
         "pjsip_udp_transport",
         "pjsip_tcp_transport",
         "context",
+        "unapproved_context",
+        "dialplan_file",
         "mailbox_context",
         "group",
         "reload_command",
@@ -356,6 +364,8 @@ fn pbx(value: &Value<'_>) -> Result<Pbx> {
             "pjsip_udp_transport" => out.pjsip_udp_transport = Some(string(value)?),
             "pjsip_tcp_transport" => out.pjsip_tcp_transport = Some(string(value)?),
             "context" => out.context = Some(string(value)?),
+            "unapproved_context" => out.unapproved_context = Some(string(value)?),
+            "dialplan_file" => out.dialplan_file = Some(string(value)?),
             "mailbox_context" => out.mailbox_context = Some(string(value)?),
             "group" => out.group = Some(string(value)?),
             "reload_command" => out.reload_command = Some(strings(value)?),
@@ -407,6 +417,7 @@ fn provision(value: &Value<'_>) -> Result<Provision> {
         "phone_password",
         "ring",
         "tftp_only",
+        "rotate_secret_on_leak",
     ];
     for (key, value) in entries(value, FIELDS)? {
         match key {
@@ -421,7 +432,8 @@ fn provision(value: &Value<'_>) -> Result<Provision> {
             "country" => out.country = Some(string(value)?),
             "phone_password" => out.phone_password = Some(string(value)?),
             "ring" => out.ring = Some(string(value)?),
-            _ => out.tftp_only = Some(string(value)?),
+            "tftp_only" => out.tftp_only = Some(string(value)?),
+            _ => out.rotate_secret_on_leak = Some(boolean(value)?),
         }
     }
     Ok(out)

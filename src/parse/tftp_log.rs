@@ -18,8 +18,10 @@
 //! The longest of [`Context::tftp_roots`] that prefixes the path is stripped, with the `/`
 //! after it; when none does, the last path component is kept. Paths are cut from the right
 //! (the address is the last token), so a name with spaces survives. dnsmasq strips a
-//! leading `/` from requests (`/etc/passwd` is logged as `/srv/tftp/etc/passwd`), and with
-//! `tftp-unique-root` the path holds the client's directory, which is kept in the name.
+//! leading `/` from requests (`/etc/passwd` is logged as `/srv/tftp/etc/passwd`). With
+//! `tftp-unique-root=mac` the path holds the client's directory (`/srv/tftp/00-1b-54-aa-bb-cc/
+//! SEP001B54AABBCC.cnf.xml`, as dnsmasq 2.90 logs it): that component is dropped, the phone
+//! asked for the name after it.
 //!
 //! **tftpd-hpa** (`in.tftpd`) logs the request when it arrives (`-v`) and, from `-vv`, a NAK:
 //!
@@ -204,14 +206,16 @@ fn dnsmasq_tftp(
     };
     Ok(Some(LogRecord::Tftp(TftpSeen {
         ip,
-        file: strip_root(path, ctx.tftp_roots).to_string(),
+        file: relative_name(path, ctx.tftp_roots).to_string(),
         outcome,
         time: time(),
     })))
 }
 
-/// The name relative to the longest matching TFTP root, else the last path component.
-fn strip_root<'a>(path: &'a str, roots: &[String]) -> &'a str {
+/// The name relative to the longest matching TFTP root, else the last path component; a
+/// `tftp-unique-root=mac` directory after the root is dropped. Also used for the paths of
+/// dnsmasq's `tftp` hook calls.
+pub fn relative_name<'a>(path: &'a str, roots: &[String]) -> &'a str {
     let mut best: Option<(usize, &str)> = None;
     for root in roots {
         let root = root.trim_end_matches('/');
@@ -226,7 +230,10 @@ fn strip_root<'a>(path: &'a str, roots: &[String]) -> &'a str {
         }
     }
     match best {
-        Some((_, name)) => name,
+        Some((_, name)) => match name.split_once('/') {
+            Some((dir, rest)) if crate::mac::Mac::from_dashed(dir).is_some() => rest,
+            _ => name,
+        },
         None => path.rsplit_once('/').map_or(path, |(_, name)| name),
     }
 }
@@ -538,6 +545,34 @@ mod tests {
         with(&["/srv/tftp/phones", "/srv/tftp"], "SEP.cnf.xml");
         with(&["/srv/tft"], "SEP.cnf.xml");
         with(&["/"], "srv/tftp/phones/SEP.cnf.xml");
+    }
+
+    /// dnsmasq 2.90 with `--tftp-unique-root=mac` logs the client's directory in the path
+    /// (these two lines were printed by dnsmasq 2.90-4~deb12u2 for a client with MAC
+    /// 00:11:22:33:44:55 and root /tmp/urroot; `tests/e2e_unique_root.rs` runs it again).
+    /// The phone asked for the name after the directory.
+    #[test]
+    fn unique_root_directories_are_dropped() {
+        use TftpOutcome::{NotFound, Sent};
+        let roots = vec!["/tmp/urroot".to_string()];
+        let client = Ipv4Addr::new(198, 18, 99, 2);
+        let t = at(8, 14, 29);
+        check_with(
+            &roots,
+            "Nov 21 08:14:29 dnsmasq-tftp[2997]: sent /tmp/urroot/00-11-22-33-44-55/SEP001122334455.cnf.xml to 198.18.99.2",
+            Ok(tftp(client, "SEP001122334455.cnf.xml", Sent, t)),
+        );
+        check_with(
+            &roots,
+            "Nov 21 08:14:29 dnsmasq-tftp[2997]: file /tmp/urroot/00-11-22-33-44-55/XMLDefault.cnf.xml not found for 198.18.99.2",
+            Ok(tftp(client, "XMLDefault.cnf.xml", NotFound, t)),
+        );
+        // Only dnsmasq's spelling of a MAC is a unique-root directory.
+        check_with(
+            &roots,
+            "Nov 21 08:14:29 dnsmasq-tftp[2997]: sent /tmp/urroot/Desktops/320x212/List.xml to 198.18.99.2",
+            Ok(tftp(client, "Desktops/320x212/List.xml", Sent, t)),
+        );
     }
 
     #[test]

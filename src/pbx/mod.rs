@@ -25,7 +25,7 @@ use crate::mac::Mac;
 pub use freepbx::{freepbx_csv, FREEPBX_COLUMNS};
 pub use pjsip::{
     offers_g722, pjsip, PjsipSettings, DEFAULT_CONTEXT, DEFAULT_MAILBOX_CONTEXT,
-    DEFAULT_TCP_TRANSPORT, DEFAULT_TRANSPORT,
+    DEFAULT_TCP_TRANSPORT, DEFAULT_TRANSPORT, DEFAULT_UNAPPROVED_CONTEXT,
 };
 
 /// The SIP transport one phone uses, in its file and in its endpoint (chosen by

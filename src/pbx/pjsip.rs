@@ -70,6 +70,11 @@ pub const DEFAULT_TCP_TRANSPORT: &str = "transport-tcp";
 /// Asterisk's examples' context for internal phones.
 pub const DEFAULT_CONTEXT: &str = "from-internal";
 
+/// The dialplan context of phones that got credentials on a DHCP lease alone, until an
+/// admin approves them: [`crate::pbx::dialplan`] defines it (internal extensions and
+/// emergency numbers only), in the file `[pbx] dialplan_file`.
+pub const DEFAULT_UNAPPROVED_CONTEXT: &str = "cisco-autoprov-unapproved";
+
 /// The voicemail context of `mailboxes=` when the config names none: app_voicemail's
 /// `default`, which FreePBX uses too.
 pub const DEFAULT_MAILBOX_CONTEXT: &str = "default";

@@ -35,6 +35,15 @@ pub fn dnsmasq(input: &SnippetInput) -> String {
         let _ = writeln!(out, "dhcp-option=tag:{TAG},150,0.0.0.0");
     }
 
+    if input.tftp_unique_root {
+        out.push_str(
+            "\n# Each phone's files are in <tftp-root>/<its MAC as 00-1b-54-aa-bb-cc>/, served to that\n\
+             # phone only (dnsmasq knows its MAC from its lease or ARP); other hosts asking for\n\
+             # them get \"file not found\". Needs dnsmasq's own TFTP server and its tftp-root.\n",
+        );
+        out.push_str("tftp-unique-root=mac\n");
+    }
+
     if let Some(script) = input.dnsmasq_script {
         out.push_str(
             "\n# Lease events and TFTP transfers to cisco-autoprov (contrib/dnsmasq/dhcp-script). dnsmasq\n\
@@ -154,6 +163,7 @@ dhcp-mac=set:ciscophone,00:1b:67:*:*:*
             dnsmasq_script: Some(DEFAULT_DNSMASQ_SCRIPT),
             reservations: &reservations,
             cisco_ouis: &[0x001B67, 0x001B0C],
+            tftp_unique_root: false,
         };
         assert_eq!(dnsmasq(&input), GOLDEN);
     }
@@ -167,6 +177,7 @@ dhcp-mac=set:ciscophone,00:1b:67:*:*:*
             dnsmasq_script: None,
             reservations: &[],
             cisco_ouis: &[],
+            tftp_unique_root: false,
         };
         let text = dnsmasq(&input);
         assert!(text.contains("Change [dhcp] in /var/etc/cisco-autoprov.toml instead"));
@@ -195,6 +206,7 @@ dhcp-mac=set:ciscophone,00:1b:67:*:*:*
             dnsmasq_script: None,
             reservations: &reservations,
             cisco_ouis: &[],
+            tftp_unique_root: false,
         };
         let text = dnsmasq(&input);
         assert_eq!(text.matches("\ndhcp-host=").count(), 1, "{text}");
@@ -212,5 +224,25 @@ dhcp-mac=set:ciscophone,00:1b:67:*:*:*
             "\"/x\\ndhcp-option=3,1.2.3.4 #\\\"\\\\\""
         );
         assert_eq!(value(""), "\"\"");
+    }
+
+    /// `tftp_unique_root = "mac"` adds dnsmasq's own line for it (tests/e2e_unique_root.rs
+    /// runs dnsmasq 2.90 on this drop-in); without it there is no such line.
+    #[test]
+    fn unique_root_line_only_when_asked() {
+        let mut input = SnippetInput {
+            tftp_server: Ipv4Addr::new(198, 18, 0, 1),
+            binary: DEFAULT_BINARY,
+            config_path: None,
+            dnsmasq_script: None,
+            reservations: &[],
+            cisco_ouis: &[],
+            tftp_unique_root: false,
+        };
+        assert!(!dnsmasq(&input).contains("tftp-unique-root"));
+        input.tftp_unique_root = true;
+        assert!(dnsmasq(&input)
+            .lines()
+            .any(|line| line == "tftp-unique-root=mac"));
     }
 }

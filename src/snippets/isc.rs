@@ -194,6 +194,7 @@ subclass "cisco-autoprov-oui" 00:1b:67;
             dnsmasq_script: None,
             reservations: &[],
             cisco_ouis: &[0x001B67, 0x001B0C],
+            tftp_unique_root: false,
         };
         assert_eq!(isc(&input), GOLDEN);
     }
@@ -207,6 +208,7 @@ subclass "cisco-autoprov-oui" 00:1b:67;
             dnsmasq_script: None,
             reservations: &[],
             cisco_ouis: &[],
+            tftp_unique_root: false,
         };
         let text = isc(&input);
         assert_eq!(

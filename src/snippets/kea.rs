@@ -124,6 +124,7 @@ mod tests {
             dnsmasq_script: None,
             reservations: &[],
             cisco_ouis: ouis,
+            tftp_unique_root: false,
         }
     }
 

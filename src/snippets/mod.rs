@@ -84,6 +84,9 @@ pub struct SnippetInput<'a> {
     /// Cisco OUIs (24-bit, e.g. `0x001B0C`) for phones without a phone vendor class; empty
     /// for the vendor class alone. Sorted and deduplicated; values above 24 bits are ignored.
     pub cisco_ouis: &'a [u32],
+    /// `tftp_unique_root = "mac"`: the dnsmasq drop-in sets `tftp-unique-root=mac`, so dnsmasq
+    /// serves each phone its own directory.
+    pub tftp_unique_root: bool,
 }
 
 impl SnippetInput<'_> {
@@ -222,6 +225,7 @@ mod tests {
             dnsmasq_script: None,
             reservations: &reservations,
             cisco_ouis: &[0x001B0C, 0x00000C, 0x001B0C, 0x0100_0000],
+            tftp_unique_root: false,
         };
         assert_eq!(input.ouis(), [0x00000C, 0x001B0C]);
         let (kept, skipped) = input.reservations();
@@ -245,6 +249,7 @@ mod tests {
             dnsmasq_script: None,
             reservations: &[],
             cisco_ouis: &[],
+            tftp_unique_root: false,
         };
         assert_eq!(input.config_arg(), None);
         input.config_path = Some(crate::config::DEFAULT_PATH);
@@ -262,6 +267,7 @@ mod tests {
             dnsmasq_script: Some(DEFAULT_DNSMASQ_SCRIPT),
             reservations: &[],
             cisco_ouis: &[0x001B0C],
+            tftp_unique_root: false,
         };
         for text in [dnsmasq(&input), isc(&input), kea(&input), uci(&input)] {
             assert!(is_generated(&text), "{text}");

@@ -85,6 +85,7 @@ commit dhcp
             // Neither reaches the uci form.
             reservations: &[(mac, Ipv4Addr::new(192, 0, 2, 151))],
             cisco_ouis: &[0x001B0C],
+            tftp_unique_root: false,
         };
         assert_eq!(uci(&input), GOLDEN);
     }
@@ -98,6 +99,7 @@ commit dhcp
             dnsmasq_script: None,
             reservations: &[],
             cisco_ouis: &[],
+            tftp_unique_root: false,
         };
         let text = uci(&input);
         assert!(text.contains("add_list dhcp.ciscophone.dhcp_option='150,0.0.0.0'\n"));
