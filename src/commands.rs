@@ -730,9 +730,21 @@ pub fn pbx_problems(config: &Config) -> Vec<String> {
             ));
         }
     }
+    let hands_off = config.provision.policy == crate::config::Policy::Auto;
+    if hands_off
+        && pbx.pjsip_snippet.is_some()
+        && pbx.dialplan_file.is_none()
+        && pbx.unapproved_context == crate::pbx::DEFAULT_UNAPPROVED_CONTEXT
+    {
+        problems.push(format!(
+            "phones that get credentials on a dhcp lease alone are put in context {} until approved, which only [pbx] dialplan_file defines: set it (e.g. /etc/asterisk/extensions.cisco-autoprov.conf, #included from extensions.conf), or name a context of your own in [pbx] unapproved_context; until then their calls fail",
+            crate::pbx::DEFAULT_UNAPPROVED_CONTEXT
+        ));
+    }
     for (path, key) in [
         (&pbx.pjsip_snippet, "pbx.pjsip_snippet"),
         (&pbx.freepbx_csv, "pbx.freepbx_csv"),
+        (&pbx.dialplan_file, "pbx.dialplan_file"),
     ] {
         let Some(dir) = path.as_deref().and_then(Path::parent) else {
             continue;

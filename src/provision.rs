@@ -493,11 +493,12 @@ impl Provisioner {
     /// with a range extension, and inventory phones with a generated secret. Rewritten only
     /// when their text changes; they hold secrets, so they are not world-readable.
     pub fn write_pbx_files(&mut self) {
-        let (pjsip_path, csv_path) = (
+        let (pjsip_path, csv_path, dialplan_path) = (
             self.config.pbx.pjsip_snippet.clone(),
             self.config.pbx.freepbx_csv.clone(),
+            self.config.pbx.dialplan_file.clone(),
         );
-        if pjsip_path.is_none() && csv_path.is_none() {
+        if pjsip_path.is_none() && csv_path.is_none() && dialplan_path.is_none() {
             return;
         }
         let transport = self.config.pbx.transport;
@@ -511,6 +512,8 @@ impl Provisioner {
                 model: phone.model().map(|model| model.base()),
                 from_range: true,
                 transport: transport.for_model(phone.model()),
+                approved: phone.decision == Some(crate::detect::Decision::Approved)
+                    || self.config.inventory.contains_key(&phone.mac),
             };
             if let (true, Some(extension), Some(secret)) = (
                 phone.secret_is_ours(&self.config),
@@ -548,6 +551,7 @@ impl Provisioner {
             udp_transport: &pbx.pjsip_udp_transport,
             tcp_transport: &pbx.pjsip_tcp_transport,
             context: &pbx.context,
+            unapproved_context: &pbx.unapproved_context,
             mailbox_context: &pbx.mailbox_context,
         };
         let group = match pbx.group.as_deref().map(crate::fsutil::group_id) {
@@ -564,9 +568,11 @@ impl Provisioner {
         };
         // With a group the PBX reads the CSV too (FreePBX runs as asterisk).
         let csv_mode = if group.is_some() { 0o640 } else { 0o600 };
+        let dialplan = dialplan_path.as_ref().map(|_| self.restricted_dialplan());
         let files = [
             (pjsip_path, crate::pbx::pjsip(&phones, &settings), 0o640),
             (csv_path, crate::pbx::freepbx_csv(&phones), csv_mode),
+            (dialplan_path, dialplan.unwrap_or_default(), 0o640),
         ];
         let mut changed = false;
         for (path, text, mode) in files {
@@ -588,6 +594,39 @@ impl Provisioner {
         if changed {
             self.pbx_reload.request(std::time::Instant::now());
         }
+    }
+
+    /// The dialplan include defining `[pbx] unapproved_context`: the range, every other
+    /// extension of the site (inventory, pool, known phones and their lines), the voicemail
+    /// and emergency numbers, each sent on to `[pbx] context`.
+    fn restricted_dialplan(&self) -> String {
+        let config = &self.config;
+        let range = &config.provision.extensions;
+        let in_range = |extension: &str| {
+            extension.len() == format!("{:0w$}", range.first, w = range.width).len()
+                && extension
+                    .parse::<u64>()
+                    .is_ok_and(|n| (range.first..=range.last).contains(&n))
+        };
+        let mut extensions: Vec<&str> = Vec::new();
+        for entry in config.inventory.values() {
+            extensions.push(&entry.extension);
+            extensions.extend(entry.lines.iter().map(|line| line.extension.as_str()));
+        }
+        extensions.extend(config.provision.pool.iter().map(|p| p.extension.as_str()));
+        for phone in self.engine.phones().values() {
+            extensions.extend(phone.extension.as_deref());
+            extensions.extend(phone.lines.iter().map(|line| line.extension.as_str()));
+        }
+        extensions.retain(|extension| !in_range(extension));
+        crate::pbx::restricted_context(&crate::pbx::Restricted {
+            context: &config.pbx.unapproved_context,
+            approved_context: &config.pbx.context,
+            range: (range.first, range.last, range.width),
+            extensions: &extensions,
+            voicemail: &config.pbx.voicemail,
+            emergency: &config.dialplan.emergency,
+        })
     }
 
     /// When [`Provisioner::poll_reloads`] must run next: a reload waits for its interval,
@@ -825,6 +864,20 @@ impl Provisioner {
                             .unwrap_or_else(|| "nobody".into());
                         warn!(phone = %mac, phone_ip = ?self.engine.phone(mac).and_then(|p| p.ip), requested_by = %ip, requester_leased_to = %leased_to, "leak alert: a phone's config was asked for by another device");
                     }
+                }
+                Action::SecretRotation {
+                    mac,
+                    ip,
+                    rotated: true,
+                } => {
+                    warn!(phone = %mac, requested_by = %ip, "sip secret rotated after a leak alert: the phone and pbx files carry the new one; the phone registers again after its next restart (power-cycle it)");
+                }
+                Action::SecretRotation {
+                    mac,
+                    ip,
+                    rotated: false,
+                } => {
+                    warn!(phone = %mac, requested_by = %ip, "cannot rotate a leaked sip secret that comes from the config or the pbx pool: change it there");
                 }
                 Action::CredentialsIssued { mac, evidence } => {
                     let extension = self.engine.phone(mac).and_then(|p| p.extension.clone());

@@ -256,6 +256,35 @@ fn check_says_when_phones_could_not_register() {
     );
 }
 
+/// The PJSIP include puts hands-off phones in the restricted context (field-evidence.md §4);
+/// without the dialplan file that defines it their calls fail, and `check` says so.
+#[test]
+fn check_says_when_the_restricted_context_is_not_defined() {
+    let site = Site::new("");
+    let text = fs::read_to_string(site.path("config.toml"))
+        .unwrap()
+        .replace(
+            "freepbx_csv = \"freepbx.csv\"\n",
+            "pjsip_snippet = \"pjsip.cisco-autoprov.conf\"\n",
+        );
+    fs::write(site.path("config.toml"), &text).unwrap();
+    let output = site.run(&["check", "-c", &site.config()]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("context cisco-autoprov-unapproved")
+            && stdout.contains("[pbx] dialplan_file"),
+        "{stdout}"
+    );
+    let text = text.replace(
+        "pjsip_snippet = \"pjsip.cisco-autoprov.conf\"\n",
+        "pjsip_snippet = \"pjsip.cisco-autoprov.conf\"\ndialplan_file = \"extensions.cisco-autoprov.conf\"\n",
+    );
+    fs::write(site.path("config.toml"), text).unwrap();
+    let output = site.run(&["check", "-c", &site.config()]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("cisco-autoprov-unapproved"), "{stdout}");
+}
+
 #[test]
 fn missing_config_file_given_with_c_is_an_error() {
     let output = Command::new(BIN)

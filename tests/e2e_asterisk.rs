@@ -423,3 +423,132 @@ fn an_sccp_7941_without_vendor_class_converts_and_registers() {
         .expect("the converted phone registers");
     assert_eq!(statuses, [401, 200]);
 }
+
+/// Least privilege on the PBX side (field-evidence.md §4: one TFTP request returns a
+/// phone's secret, and SIP credentials are toll-fraud money). A phone that got its
+/// credentials on a DHCP lease alone sits in the restricted context the daemon's dialplan
+/// include defines: it calls the site's extensions but not the "outside line" (`0…`, refused
+/// with 403), until `cisco-autoprov approve` moves its endpoint to `from-internal`. Then, with
+/// `rotate_secret_on_leak`, another phone on the LAN fetches its config: the daemon gives it a
+/// new secret in its file and in the PJSIP include together; after its restart the phone
+/// registers with the new one, and the leaked one is refused.
+#[test]
+fn unapproved_phones_are_restricted_and_a_leak_rotates_the_secret() {
+    let test = "unapproved_phones_are_restricted_and_a_leak_rotates_the_secret";
+    let started = Instant::now();
+    let phones = [PHONE_7941, PHONE_7940];
+    let Some(mut site) = PbxSite::start_full(test, &phones, 1, &[], "rotate_secret_on_leak = true")
+    else {
+        return;
+    };
+    let first = site.boot(0);
+    let second = site.boot(1);
+    let endpoint_context = |site: &PbxSite, extension: &str| {
+        let text = site
+            .asterisk
+            .rx(&site.lab, &format!("pjsip show endpoint {extension}"));
+        text.lines()
+            .find(|line| line.trim_start().starts_with("context "))
+            .map(|line| {
+                line.rsplit(':')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        endpoint_context(&site, &first.line.user),
+        "cisco-autoprov-unapproved"
+    );
+
+    // Not approved: the other phone rings, the outside line is refused.
+    let internal = first
+        .sip
+        .call(&second.line.user, Duration::from_millis(300), SIP_TIMEOUT)
+        .expect("internal call");
+    assert!(internal.contains(&200), "internal call: {internal:?}");
+    let outside = first
+        .sip
+        .call("0123456789", Duration::from_millis(300), SIP_TIMEOUT)
+        .expect("outside call attempt");
+    assert!(
+        outside.contains(&403) && !outside.contains(&200),
+        "outside line from an unapproved phone: {outside:?}"
+    );
+    let asterisk_log = fs::read_to_string(site.asterisk.log_path()).unwrap_or_default();
+    assert!(
+        asterisk_log.contains("is not approved yet: 0123456789 refused"),
+        "asterisk's log names the refusal"
+    );
+
+    // Approved: its endpoint moves to from-internal, the outside line answers.
+    let mac = PHONE_7941.hostname.trim_start_matches("SEP");
+    let config = site.lab.path("config.toml");
+    let approve = std::process::Command::new(env!("CARGO_BIN_EXE_cisco-autoprov"))
+        .args(["approve", mac, "-c"])
+        .arg(&config)
+        .output()
+        .expect("run approve");
+    assert!(approve.status.success(), "{approve:?}");
+    wait_until("the endpoint moved to from-internal", SIP_TIMEOUT, || {
+        endpoint_context(&site, &first.line.user) == "from-internal"
+    });
+    let outside = first
+        .sip
+        .call("0123456789", Duration::from_millis(300), SIP_TIMEOUT)
+        .expect("outside call");
+    assert!(
+        outside.contains(&200),
+        "outside line once approved: {outside:?}"
+    );
+
+    // A leak: the 7940 fetches the 7941's file. New secret, in both files.
+    let old_password = first.line.password.clone();
+    let sep = format!("SEP{mac}.cnf.xml");
+    let leaked = site.lab.tftp_get_in(Ns::Lan(1), &sep);
+    assert!(
+        String::from_utf8_lossy(leaked.bytes()).contains(&old_password),
+        "the fetch got the secret"
+    );
+    wait_until("the include carries a new secret", SIP_TIMEOUT, || {
+        let include = fs::read_to_string(&site.include).unwrap_or_default();
+        let file = fs::read_to_string(site.lab.tftp_root().join(&sep)).unwrap_or_default();
+        !include.contains(&format!("password={old_password}\n")) && !file.contains(&old_password)
+    });
+    let log = site.daemon_log();
+    assert!(
+        log.contains("sip secret rotated after a leak alert"),
+        "{log}"
+    );
+    assert!(!log.contains(&old_password), "a secret reached the log");
+    drop(first);
+
+    // The phone restarts, reads its new file and registers; the leaked secret is refused.
+    let fetched = site.lease_and_fetch(0);
+    assert_ne!(fetched.line.password, old_password);
+    let (renewed, statuses) = fetched.register().expect("registers with the new secret");
+    assert_eq!(statuses.last(), Some(&200));
+    let impostor = SipPhone::start(PhoneSip {
+        netns: fetched.netns.clone(),
+        local_ip: fetched.ip.parse().unwrap(),
+        registrar: fetched.line.registrar.parse().unwrap(),
+        registrar_port: fetched.line.port,
+        transport: fetched.line.transport,
+        user: fetched.line.user.clone(),
+        auth_name: fetched.line.auth_name.clone(),
+        password: old_password,
+        listen_port: 5070,
+        user_agent: "Cisco-CP7941G/9.4".to_string(),
+    })
+    .expect("start the impostor");
+    let refused = impostor.register(SIP_TIMEOUT).expect("an answer");
+    assert!(
+        refused.last() != Some(&200),
+        "the leaked secret still registers: {refused:?}"
+    );
+    drop((impostor, renewed, second));
+    eprintln!("{test}: {:?}", started.elapsed());
+    site.lab.stop(site.daemon);
+}

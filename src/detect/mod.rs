@@ -365,6 +365,13 @@ pub enum Action {
     },
     /// A phone took the 8.5.2 stepping stone: it gets its target load next.
     LadderStepTaken(Mac),
+    /// A leak alert under `rotate_secret_on_leak`: the phone got a new secret (`rotated`), or
+    /// could not because the secret is the config's or the PBX pool's.
+    SecretRotation {
+        mac: Mac,
+        ip: Ipv4Addr,
+        rotated: bool,
+    },
     /// A new phone waits for `cisco-autoprov approve`.
     Pending(Mac),
     /// A phone got an extension and a secret for the first time, on this evidence.
@@ -727,7 +734,7 @@ impl Engine {
                         leased_to,
                         ip: request.ip,
                     });
-                    self.record_leak(named, request, Some(leased_to), actions);
+                    self.record_leak(named, request, Some(leased_to), config, secrets, actions);
                     return;
                 }
                 // The phone holds a lease elsewhere: this address is not the phone.
@@ -736,7 +743,7 @@ impl Engine {
                     .iter()
                     .any(|(ip, mac)| *mac == named && *ip != request.ip);
                 if leased_to.is_none() && leased_elsewhere {
-                    self.record_leak(named, request, None, actions);
+                    self.record_leak(named, request, None, config, secrets, actions);
                     return;
                 }
                 if !oui::is_cisco(named) && !config.inventory.contains_key(&named) {
@@ -757,7 +764,7 @@ impl Engine {
                     });
                     if conflict {
                         self.counters.conflicting_claims += 1;
-                        self.record_leak(named, request, None, actions);
+                        self.record_leak(named, request, None, config, secrets, actions);
                         return;
                     }
                     self.claims.insert(request.ip, (named, request.time));
@@ -1116,11 +1123,18 @@ impl Engine {
     }
 
     /// Notes that `mac`'s files were asked for by an address that is not the phone's.
+    ///
+    /// With `[provision] rotate_secret_on_leak`, a fetch that may have delivered the file
+    /// (anything but "not found" or "denied") from an address not seen leaking this phone
+    /// before gives the phone new secrets (its own and its lines', where we generated them),
+    /// and its files and the PBX files are rewritten together.
     fn record_leak(
         &mut self,
         mac: Mac,
         request: &TftpSeen,
         leased_to: Option<Mac>,
+        config: &Config,
+        secrets: SecretSource<'_>,
         actions: &mut Vec<Action>,
     ) {
         let Some(phone) = self.phones.get_mut(&mac) else {
@@ -1131,6 +1145,37 @@ impl Engine {
         }
         self.counters.leaks += 1;
         self.touched.insert(mac);
+        let delivered = !matches!(request.outcome, TftpOutcome::NotFound | TftpOutcome::Denied);
+        let new_address = !phone.leaks.iter().any(|leak| leak.ip == request.ip);
+        if config.provision.rotate_secret_on_leak && delivered && new_address {
+            let rotated = phone.secret_is_ours(config);
+            if rotated {
+                phone.secret = Some(secrets());
+                let given: Vec<&str> = config
+                    .inventory
+                    .get(&mac)
+                    .map(|entry| {
+                        entry
+                            .lines
+                            .iter()
+                            .filter(|line| line.secret.is_some())
+                            .map(|line| line.extension.as_str())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for line in &mut phone.lines {
+                    if !given.contains(&line.extension.as_str()) {
+                        line.secret = secrets();
+                    }
+                }
+                actions.push(Action::Provision(mac));
+            }
+            actions.push(Action::SecretRotation {
+                mac,
+                ip: request.ip,
+                rotated,
+            });
+        }
         if phone.leaks.len() == MAX_LEAKS {
             phone.leaks.remove(0);
         }

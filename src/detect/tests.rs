@@ -1143,3 +1143,107 @@ fn leased_ip_is_the_newest_binding() {
     let restarted = Engine::new(engine.phones().values().cloned().collect());
     assert_eq!(restarted.leased_ip(mac(PHONE)), Some(ip(153)));
 }
+
+/// `rotate_secret_on_leak`: a phone's config fetched by another device (field-evidence.md
+/// §4: one request returns the secret) gives the phone a new secret, once per leaking
+/// address, and only when the file may have gone out; its files are rewritten (and with them
+/// the PBX files). A secret from the config cannot be rotated here: that is said, not done.
+#[test]
+fn leaks_rotate_secrets_when_asked() {
+    let config = config("[provision]\nrotate_secret_on_leak = true\n[[phone]]\nmac = \"00:1b:0c:18:bd:c2\"\nextension = \"1006\"\nsecret = \"admins\"\n");
+    let mut engine = Engine::default();
+    run(
+        &mut engine,
+        &config,
+        &[
+            lease("00:1b:0c:18:bd:c1", 151, Some("SEP001B0C18BDC1"), None),
+            lease("00:1b:0c:18:bd:c2", 152, Some("SEP001B0C18BDC2"), None),
+        ],
+    );
+    let before = engine.phone(mac(PHONE)).unwrap().secret.clone();
+    let mut fresh = 0;
+    let mut fetch = |engine: &mut Engine, from: u8, file: &str, outcome| {
+        let mut secrets = || {
+            fresh += 1;
+            format!("rotated{fresh}")
+        };
+        engine.observe(&tftp(from, file, outcome), &config, &mut secrets)
+    };
+    // "Not found" (tftp-unique-root) delivered nothing: an alert, no rotation.
+    let actions = fetch(
+        &mut engine,
+        99,
+        "SEP001B0C18BDC1.cnf.xml",
+        TftpOutcome::NotFound,
+    );
+    assert!(actions.iter().any(|a| matches!(a, Action::Leak { .. })));
+    assert_eq!(engine.phone(mac(PHONE)).unwrap().secret, before);
+    // Sent to another address: new secret, files rewritten.
+    let actions = fetch(
+        &mut engine,
+        98,
+        "SEP001B0C18BDC1.cnf.xml",
+        TftpOutcome::Sent,
+    );
+    assert!(
+        actions.contains(&Action::Provision(mac(PHONE))),
+        "{actions:?}"
+    );
+    assert!(actions.contains(&Action::SecretRotation {
+        mac: mac(PHONE),
+        ip: ip(98),
+        rotated: true
+    }));
+    let after = engine.phone(mac(PHONE)).unwrap().secret.clone();
+    assert_eq!(after.as_deref(), Some("rotated1"));
+    // The same address again: no second rotation (the alert stands).
+    let actions = fetch(
+        &mut engine,
+        98,
+        "SEP001B0C18BDC1.cnf.xml",
+        TftpOutcome::Sent,
+    );
+    assert!(!actions
+        .iter()
+        .any(|a| matches!(a, Action::SecretRotation { .. })));
+    assert_eq!(engine.phone(mac(PHONE)).unwrap().secret, after);
+    // The inventory phone's secret is the admin's: said, not changed.
+    let actions = fetch(
+        &mut engine,
+        97,
+        "SEP001B0C18BDC2.cnf.xml",
+        TftpOutcome::Sent,
+    );
+    assert!(actions.contains(&Action::SecretRotation {
+        mac: mac(PHONE2),
+        ip: ip(97),
+        rotated: false
+    }));
+    assert_eq!(
+        engine.phone(mac(PHONE2)).unwrap().secret.as_deref(),
+        Some("admins")
+    );
+    // Off (the default): alerts only.
+    let config = super::tests::config("");
+    let mut engine = Engine::default();
+    run(
+        &mut engine,
+        &config,
+        &[lease(
+            "00:1b:0c:18:bd:c1",
+            151,
+            Some("SEP001B0C18BDC1"),
+            None,
+        )],
+    );
+    let before = engine.phone(mac(PHONE)).unwrap().secret.clone();
+    let actions = run(
+        &mut engine,
+        &config,
+        &[tftp(98, "SEP001B0C18BDC1.cnf.xml", TftpOutcome::Sent)],
+    );
+    assert!(!actions
+        .iter()
+        .any(|a| matches!(a, Action::SecretRotation { .. })));
+    assert_eq!(engine.phone(mac(PHONE)).unwrap().secret, before);
+}

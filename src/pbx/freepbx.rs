@@ -140,6 +140,7 @@ mod tests {
             } else {
                 super::super::SipTransport::Udp
             },
+            approved: true,
         }
     }
 

@@ -7,6 +7,8 @@
 //!   `pjsip.conf`): per phone an `endpoint`, an `auth` and an `aor` section.
 //! - [`freepbx_csv()`]: a FreePBX Bulk Handler "Extensions" import file for the phones whose
 //!   extension came from the `[provision] extensions` range, the ones FreePBX does not know.
+//! - [`restricted_context()`]: an Asterisk dialplan include defining the context of phones
+//!   not yet approved (the site's extensions and emergency numbers only).
 //!
 //! The reverse direction, a Bulk Handler export used as a pool of extensions that already
 //! exist on FreePBX, is read by [`crate::parse::freepbx_csv`].
@@ -17,11 +19,13 @@
 //! Output does not depend on the order of the phones (sorted by extension, a repeated
 //! extension is left out), so an unchanged set of phones gives the same bytes.
 
+pub mod extensions;
 pub mod freepbx;
 pub mod pjsip;
 
 use crate::mac::Mac;
 
+pub use extensions::{restricted_context, Restricted};
 pub use freepbx::{freepbx_csv, FREEPBX_COLUMNS};
 pub use pjsip::{
     offers_g722, pjsip, PjsipSettings, DEFAULT_CONTEXT, DEFAULT_MAILBOX_CONTEXT,
@@ -69,6 +73,9 @@ pub struct PbxPhone<'a> {
     pub from_range: bool,
     /// The transport its file names.
     pub transport: SipTransport,
+    /// An admin approved it (`approve`, an inventory entry): its endpoint is in `[pbx]
+    /// context`, else in `[pbx] unapproved_context`.
+    pub approved: bool,
 }
 
 /// Longest name [`is_safe_name`] accepts: Asterisk keeps a config section name in 80 bytes.
@@ -203,6 +210,7 @@ mod tests {
             model: None,
             from_range: true,
             transport: SipTransport::Udp,
+            approved: true,
         };
         let phones = [
             phone(1, "1000"),

@@ -92,8 +92,10 @@ pub struct PjsipSettings<'a> {
     pub udp_transport: &'a str,
     /// The TCP transport section of `pjsip.conf`.
     pub tcp_transport: &'a str,
-    /// The dialplan context of the endpoints.
+    /// The dialplan context of the endpoints of approved phones.
     pub context: &'a str,
+    /// The dialplan context of the endpoints of phones not approved yet.
+    pub unapproved_context: &'a str,
     /// The voicemail context of `mailboxes=`.
     pub mailbox_context: &'a str,
 }
@@ -104,6 +106,7 @@ impl Default for PjsipSettings<'_> {
             udp_transport: DEFAULT_TRANSPORT,
             tcp_transport: DEFAULT_TCP_TRANSPORT,
             context: DEFAULT_CONTEXT,
+            unapproved_context: DEFAULT_UNAPPROVED_CONTEXT,
             mailbox_context: DEFAULT_MAILBOX_CONTEXT,
         }
     }
@@ -143,10 +146,11 @@ pub fn pjsip(phones: &[PbxPhone], settings: &PjsipSettings<'_>) -> String {
         udp: safe(settings.udp_transport),
         tcp: safe(settings.tcp_transport),
         context: safe(settings.context),
+        unapproved_context: safe(settings.unapproved_context),
         mailbox_context: safe(settings.mailbox_context),
     };
     describe_transports(&mut out, &names);
-    if names.context.is_none() {
+    if names.context.is_none() || names.unapproved_context.is_none() {
         out.push_str(
             "; The configured context name is not usable (letters, digits, -_.+* only): the\n\
              ; endpoints name none, so their calls go to context default.\n",
@@ -191,6 +195,7 @@ struct Names<'a> {
     udp: Option<&'a str>,
     tcp: Option<&'a str>,
     context: Option<&'a str>,
+    unapproved_context: Option<&'a str>,
     mailbox_context: Option<&'a str>,
 }
 
@@ -258,7 +263,12 @@ fn phone_sections(out: &mut String, phone: &PbxPhone, names: &Names<'_>) {
     if let Some(transport) = names.transport(phone.transport) {
         let _ = writeln!(out, "transport={transport}");
     }
-    if let Some(context) = names.context {
+    let context = if phone.approved {
+        names.context
+    } else {
+        names.unapproved_context
+    };
+    if let Some(context) = context {
         let _ = writeln!(out, "context={context}");
     }
     let rewrite_contact = match phone.transport {
@@ -563,6 +573,7 @@ mod tests {
             model,
             from_range: n % 2 == 1,
             transport: SipTransport::Udp,
+            approved: true,
         }
     }
 
@@ -795,6 +806,23 @@ qualify_frequency=60
         assert!(text.contains("password=kept-eight"));
     }
 
+    /// A phone that got its credentials on a lease alone dials from the restricted context
+    /// until it is approved (field-evidence.md §4: one UDP packet fetches its secret).
+    #[test]
+    fn unapproved_phones_get_the_restricted_context() {
+        let approved = phone(1, "2000", "s", None, None);
+        let hands_off = PbxPhone {
+            approved: false,
+            ..phone(2, "2001", "t", None, None)
+        };
+        let text = pjsip(&[approved, hands_off], &PjsipSettings::default());
+        let objects = check_pjsip(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let context =
+            |ext: &str| objects[&("endpoint".to_string(), ext.to_string())].get("context");
+        assert_eq!(context("2000"), Some("from-internal"));
+        assert_eq!(context("2001"), Some(DEFAULT_UNAPPROVED_CONTEXT));
+    }
+
     #[test]
     fn unusable_names_are_left_out() {
         let phones = [phone(1, "2000", "s", None, None)];
@@ -808,6 +836,7 @@ qualify_frequency=60
                 udp_transport: transport,
                 tcp_transport: DEFAULT_TCP_TRANSPORT,
                 context,
+                unapproved_context: context,
                 mailbox_context: mailbox,
             };
             let text = pjsip(&phones, &settings);

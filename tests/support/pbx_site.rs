@@ -74,6 +74,19 @@ impl PbxSite {
         reload_interval_s: u64,
         dnsmasq_extra: &[&str],
     ) -> Option<PbxSite> {
+        PbxSite::start_full(test, phones, reload_interval_s, dnsmasq_extra, "")
+    }
+
+    /// [`PbxSite::start_with`] with `provision_extra` lines in the daemon's `[provision]`
+    /// table, e.g. `rotate_secret_on_leak = true`.
+    #[track_caller]
+    pub fn start_full(
+        test: &str,
+        phones: &[Phone],
+        reload_interval_s: u64,
+        dnsmasq_extra: &[&str],
+        provision_extra: &str,
+    ) -> Option<PbxSite> {
         if let Some(reason) = missing_asterisk() {
             skip_or_fail(test, &reason);
             return None;
@@ -85,18 +98,32 @@ impl PbxSite {
         let etc = Asterisk::etc_dir_in(&lab);
         fs::create_dir_all(&etc).expect("create /etc/asterisk");
         let include = etc.join("pjsip.cisco-autoprov.conf");
-        fs::write(&include, "").expect("create the include");
-        std::os::unix::fs::chown(&include, Some(0), Some(ASTERISK_UID)).expect("chgrp asterisk");
-        fs::set_permissions(&include, fs::Permissions::from_mode(0o640)).expect("chmod 640");
+        let dialplan = etc.join("extensions.cisco-autoprov.conf");
+        for file in [&include, &dialplan] {
+            fs::write(file, "").expect("create the include");
+            std::os::unix::fs::chown(file, Some(0), Some(ASTERISK_UID)).expect("chgrp asterisk");
+            fs::set_permissions(file, fs::Permissions::from_mode(0o640)).expect("chmod 640");
+        }
         let config = asterisk_config(&lab);
         let asterisk = Asterisk::start(&mut lab, &config);
         assert_eq!(asterisk.etc_dir(), etc);
-        let config = write_config(&lab, &include, &asterisk.rx_script(), reload_interval_s);
+        let config = write_config(
+            &lab,
+            &include,
+            &dialplan,
+            &asterisk.rx_script(),
+            reload_interval_s,
+            provision_extra,
+        );
         let daemon = lab.start_daemon(&config);
         wait_until(
-            "the daemon rewrote the include",
+            "the daemon rewrote the includes",
             Duration::from_secs(5),
-            || fs::read_to_string(&include).is_ok_and(|text| text.contains("No phones yet")),
+            || {
+                fs::read_to_string(&include).is_ok_and(|text| text.contains("No phones yet"))
+                    && fs::read_to_string(&dialplan)
+                        .is_ok_and(|text| text.contains("[cisco-autoprov-unapproved]"))
+            },
         );
         assert_pbx_readable(&include);
         Some(PbxSite {
@@ -384,11 +411,18 @@ pub fn assert_pbx_readable(include: &Path) {
     );
 }
 
-/// Every call from the phones' context goes to the dialled extension's endpoint.
+/// Every call from the phones' context goes to the dialled extension's endpoint; a number
+/// starting with 0 is the "outside line" (answered, held a second, hung up), which phones
+/// not approved yet must not reach. The daemon's include defines their context (README, "On
+/// the PBX").
 pub const DIALPLAN: &str = "[general]\nstatic=yes\nwriteprotect=yes\n\n\
                         [from-internal]\n\
                         exten => _X.,1,Dial(PJSIP/${EXTEN},20)\n \
-                        same => n,Hangup()\n";
+                        same => n,Hangup()\n\
+                        exten => _0X.,1,Answer()\n \
+                        same => n,Wait(1)\n \
+                        same => n,Hangup()\n\n\
+                        #include extensions.cisco-autoprov.conf\n";
 
 /// A mailbox for each extension the range can hand out first; polled every second.
 pub fn voicemail_conf() -> String {
@@ -404,7 +438,14 @@ pub fn voicemail_conf() -> String {
 /// in Asterisk's config directory (its group is the one the admin gave it: no `[pbx] group`
 /// here, so this also proves the group is kept), and the reload through `asterisk -rx` run
 /// in Asterisk's chroot.
-fn write_config(lab: &Lab, include: &Path, rx_script: &Path, reload_interval_s: u64) -> PathBuf {
+fn write_config(
+    lab: &Lab,
+    include: &Path,
+    dialplan: &Path,
+    rx_script: &Path,
+    reload_interval_s: u64,
+    provision_extra: &str,
+) -> PathBuf {
     let config = format!(
         "tftp_root = \"{tftp_root}\"\n\
          state_dir = \"{state_dir}\"\n\
@@ -413,7 +454,8 @@ fn write_config(lab: &Lab, include: &Path, rx_script: &Path, reload_interval_s: 
          host = \"{router}\"\n\
          port = 5060\n\
          pjsip_snippet = \"{include}\"\n\
-         reload_command = [\"{rx}\", \"module reload res_pjsip.so\"]\n\
+         dialplan_file = \"{dialplan}\"\n\
+         reload_command = [\"{rx}\", \"core reload\"]\n\
          reload_interval_s = {reload_interval_s}\n\
          \n\
          [dhcp]\n\
@@ -421,6 +463,7 @@ fn write_config(lab: &Lab, include: &Path, rx_script: &Path, reload_interval_s: 
          \n\
          [provision]\n\
          extensions = \"2000-2099\"\n\
+         {provision_extra}\n\
          \n\
          [[source]]\nkind = \"dnsmasq-leases\"\npath = \"{leases}\"\n\
          \n\
@@ -429,6 +472,7 @@ fn write_config(lab: &Lab, include: &Path, rx_script: &Path, reload_interval_s: 
         state_dir = lab.path("state").display(),
         router = lab.router_ip(),
         include = include.display(),
+        dialplan = dialplan.display(),
         rx = rx_script.display(),
         leases = lab.path("dnsmasq.leases").display(),
         log = lab.path("dnsmasq.log").display(),
