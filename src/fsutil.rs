@@ -6,9 +6,9 @@
 //! crash or a full disk.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Prefix of our temporary files; a crash can leave one behind, and start-up removes them.
@@ -58,41 +58,182 @@ pub fn replace_keeping_owner(
 
 /// [`write_atomic`], the temporary file given `owner` before the rename.
 fn write_atomic_as(path: &Path, contents: &[u8], mode: u32, owner: Owner) -> io::Result<()> {
+    let mut temp = TempFile::new(path, mode)?;
+    temp.file().write_all(contents)?;
+    if owner != Owner::default() {
+        std::os::unix::fs::fchown(temp.file(), owner.uid, owner.gid)?;
+    }
+    temp.commit()
+}
+
+/// A name for a temporary file in `dir`: [`TEMP_PREFIX`] (a dot: no phone asks for it, and
+/// start-up removes what a crash left), `name`, the process id and a counter.
+fn temp_path(dir: &Path, name: &std::ffi::OsStr) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let temp = dir.join(format!(
+    dir.join(format!(
         "{TEMP_PREFIX}{}.{}.{}",
-        file_name.to_string_lossy(),
+        name.to_string_lossy(),
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = OpenOptions::new()
+    ))
+}
+
+/// The new contents of a file, being written next to it: [`TempFile::commit`] puts them in
+/// place as [`write_atomic`] does; dropped without that, the temporary file is removed. For
+/// contents too large to hold in memory (firmware images), written as they are read.
+#[derive(Debug)]
+pub struct TempFile {
+    file: File,
+    temp: PathBuf,
+    target: PathBuf,
+    mode: u32,
+    /// Renamed over the target: nothing left to remove.
+    committed: bool,
+}
+
+impl TempFile {
+    /// Creates the temporary file for `target` in its directory (never over an existing file),
+    /// with permission bits `mode`.
+    pub fn new(target: &Path, mode: u32) -> io::Result<TempFile> {
+        let file_name = target
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+        let temp = temp_path(parent_dir(target), file_name);
+        let file = OpenOptions::new()
+            .read(true)
             .write(true)
             .create_new(true)
             .mode(mode)
             .open(&temp)?;
-        file.write_all(contents)?;
-        if owner != Owner::default() {
-            std::os::unix::fs::fchown(&file, owner.uid, owner.gid)?;
-        }
+        Ok(TempFile {
+            file,
+            temp,
+            target: target.to_path_buf(),
+            mode,
+            committed: false,
+        })
+    }
+
+    /// The file, open for reading and writing.
+    pub fn file(&mut self) -> &mut File {
+        &mut self.file
+    }
+
+    /// Sets the mode, flushes the file to disk, renames it over the target and flushes the
+    /// directory.
+    pub fn commit(mut self) -> io::Result<()> {
         // The umask may have taken bits away; files for the TFTP server must be readable by
         // the unprivileged user it runs as.
-        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
-        file.sync_all()?;
-        fs::rename(&temp, path)?;
-        sync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
+        self.file
+            .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(self.mode))?;
+        self.file.sync_all()?;
+        fs::rename(&self.temp, &self.target)?;
+        self.committed = true;
+        sync_dir(parent_dir(&self.target))
     }
-    result
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// The directory a file is in (`.` for a bare name).
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// A scratch file in `dir` with no name: created under a temporary name (never over an
+/// existing file, mode 0600) and unlinked at once, so its blocks are freed when it is closed.
+/// For data too large for memory that is read back once (an archive inside an archive).
+pub fn anonymous_file(dir: &Path) -> io::Result<File> {
+    let temp = temp_path(dir, std::ffi::OsStr::new("scratch"));
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temp)?;
+    fs::remove_file(&temp)?;
+    Ok(file)
+}
+
+/// The buffer of [`copy_at_most`] and [`same_contents`].
+const CHUNK: usize = 64 << 10;
+
+/// Why [`copy_at_most`] stopped before the end of its reader.
+#[derive(Debug)]
+pub enum CopyError {
+    Read(io::Error),
+    Write(io::Error),
+    /// The reader had more than the limit.
+    TooLarge,
+}
+
+/// Copies `reader` to `writer` through one 64 KiB buffer, to the reader's end, and returns
+/// how many bytes it copied. Stops, without reading further, at the first read that goes past
+/// `limit` bytes; what was written before stays (a [`TempFile`] dropped removes it).
+pub fn copy_at_most(
+    reader: &mut dyn Read,
+    writer: &mut dyn Write,
+    limit: u64,
+) -> Result<u64, CopyError> {
+    let mut buffer = vec![0u8; CHUNK];
+    let mut copied = 0u64;
+    loop {
+        let n = match reader.read(&mut buffer) {
+            Ok(0) => return Ok(copied),
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(CopyError::Read(err)),
+        };
+        copied += n as u64;
+        if copied > limit {
+            return Err(CopyError::TooLarge);
+        }
+        writer.write_all(&buffer[..n]).map_err(CopyError::Write)?;
+    }
+}
+
+/// Whether the regular file at `path` holds exactly the bytes of `file` (read from its
+/// start), compared 64 KiB at a time. Like [`read_existing`], `path` is opened without
+/// following a symlink or blocking on a FIFO; anything but a regular file is not the same.
+pub fn same_contents(file: &mut File, path: &Path) -> io::Result<bool> {
+    use std::io::{BufRead, BufReader, Seek, SeekFrom};
+    let existing = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(existing) => existing,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => return Ok(false),
+        Err(err) => return Err(err),
+    };
+    let meta = existing.metadata()?;
+    if !meta.file_type().is_file() || meta.len() != file.metadata()?.len() {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::Start(0))?;
+    let mut ours = BufReader::with_capacity(CHUNK, &mut *file);
+    let mut theirs = BufReader::with_capacity(CHUNK, existing);
+    loop {
+        let (a, b) = (ours.fill_buf()?, theirs.fill_buf()?);
+        if a.is_empty() || b.is_empty() {
+            return Ok(a.is_empty() && b.is_empty());
+        }
+        let n = a.len().min(b.len());
+        if a[..n] != b[..n] {
+            return Ok(false);
+        }
+        ours.consume(n);
+        theirs.consume(n);
+    }
 }
 
 /// What is at a path where we expect a file of ours, read without trusting it.
@@ -113,7 +254,6 @@ pub enum Existing {
 /// `limit` bytes) for comparing it with what we would write. The TFTP root may be
 /// world-writable (the how-tos say `chmod -R 777`), so anything can be there.
 pub fn read_existing(path: &Path, limit: u64) -> io::Result<Existing> {
-    use std::io::Read;
     let meta = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Existing::Missing),
@@ -189,12 +329,37 @@ pub fn remove_stale_temp_files(dir: &Path) -> usize {
 /// FNV-1a, 64 bits: a stable fingerprint of a file's contents, stored in the state file to
 /// recognise files we wrote. Not a security measure.
 pub fn fingerprint(data: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in data {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    let mut print = Fingerprint::new();
+    print.update(data);
+    print.value()
+}
+
+/// [`fingerprint`] of bytes that come in pieces: the pieces' fingerprint is that of their
+/// concatenation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint(u64);
+
+impl Fingerprint {
+    pub fn new() -> Fingerprint {
+        Fingerprint(0xcbf2_9ce4_8422_2325)
     }
-    hash
+
+    pub fn update(&mut self, data: &[u8]) {
+        for &byte in data {
+            self.0 ^= u64::from(byte);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    pub fn value(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Default for Fingerprint {
+    fn default() -> Fingerprint {
+        Fingerprint::new()
+    }
 }
 
 #[cfg(test)]
@@ -274,5 +439,65 @@ mod tests {
         // Persisted in state files: must never change between versions.
         assert_eq!(fingerprint(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fingerprint(b"a"), 0xaf63_dc4c_8601_ec8c);
+        let mut pieces = Fingerprint::new();
+        for piece in [&b"firm"[..], b"", b"ware image"] {
+            pieces.update(piece);
+        }
+        assert_eq!(pieces.value(), fingerprint(b"firmware image"));
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// A big file written as it is read: at most the limit, and a temporary file that is not
+    /// committed leaves nothing behind.
+    #[test]
+    fn streamed_temp_files_commit_or_vanish() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("image.sbn");
+        fs::write(&path, b"old").unwrap();
+
+        let mut temp = TempFile::new(&path, 0o644).unwrap();
+        let mut zeros = io::repeat(0).take(300 << 10);
+        let err = copy_at_most(&mut zeros, temp.file(), 200 << 10).unwrap_err();
+        assert!(matches!(err, CopyError::TooLarge), "{err:?}");
+        assert_eq!(names(dir.path()).len(), 2, "the temporary file is there");
+        drop(temp);
+        assert_eq!(names(dir.path()), ["image.sbn"]);
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+
+        let mut temp = TempFile::new(&path, 0o644).unwrap();
+        let mut bytes = &b"new bytes"[..];
+        assert_eq!(copy_at_most(&mut bytes, temp.file(), 9).unwrap(), 9);
+        assert!(!same_contents(temp.file(), &path).unwrap());
+        temp.commit().unwrap();
+        assert_eq!(names(dir.path()), ["image.sbn"]);
+        assert_eq!(fs::read(&path).unwrap(), b"new bytes");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+
+        let mut file = anonymous_file(dir.path()).unwrap();
+        assert_eq!(
+            names(dir.path()),
+            ["image.sbn"],
+            "the scratch file has no name"
+        );
+        file.write_all(b"new bytes").unwrap();
+        assert!(same_contents(&mut file, &path).unwrap());
+        file.write_all(b"!").unwrap();
+        assert!(!same_contents(&mut file, &path).unwrap());
+        std::os::unix::fs::symlink(&path, dir.path().join("link")).unwrap();
+        file.set_len(9).unwrap();
+        assert!(same_contents(&mut file, &path).unwrap());
+        assert!(!same_contents(&mut file, &dir.path().join("link")).unwrap());
+        assert!(!same_contents(&mut file, &dir.path().join("missing")).unwrap());
     }
 }

@@ -1,5 +1,6 @@
 //! Unpacks Cisco firmware packages into the TFTP root. Edge module: it reads an archive and
-//! writes files, each through `fsutil::write_atomic`, directly under the root.
+//! writes files directly under the root, each as `fsutil::write_atomic` does (a temporary
+//! file, fsync, rename).
 //!
 //! Formats, recognised by their bytes rather than their names:
 //! - zip: `cmterm-7941_7961-sip.9-3-1SR1-1.zip` (files under a directory inside);
@@ -20,10 +21,18 @@
 //!   a `.loads` whose images are not there yet; they are not written at all when the archive
 //!   turns out to be damaged. A gzip stream is checked to its end (CRC) before anything is
 //!   written; zip entries are checked one by one.
+//! - Memory does not grow with the entries: an image is streamed from the decompressor into a
+//!   temporary file in the root (`.cisco-autoprov.<name>.…`: no phone asks for a dot file, and
+//!   start-up removes one a crash left), its size bounded as it comes and a zip entry's CRC-32
+//!   checked at its end, then renamed over the target; an entry refused on the way leaves no
+//!   file. Bytes equal to the file already there are compared from that temporary file, which
+//!   is then removed. An archive inside the archive is streamed into an unnamed scratch file in
+//!   the root and unpacked from there. Only `.loads` files (64 KiB at most each) are held in
+//!   memory, until the end.
 
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, BufReader, Cursor, Read, SeekFrom};
+use std::io::{self, BufReader, Read, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::gzip::GzReader;
@@ -33,8 +42,8 @@ use super::{is_image_name, is_loads_name, signed_body_offset};
 use crate::fsutil;
 use crate::writer::is_plain_name;
 
-/// The largest entry we unpack: every entry is held in memory once. Phone images are a few
-/// MB; the largest known (99xx) are tens of MB.
+/// The largest entry we unpack (streamed to disk, never held in memory). Phone images are a
+/// few MB; the largest known (99xx) are tens of MB.
 const ENTRY_LIMIT: u64 = 256 << 20;
 
 /// The most a `.loads` entry may hold: it is a signed list of a few image names (about 1
@@ -42,8 +51,8 @@ const ENTRY_LIMIT: u64 = 256 << 20;
 /// (field-evidence.md §4: a 1.5 MB zip held 1.5 GB).
 const LOADS_LIMIT: u64 = 64 << 10;
 
-/// The most one import writes and holds in all: Cisco's largest 79xx packages unpack to some
-/// tens of MB.
+/// The most one import unpacks in all (written, compared with what is there, held, or put in
+/// a scratch file): Cisco's largest 79xx packages unpack to some tens of MB.
 const TOTAL_LIMIT: u64 = 1 << 30;
 
 /// How far into a signed package the archive may start.
@@ -313,12 +322,13 @@ fn unpack_tar(
             tar::Kind::Special => Kind::Special,
             tar::Kind::Unsupported => Kind::Unsupported,
         };
-        let mut read = |limit: u64| {
-            archive
-                .read_data(limit)
-                .map_err(|err| EntryFailure::Stop(stream_failure(err, "tar")))
+        let Some(wanted) = sink.admit(&entry.path, kind, entry.size, depth, label) else {
+            continue;
         };
-        sink.entry(&entry.path, kind, entry.size, depth, label, &mut read)?;
+        // A tar stream cannot go on past a damaged entry.
+        sink.take(wanted, &mut archive.data(), &|err| {
+            EntryFailure::Stop(stream_failure(err, "tar"))
+        })?;
     }
     Ok(())
 }
@@ -337,19 +347,34 @@ fn unpack_zip(
             zip::Kind::Symlink => Kind::Symlink,
             zip::Kind::Special => Kind::Special,
         };
-        let mut read = |limit: u64| {
-            zip::read(reader, entry, limit).map_err(|err| match err {
-                zip::EntryError::Unsupported(reason) => EntryFailure::Refuse(reason),
-                zip::EntryError::Damaged(reason) => {
-                    EntryFailure::Refuse(format!("damaged: {reason}"))
-                }
-                zip::EntryError::TooLarge => EntryFailure::Refuse(too_large()),
-                zip::EntryError::Io(err) => EntryFailure::Stop(Failure::Read(err)),
-            })
+        let Some(wanted) = sink.admit(&entry.name, kind, entry.size, depth, label) else {
+            continue;
         };
-        sink.entry(&entry.name, kind, entry.size, depth, label, &mut read)?;
+        let mut data = match zip::open(reader, entry, wanted.limit) {
+            Ok(data) => data,
+            Err(err) => match zip_failure(err) {
+                EntryFailure::Refuse(reason) => {
+                    sink.refuse(&wanted.label, reason);
+                    continue;
+                }
+                EntryFailure::Stop(failure) => return Err(failure),
+            },
+        };
+        // Each zip entry stands alone: a damaged one is refused, the next one is read.
+        sink.take(wanted, &mut data, &|err| {
+            zip_failure(zip::stream_error(err))
+        })?;
     }
     Ok(())
+}
+
+fn zip_failure(err: zip::EntryError) -> EntryFailure {
+    match err {
+        zip::EntryError::Unsupported(reason) => EntryFailure::Refuse(reason),
+        zip::EntryError::Damaged(reason) => EntryFailure::Refuse(format!("damaged: {reason}")),
+        zip::EntryError::TooLarge => EntryFailure::Refuse(too_large(ENTRY_LIMIT)),
+        zip::EntryError::Io(err) => EntryFailure::Stop(Failure::Read(err)),
+    }
 }
 
 fn too_much() -> String {
@@ -359,8 +384,12 @@ fn too_much() -> String {
     )
 }
 
-fn too_large() -> String {
-    format!("larger than {} MiB", ENTRY_LIMIT >> 20)
+fn too_large(limit: u64) -> String {
+    if limit >= 1 << 20 {
+        format!("larger than {} MiB", limit >> 20)
+    } else {
+        format!("larger than {} KiB", limit >> 10)
+    }
 }
 
 /// Where entries go: the TFTP root, and the report.
@@ -370,11 +399,36 @@ struct Sink<'a> {
     report: ImportReport,
     /// Base names placed by this import, with the length and fingerprint of their bytes (a
     /// few dozen: a list is enough).
-    placed: Vec<(String, (usize, u64))>,
+    placed: Vec<(String, (u64, u64))>,
     /// `.loads` files waiting for the archive's end: base name, bytes, entry label.
     held: Vec<(String, Vec<u8>, String)>,
-    /// Bytes unpacked so far (written and held), against [`TOTAL_LIMIT`].
+    /// Bytes unpacked so far (written, compared and held), against [`TOTAL_LIMIT`].
     total: u64,
+}
+
+/// An entry whose bytes are wanted: [`Sink::admit`] says so, [`Sink::take`] reads them.
+struct Wanted {
+    /// The entry's name for the report.
+    label: String,
+    base: String,
+    /// An archive inside the archive.
+    nested: bool,
+    /// The most its bytes may be.
+    limit: u64,
+}
+
+/// Passes bytes through, fingerprinting them.
+struct Fingerprinting<'r> {
+    inner: &'r mut dyn Read,
+    print: fsutil::Fingerprint,
+}
+
+impl Read for Fingerprinting<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.print.update(&out[..n]);
+        Ok(n)
+    }
 }
 
 impl Sink<'_> {
@@ -382,27 +436,28 @@ impl Sink<'_> {
         self.report.refused.push((label.to_string(), reason.into()));
     }
 
-    fn entry(
+    /// Decides, from its header, whether an entry's bytes are wanted; `None` when it is
+    /// refused or skipped (and said so in the report).
+    fn admit(
         &mut self,
         path: &[u8],
         kind: Kind,
         size: u64,
         depth: u8,
         prefix: &str,
-        read: &mut dyn FnMut(u64) -> Result<Vec<u8>, EntryFailure>,
-    ) -> Result<(), Failure> {
+    ) -> Option<Wanted> {
         let label = format!("{prefix}{}", String::from_utf8_lossy(path));
         let Ok(path) = std::str::from_utf8(path) else {
             self.refuse(&label, "name is not valid utf-8");
-            return Ok(());
+            return None;
         };
         if let Err(reason) = check_path(path) {
             self.refuse(&label, reason);
-            return Ok(());
+            return None;
         }
         let refusal = match kind {
             Kind::File => None,
-            Kind::Directory => return Ok(()),
+            Kind::Directory => return None,
             Kind::Symlink => Some("symbolic link"),
             Kind::HardLink => Some("hard link"),
             Kind::Special => Some("device, fifo or socket"),
@@ -410,11 +465,9 @@ impl Sink<'_> {
         };
         if let Some(reason) = refusal {
             self.refuse(&label, reason);
-            return Ok(());
+            return None;
         }
-        let Some(base) = base_name(path) else {
-            return Ok(());
-        };
+        let base = base_name(path)?;
         let nested = is_archive_name(base);
         let wanted = if nested {
             depth == 0
@@ -423,7 +476,7 @@ impl Sink<'_> {
         };
         if !wanted || !is_plain_name(base) {
             self.report.skipped.push(label);
-            return Ok(());
+            return None;
         }
         let limit = if is_loads_name(base) {
             LOADS_LIMIT
@@ -431,42 +484,125 @@ impl Sink<'_> {
             ENTRY_LIMIT
         };
         if size > limit {
-            self.refuse(&label, format!("larger than {} KiB", limit >> 10));
-            return Ok(());
+            self.refuse(&label, too_large(limit));
+            return None;
         }
         if self.total.saturating_add(size) > TOTAL_LIMIT {
             self.refuse(&label, too_much());
-            return Ok(());
+            return None;
         }
-        let data = match read(limit) {
-            Ok(data) => data,
-            Err(EntryFailure::Refuse(reason)) => {
-                self.refuse(&label, reason);
-                return Ok(());
-            }
-            Err(EntryFailure::Stop(failure)) => return Err(failure),
-        };
-        self.total = self.total.saturating_add(data.len() as u64);
-        if self.total > TOTAL_LIMIT {
-            self.refuse(&label, too_much());
-            return Ok(());
-        }
-        if nested {
-            return self.nested(base, data, &label);
-        }
-        if is_loads_name(base) {
-            self.held.push((base.to_string(), data, label));
-            return Ok(());
-        }
-        self.place(base, &data, &label)
+        Some(Wanted {
+            label,
+            base: base.to_string(),
+            nested,
+            limit,
+        })
     }
 
-    /// An archive inside the archive (`P0S3-8-12-00.tar` in a zip): unpacked in place, one
-    /// level deep. When it is damaged it is refused as a whole entry; images already written
-    /// from it stay, its `.loads` files are dropped.
-    fn nested(&mut self, base: &str, data: Vec<u8>, label: &str) -> Result<(), Failure> {
+    /// Reads a wanted entry's bytes from `data` and puts them where they go: an image
+    /// straight into a temporary file in the root, a nested archive into a scratch file, a
+    /// `.loads` file into memory until the archive's end. `failed` says what a read error
+    /// means for the entry or the archive.
+    fn take(
+        &mut self,
+        wanted: Wanted,
+        data: &mut dyn Read,
+        failed: &dyn Fn(io::Error) -> EntryFailure,
+    ) -> Result<(), Failure> {
+        let Wanted {
+            label,
+            base,
+            nested,
+            limit,
+        } = wanted;
+        let mut data = Fingerprinting {
+            inner: data,
+            print: fsutil::Fingerprint::new(),
+        };
+        if nested {
+            let mut file = fsutil::anonymous_file(self.root)
+                .map_err(|err| Failure::Write(self.root.to_path_buf(), err))?;
+            if self
+                .stream(&mut data, &mut file, self.root, limit, &label, failed)?
+                .is_none()
+            {
+                return Ok(());
+            }
+            return self.nested(&base, &mut file, &label);
+        }
+        if is_loads_name(&base) {
+            let mut bytes = Vec::new();
+            if self
+                .stream(&mut data, &mut bytes, self.root, limit, &label, failed)?
+                .is_some()
+            {
+                self.held.push((base, bytes, label));
+            }
+            return Ok(());
+        }
+        let target = self.root.join(&base);
+        if self.placed_print(&base).is_some() {
+            // Only its fingerprint is needed, to compare with the one placed.
+            let Some(len) =
+                self.stream(&mut data, &mut io::sink(), &target, limit, &label, failed)?
+            else {
+                return Ok(());
+            };
+            self.already_placed(&base, &label, (len, data.print.value()));
+            return Ok(());
+        }
+        let mut temp = fsutil::TempFile::new(&target, 0o644)
+            .map_err(|err| Failure::Write(target.clone(), err))?;
+        let Some(len) = self.stream(&mut data, temp.file(), &target, limit, &label, failed)? else {
+            return Ok(());
+        };
+        self.place(&base, &label, temp, (len, data.print.value()))
+    }
+
+    /// Copies an entry's bytes to `out`, at most `limit` of them and no more than
+    /// [`TOTAL_LIMIT`] allows, and counts them in the total. `None` when the entry was
+    /// refused; `path` names the file being written for a write error.
+    fn stream(
+        &mut self,
+        data: &mut dyn Read,
+        out: &mut dyn Write,
+        path: &Path,
+        limit: u64,
+        label: &str,
+        failed: &dyn Fn(io::Error) -> EntryFailure,
+    ) -> Result<Option<u64>, Failure> {
+        let room = TOTAL_LIMIT.saturating_sub(self.total);
+        match fsutil::copy_at_most(data, out, limit.min(room)) {
+            Ok(len) => {
+                self.total += len;
+                Ok(Some(len))
+            }
+            Err(fsutil::CopyError::TooLarge) => {
+                let reason = if limit <= room {
+                    too_large(limit)
+                } else {
+                    too_much()
+                };
+                self.refuse(label, reason);
+                Ok(None)
+            }
+            Err(fsutil::CopyError::Read(err)) => match failed(err) {
+                EntryFailure::Refuse(reason) => {
+                    self.refuse(label, reason);
+                    Ok(None)
+                }
+                EntryFailure::Stop(failure) => Err(failure),
+            },
+            Err(fsutil::CopyError::Write(err)) => Err(Failure::Write(path.to_path_buf(), err)),
+        }
+    }
+
+    /// An archive inside the archive (`P0S3-8-12-00.tar` in a zip), in a scratch file:
+    /// unpacked in place, one level deep. When it is damaged it is refused as a whole entry;
+    /// images already written from it stay, its `.loads` files are dropped.
+    fn nested(&mut self, base: &str, file: &mut File, label: &str) -> Result<(), Failure> {
         let held_before = self.held.len();
-        match unpack(&mut Cursor::new(data), base, self, 1, &format!("{label}!")) {
+        match unpack(file, base, self, 1, &format!("{label}!")) {
             Ok(()) => Ok(()),
             Err(Failure::Unknown) => {
                 self.refuse(label, "not an archive");
@@ -484,29 +620,58 @@ impl Sink<'_> {
     /// Writes `.loads` files held back until every image of the archive was placed.
     fn write_held(&mut self) -> Result<(), Failure> {
         for (base, data, label) in std::mem::take(&mut self.held) {
-            self.place(&base, &data, &label)?;
+            let print = (data.len() as u64, fsutil::fingerprint(&data));
+            if self.already_placed(&base, &label, print) {
+                continue;
+            }
+            let target = self.root.join(&base);
+            let write_failure = |err| Failure::Write(target.clone(), err);
+            let mut temp = fsutil::TempFile::new(&target, 0o644).map_err(write_failure)?;
+            temp.file().write_all(&data).map_err(write_failure)?;
+            self.place(&base, &label, temp, print)?;
         }
         Ok(())
     }
 
-    /// Puts `data` at `root/base` unless a different file is there (and not `force`).
-    fn place(&mut self, base: &str, data: &[u8], label: &str) -> Result<(), Failure> {
-        let print = (data.len(), fsutil::fingerprint(data));
-        if let Some((_, previous)) = self.placed.iter().find(|(name, _)| name == base) {
-            if *previous != print {
-                self.refuse(
-                    label,
-                    "another entry of this archive has the same file name",
-                );
-            }
-            return Ok(());
+    /// The length and fingerprint of the bytes this import placed at `base`, if it did.
+    fn placed_print(&self, base: &str) -> Option<(u64, u64)> {
+        self.placed
+            .iter()
+            .find(|(name, _)| name == base)
+            .map(|(_, print)| *print)
+    }
+
+    /// Whether this import already placed a file at `base`; an entry of the same name with
+    /// other bytes is refused.
+    fn already_placed(&mut self, base: &str, label: &str, print: (u64, u64)) -> bool {
+        let Some(previous) = self.placed_print(base) else {
+            return false;
+        };
+        if previous != print {
+            self.refuse(
+                label,
+                "another entry of this archive has the same file name",
+            );
         }
+        true
+    }
+
+    /// Puts the bytes of `temp` (length and fingerprint `print`) at `root/base` unless a
+    /// different file is there (and not `force`). When they are not put there, `temp` is
+    /// dropped, which removes it.
+    fn place(
+        &mut self,
+        base: &str,
+        label: &str,
+        mut temp: fsutil::TempFile,
+        print: (u64, u64),
+    ) -> Result<(), Failure> {
         let target = self.root.join(base);
         let write_failure = |err| Failure::Write(target.clone(), err);
         match fs::symlink_metadata(&target) {
             Ok(meta) if meta.is_file() => {
-                let same = meta.len() == data.len() as u64
-                    && fs::read(&target).map_err(write_failure)? == data;
+                let same = meta.len() == print.0
+                    && fsutil::same_contents(temp.file(), &target).map_err(write_failure)?;
                 if same {
                     self.report.unchanged.push(base.to_string());
                     self.placed.push((base.to_string(), print));
@@ -530,7 +695,7 @@ impl Sink<'_> {
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}
             Err(err) => return Err(write_failure(err)),
         }
-        fsutil::write_atomic(&target, data, 0o644).map_err(write_failure)?;
+        temp.commit().map_err(write_failure)?;
         self.report.written.push(base.to_string());
         self.placed.push((base.to_string(), print));
         Ok(())

@@ -394,6 +394,28 @@ fn imports_a_tar_inside_a_zip() {
     );
     assert_eq!(report.skipped, ["7940_7960/readme.txt"]);
     assert!(report.refused.is_empty());
+    // The tar was unpacked from a scratch file in the root, which has no name.
+    assert_eq!(
+        scratch.listing(),
+        sorted(&["P003-8-12-00.sbn", "P0S3-8-12-00.sb2", "P0S3-8-12-00.loads"])
+    );
+    scratch.assert_nothing_outside(&["7940_7960.zip"]);
+
+    // A tar cut short: refused as one entry, its .loads dropped, no scratch file left.
+    let cut =
+        zip_reader::tests::build(&[(b"P0S3-8-12-00.tar", &tar[..tar.len() - 1500], None, true)]);
+    let scratch = Scratch::new();
+    let report = import(&scratch.package("cut.zip", &cut), &scratch.root(), false).unwrap();
+    assert_eq!(report.refused.len(), 1, "{report:?}");
+    assert_eq!(report.refused[0].0, "P0S3-8-12-00.tar");
+    assert!(
+        report.refused[0].1.starts_with("damaged archive: tar: "),
+        "{report:?}"
+    );
+    assert!(scratch
+        .listing()
+        .iter()
+        .all(|name| !name.ends_with(".loads") && !name.starts_with('.')));
 
     // One level only: a package in a package in a package is not opened.
     let outer = zip_reader::tests::build(&[(b"inner.zip", &zip, None, false)]);
@@ -729,5 +751,90 @@ fn a_huge_loads_entry_is_refused() {
     assert!(
         report.refused[0].1.contains("larger than 64 KiB"),
         "{report:?}"
+    );
+}
+
+/// Bytes that differ everywhere, several copy buffers long.
+fn big_image(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// An image is compared with the file already there from its temporary file: the same bytes
+/// are unchanged, a difference in the last byte is refused unless forced, and no temporary
+/// file is left in any case.
+#[test]
+fn streamed_images_are_compared_with_the_file_there() {
+    let name = "jar41sip.9-4-2ES26.sbn";
+    let bytes = big_image(300 << 10, 41);
+    let zip = zip_reader::tests::build(&[(name.as_bytes(), &bytes, None, true)]);
+    let scratch = Scratch::new();
+    let package = scratch.package("jar41.zip", &zip);
+    let target = scratch.root().join(name);
+
+    fs::write(&target, &bytes).unwrap();
+    let report = import(&package, &scratch.root(), false).unwrap();
+    assert_eq!(report.unchanged, [name]);
+    assert!(report.written.is_empty() && report.refused.is_empty());
+    assert_eq!(scratch.listing(), [name]);
+
+    let mut other = bytes.clone();
+    *other.last_mut().unwrap() ^= 1;
+    fs::write(&target, &other).unwrap();
+    let report = import(&package, &scratch.root(), false).unwrap();
+    assert_eq!(
+        report.refused,
+        [(
+            name.to_string(),
+            format!("{name} is already in the tftp root with other contents (force replaces it)")
+        )]
+    );
+    assert_eq!(fs::read(&target).unwrap(), other);
+    assert_eq!(scratch.listing(), [name]);
+
+    let report = import(&package, &scratch.root(), true).unwrap();
+    assert_eq!(report.written, [name]);
+    assert_eq!(fs::read(&target).unwrap(), bytes);
+    assert_eq!(scratch.listing(), [name]);
+}
+
+/// A zip entry's CRC-32 is known to be wrong only after its last byte went to the temporary
+/// file: the entry is refused, the file there stays even with force, the temporary file goes,
+/// and the next entry is still read.
+#[test]
+fn a_crc_mismatch_at_the_end_of_a_streamed_entry_keeps_the_old_file() {
+    let bytes = big_image(300 << 10, 7);
+    let mut zip = zip_reader::tests::build(&[
+        (b"cnu41.9-4-2ES26.sbn", &bytes, None, true),
+        (b"dsp41.9-4-2ES26.sbn", &bytes, None, false),
+    ]);
+    // The CRC in the first central directory record.
+    let cd = zip.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    zip[cd + 16] ^= 0x01;
+    let scratch = Scratch::new();
+    fs::write(scratch.root().join("cnu41.9-4-2ES26.sbn"), b"old build").unwrap();
+    let report = import(&scratch.package("crc.zip", &zip), &scratch.root(), true).unwrap();
+    assert_eq!(
+        report.refused,
+        [(
+            "cnu41.9-4-2ES26.sbn".to_string(),
+            "damaged: crc-32 mismatch".to_string()
+        )]
+    );
+    assert_eq!(report.written, ["dsp41.9-4-2ES26.sbn"]);
+    assert_eq!(
+        fs::read(scratch.root().join("cnu41.9-4-2ES26.sbn")).unwrap(),
+        b"old build"
+    );
+    assert_eq!(
+        scratch.listing(),
+        ["cnu41.9-4-2ES26.sbn", "dsp41.9-4-2ES26.sbn"]
     );
 }

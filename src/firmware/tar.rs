@@ -31,8 +31,8 @@ pub(crate) struct Entry {
     pub size: u64,
 }
 
-/// Reads entries one after the other; [`Reader::read_data`] reads the current one's bytes,
-/// which are otherwise skipped.
+/// Reads entries one after the other; [`Reader::data`] streams the current one's bytes (and
+/// [`Reader::read_data`] reads small ones whole), which are otherwise skipped.
 pub(crate) struct Reader<'a> {
     inner: &'a mut dyn Read,
     /// Unread data bytes of the current entry, and the padding after them.
@@ -178,17 +178,16 @@ impl<'a> Reader<'a> {
                 "entry too large",
             ));
         }
-        let mut data = Vec::with_capacity(self.unread.min(64 << 20) as usize);
-        let want = self.unread;
-        Read::take(&mut *self.inner, want).read_to_end(&mut data)?;
-        self.unread = 0;
-        if (data.len() as u64) < want {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "tar entry cut short",
-            ));
-        }
+        let mut data = Vec::new();
+        self.data().read_to_end(&mut data)?;
         Ok(data)
+    }
+
+    /// The current entry's bytes as a stream: exactly the size its header says, or an
+    /// `UnexpectedEof` error when the archive ends before. What is not read is skipped by
+    /// the next [`Reader::next_entry`].
+    pub(crate) fn data(&mut self) -> Data<'_, 'a> {
+        Data { reader: self }
     }
 
     fn read_meta(&mut self, size: u64) -> io::Result<Vec<u8>> {
@@ -233,6 +232,30 @@ impl<'a> Reader<'a> {
             }
         }
         Ok(true)
+    }
+}
+
+/// The data of the current entry: [`Reader::data`].
+pub(crate) struct Data<'r, 'a> {
+    reader: &'r mut Reader<'a>,
+}
+
+impl Read for Data<'_, '_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let unread = self.reader.unread;
+        if unread == 0 || out.is_empty() {
+            return Ok(0);
+        }
+        let want = usize::try_from(unread).unwrap_or(usize::MAX).min(out.len());
+        let n = self.reader.inner.read(&mut out[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "tar entry cut short",
+            ));
+        }
+        self.reader.unread -= n as u64;
+        Ok(n)
     }
 }
 

@@ -3,8 +3,9 @@
 //! Enough for Cisco's `cmterm-*.zip` packages and for zips people make of a TFTP directory:
 //! zip64 records, data descriptors, a prefix before the archive (self-extractors, signed
 //! wrappers), Unix and DOS attributes. Not supported, and reported per entry: encryption,
-//! compression other than deflate, split archives. Sizes come from the central directory and
-//! every entry's CRC-32 is checked before its bytes are handed out.
+//! compression other than deflate, split archives. Sizes come from the central directory;
+//! entries are read as streams ([`open`]) that check the size as the bytes come and the
+//! CRC-32 at the end.
 
 use std::io::{self, Read, Seek, SeekFrom};
 
@@ -277,12 +278,13 @@ fn extra_field(mut extra: &[u8], id: u16) -> Option<&[u8]> {
     None
 }
 
-/// Reads and checks one entry's bytes; `limit` bounds its uncompressed size.
-pub(crate) fn read(
-    reader: &mut dyn Source,
+/// Opens one entry for reading; `limit` bounds its uncompressed size as the central
+/// directory records it.
+pub(crate) fn open<'a>(
+    reader: &'a mut dyn Source,
     entry: &Entry,
     limit: u64,
-) -> Result<Vec<u8>, EntryError> {
+) -> Result<EntryReader<'a>, EntryError> {
     if entry.flags & 1 != 0 {
         return Err(EntryError::Unsupported("encrypted".into()));
     }
@@ -310,30 +312,123 @@ pub(crate) fn read(
     reader
         .seek(SeekFrom::Current(skip as i64))
         .map_err(EntryError::Io)?;
-    let compressed = Read::take(&mut *reader, entry.compressed_size);
-    // One byte more than announced, to notice data that does not match the record.
-    let mut data = Vec::with_capacity(entry.size.min(limit).min(64 << 20) as usize);
-    let read = if entry.method == 0 {
-        compressed.take(entry.size + 1).read_to_end(&mut data)
+    let compressed = Read::take(reader, entry.compressed_size);
+    let data = if entry.method == 0 {
+        Data::Stored(compressed)
     } else {
-        Inflate::new(io::BufReader::new(compressed))
-            .take(entry.size + 1)
-            .read_to_end(&mut data)
+        Data::Deflated(Inflate::new(io::BufReader::new(compressed)))
     };
-    read.map_err(|err| truncated(err, "data"))?;
-    if data.len() as u64 != entry.size {
-        return Err(EntryError::Damaged(format!(
-            "size is {} bytes, the directory says {}",
-            data.len(),
-            entry.size
-        )));
+    Ok(EntryReader {
+        data,
+        crc: Crc32::new(),
+        read: 0,
+        size: entry.size,
+        expected_crc: entry.crc,
+        state: State::Reading,
+    })
+}
+
+/// One entry's bytes, decompressed as they are read, never held. A byte beyond the size the
+/// central directory records, a shorter entry or a CRC-32 that does not match is an
+/// `InvalidData` error: the size is checked as the bytes come, the CRC at the end, so only
+/// a reader that got to its end (`Ok(0)`) has had good data.
+pub(crate) struct EntryReader<'a> {
+    data: Data<'a>,
+    crc: Crc32,
+    read: u64,
+    size: u64,
+    expected_crc: u32,
+    state: State,
+}
+
+enum Data<'a> {
+    Stored(io::Take<&'a mut dyn Source>),
+    Deflated(Inflate<io::BufReader<io::Take<&'a mut dyn Source>>>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Reading,
+    /// The end was reached and checked.
+    Done,
+    /// An error was returned; the entry is not read further.
+    Failed,
+}
+
+impl Read for EntryReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        match self.state {
+            State::Reading => {}
+            State::Done => return Ok(0),
+            State::Failed => return Err(damaged("entry already found damaged")),
+        }
+        if out.is_empty() {
+            return Ok(0);
+        }
+        let result = self.read_checked(out);
+        if result.is_err() {
+            self.state = State::Failed;
+        }
+        result
     }
-    let mut crc = Crc32::new();
-    crc.update(&data);
-    if crc.sum() != entry.crc {
-        return Err(EntryError::Damaged("crc-32 mismatch".into()));
+}
+
+impl EntryReader<'_> {
+    fn read_checked(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        // Never past the recorded size; once there, one byte more tells whether the data
+        // goes on.
+        let remaining = self.size - self.read;
+        let want = if remaining == 0 {
+            1
+        } else {
+            usize::try_from(remaining)
+                .unwrap_or(usize::MAX)
+                .min(out.len())
+        };
+        let out = &mut out[..want];
+        let n = match &mut self.data {
+            Data::Stored(data) => data.read(out),
+            Data::Deflated(data) => data.read(out),
+        }
+        .map_err(|err| match err.kind() {
+            io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::InvalidData
+            | io::ErrorKind::InvalidInput => io::Error::new(err.kind(), format!("data: {err}")),
+            _ => err,
+        })?;
+        if n == 0 {
+            if self.read != self.size {
+                return Err(damaged(&format!(
+                    "size is {} bytes, the directory says {}",
+                    self.read, self.size
+                )));
+            }
+            if self.crc.sum() != self.expected_crc {
+                return Err(damaged("crc-32 mismatch"));
+            }
+            self.state = State::Done;
+            return Ok(0);
+        }
+        if remaining == 0 {
+            return Err(damaged(&format!(
+                "more than the {} bytes the directory says",
+                self.size
+            )));
+        }
+        self.crc.update(&out[..n]);
+        self.read += n as u64;
+        Ok(n)
     }
-    Ok(data)
+}
+
+/// An error from an [`EntryReader`]: damage, unless reading the archive itself failed.
+pub(crate) fn stream_error(err: io::Error) -> EntryError {
+    match err.kind() {
+        io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput => {
+            EntryError::Damaged(err.to_string())
+        }
+        _ => EntryError::Io(err),
+    }
 }
 
 fn truncated(err: io::Error, what: &str) -> EntryError {
@@ -430,6 +525,15 @@ pub(crate) mod tests {
         assert!(err.to_string().contains("overlap"), "{err}");
     }
 
+    /// One entry's bytes, read to the end of its stream.
+    fn read(reader: &mut dyn Source, entry: &Entry, limit: u64) -> Result<Vec<u8>, EntryError> {
+        let mut data = Vec::new();
+        open(reader, entry, limit)?
+            .read_to_end(&mut data)
+            .map_err(stream_error)?;
+        Ok(data)
+    }
+
     fn read_all(bytes: Vec<u8>) -> Vec<(String, Kind, Result<Vec<u8>, String>)> {
         let mut cursor = Cursor::new(bytes);
         entries(&mut cursor)
@@ -505,6 +609,46 @@ pub(crate) mod tests {
             read(&mut cursor, &list[0], 99),
             Err(EntryError::TooLarge)
         ));
+    }
+
+    /// The stream hands out bytes as they come: the CRC-32 is known to be wrong only at its
+    /// end, and data past the recorded size is an error at the first byte too many.
+    #[test]
+    fn streams_check_the_crc_at_the_end_and_the_size_as_they_go() {
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 / 3) as u8).collect();
+        let mut zip = build(&[(b"a.sbn", &data, None, true)]);
+        let cd = zip.windows(4).position(|w| w == CENTRAL_SIGNATURE).unwrap();
+        zip[cd + 16] ^= 1;
+        let mut cursor = Cursor::new(zip.clone());
+        let list = entries(&mut cursor).unwrap();
+        let mut stream = open(&mut cursor, &list[0], 1 << 20).unwrap();
+        let mut first = vec![0u8; 1000];
+        stream.read_exact(&mut first).unwrap();
+        assert_eq!(first, data[..1000]);
+        let err = io::copy(&mut stream, &mut io::sink()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(err.to_string(), "crc-32 mismatch");
+        assert!(
+            stream.read(&mut first).is_err(),
+            "a failed stream stays failed"
+        );
+
+        // The records say 1000 bytes: the 1001st is an error (the CRC is right for 1000).
+        zip[cd + 16] ^= 1;
+        let mut crc = Crc32::new();
+        crc.update(&data[..1000]);
+        zip[cd + 16..cd + 20].copy_from_slice(&crc.sum().to_le_bytes());
+        zip[cd + 24..cd + 28].copy_from_slice(&1000u32.to_le_bytes());
+        let mut cursor = Cursor::new(zip);
+        let list = entries(&mut cursor).unwrap();
+        let mut stream = open(&mut cursor, &list[0], 1 << 20).unwrap();
+        let mut got = Vec::new();
+        let err = stream.read_to_end(&mut got).unwrap_err();
+        assert_eq!(got, data[..1000]);
+        assert_eq!(
+            err.to_string(),
+            "more than the 1000 bytes the directory says"
+        );
     }
 
     #[test]
