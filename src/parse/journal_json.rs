@@ -323,7 +323,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (record.time, record.message.as_str(), record.comm, record.identifier),
+            (
+                record.time,
+                record.message.as_str(),
+                record.comm,
+                record.identifier
+            ),
             (1, "hi", None, None)
         );
     }
