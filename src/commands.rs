@@ -72,7 +72,37 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
     if let Some(pool_path) = config.provision.pool_csv.clone() {
         read_pool(&mut config, &pool_path)?;
     }
+    resolve_journal_users(&mut config, &name)?;
     Ok(config)
+}
+
+/// The uids of the user names of `journal` sources, from `/etc/passwd` (numbers were taken
+/// by the config already). A name that is not there is an error: it would let no entry in.
+fn resolve_journal_users(config: &mut Config, file: &str) -> Result<(), Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    for source in &mut config.sources {
+        for user in &source.users {
+            if user.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            match crate::fsutil::user_id(user) {
+                Ok(Some(uid)) => source.uids.push(uid),
+                Ok(None) => errors.push(format!("source.users: {user:?} is not in /etc/passwd: name the user the server runs as (dnsmasq, tftp, root), or its uid")),
+                Err(err) => errors.push(format!("source.users: {user:?}: cannot read /etc/passwd: {err}")),
+            }
+        }
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(errors
+        .into_iter()
+        .map(|message| ConfigError {
+            file: file.to_string(),
+            line: None,
+            message,
+        })
+        .collect())
 }
 
 /// Reads the FreePBX export of `[provision] pool_csv`. An unreadable file is a config error;
@@ -203,7 +233,7 @@ pub fn scan(config: Config) -> Result<String, String> {
     let mut n_missing = 0;
     let mut positions = Vec::new();
     for source_config in &config.sources {
-        if source_config.kind == crate::config::SourceKind::Command {
+        if source_config.kind.is_command() {
             // A command's output has no beginning to read from.
             n_missing += 1;
             continue;
@@ -663,12 +693,17 @@ pub fn check(config: &Config) -> Vec<String> {
         ));
     }
     for source in &config.sources {
-        if source.kind == crate::config::SourceKind::Command {
+        if source.kind.is_command() {
             if !program_exists(&source.command[0]) {
                 problems.push(format!(
-                    "source {}: program {} not found",
+                    "source {}: program {} not found{}",
                     source.label(),
-                    source.command[0]
+                    source.command[0],
+                    if source.kind == crate::config::SourceKind::Journal {
+                        " (install systemd, or use a log source on a host without journald)"
+                    } else {
+                        ""
+                    }
                 ));
             }
             continue;

@@ -24,7 +24,6 @@ use tokio::signal::unix::{signal, SignalKind};
 use tracing::{debug, error, info, warn};
 
 use crate::commands::{load_config, load_templates};
-use crate::config::SourceKind;
 use crate::config::{self, Config};
 use crate::fsutil;
 use crate::hook::{self, BadDatagram, Datagram};
@@ -33,7 +32,7 @@ use crate::provision::{now, Provisioner};
 use crate::sources::command::{CommandLine, CommandSource};
 use crate::sources::tail::StartAt;
 use crate::sources::watch::{WatchEvent, Watcher};
-use crate::sources::{LineReader, Source};
+use crate::sources::{CommandReader, Source};
 use crate::state::{Position, StateStore};
 
 /// How long read positions may wait before they are saved (they are saved at exit too).
@@ -60,7 +59,7 @@ struct SourceSet {
     /// File sources (lease files and logs), watched with inotify.
     sources: Vec<Source>,
     /// Command sources and the readers of their lines; dropping them kills the commands.
-    commands: Vec<(CommandSource, LineReader)>,
+    commands: Vec<(CommandSource, CommandReader)>,
     /// Lines from every command source, tagged with their index in `commands`.
     command_lines: tokio::sync::mpsc::Receiver<CommandLine>,
     /// Sources whose directory does not exist; an ancestor is watched instead.
@@ -93,18 +92,18 @@ impl SourceSet {
         let (sender, command_lines) = tokio::sync::mpsc::channel(COMMAND_QUEUE);
         let commands = configs
             .iter()
-            .filter(|source| source.kind == SourceKind::Command)
+            .filter(|source| source.kind.is_command())
             .enumerate()
             .map(|(index, source)| {
                 (
                     CommandSource::start(index, source.command.clone(), sender.clone()),
-                    LineReader::new(source.label()),
+                    CommandReader::new(source),
                 )
             })
             .collect();
         let sources: Vec<Source> = configs
             .iter()
-            .filter(|source| source.kind != SourceKind::Command)
+            .filter(|source| !source.kind.is_command())
             .map(|source| {
                 let start = match positions.get(&source.path.to_string_lossy().into_owned()) {
                     Some(position) => StartAt::Resume(*position),
@@ -599,6 +598,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::SourceKind;
 
     /// A lost-events report (queue overflow) re-reads every source; a moved-away directory
     /// is watched again through its ancestor.

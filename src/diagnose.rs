@@ -262,7 +262,7 @@ pub fn dhcp_servers(config: &Config) -> Vec<&'static str> {
                 SourceKind::IscLeases => "isc",
                 SourceKind::KeaLeases => "kea",
                 SourceKind::Odhcpd => "uci",
-                SourceKind::Log | SourceKind::Command => continue,
+                SourceKind::Log | SourceKind::Command | SourceKind::Journal => continue,
             };
             if !servers.contains(&server) {
                 servers.push(server);

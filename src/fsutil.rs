@@ -303,6 +303,21 @@ pub fn group_id(name: &str) -> io::Result<Option<u32>> {
     }))
 }
 
+/// The uid of user `name` (a number is taken as it is), from `/etc/passwd`; `None` when no
+/// such user exists.
+pub fn user_id(name: &str) -> io::Result<Option<u32>> {
+    if let Ok(uid) = name.parse::<u32>() {
+        return Ok(Some(uid));
+    }
+    let text = fs::read_to_string("/etc/passwd")?;
+    Ok(text.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        (fields.next() == Some(name))
+            .then(|| fields.nth(1)?.parse().ok())
+            .flatten()
+    }))
+}
+
 /// The user id this process runs as (the owner of `/proc/self`); `None` without `/proc`.
 pub fn effective_uid() -> Option<u32> {
     use std::os::unix::fs::MetadataExt;

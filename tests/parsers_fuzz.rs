@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use cisco_autoprov::hook;
 use cisco_autoprov::parse::{
-    dnsmasq_leases, freepbx_csv, isc_leases, kea_leases, odhcpd_leases, syslog, tftp_log,
+    dnsmasq_leases, freepbx_csv, isc_leases, journal_json, kea_leases, odhcpd_leases, syslog,
+    tftp_log,
 };
 use cisco_autoprov::sources::journal::{IscJournal, KeaJournal};
 use cisco_autoprov::sources::tail::{LineSplitter, MAX_LINE};
@@ -638,6 +639,40 @@ fn log_lines() {
         }
         let _ = tftp_log::parse_text(&text, &context);
     });
+}
+
+/// `journalctl --output=json` entries, through the parser and a `journal` source's reader.
+#[test]
+fn journal_entries() {
+    let prefixes = [
+        "",
+        "{\"__REALTIME_TIMESTAMP\":\"1796383388313963\",\"_COMM\":\"dnsmasq\",\"SYSLOG_IDENTIFIER\":\"dnsmasq-dhcp\",\"MESSAGE\":\"",
+        "{\"__REALTIME_TIMESTAMP\":\"1796383388313963\",\"MESSAGE\":[",
+    ];
+    let context = log_context();
+    let source = cisco_autoprov::config::Source {
+        programs: vec!["dnsmasq".into()],
+        command: vec!["journalctl".into()],
+        ..cisco_autoprov::config::Source::file(cisco_autoprov::config::SourceKind::Journal, "")
+    };
+    let mut reader = cisco_autoprov::sources::journald::JournalReader::new(&source);
+    fuzz(
+        "journal entries",
+        10,
+        &["logs/journald"],
+        &prefixes,
+        &mut |bytes| {
+            let parsed = journal_json::parse_text(bytes);
+            assert!(parsed.errors.iter().all(|error| error.line >= 1));
+            let mut out = Vec::new();
+            for line in bytes
+                .split(|&b| b == b'\n')
+                .filter(|line| line.len() <= MAX_LINE)
+            {
+                reader.line(line, &context, &mut out);
+            }
+        },
+    );
 }
 
 /// A hook datagram as the daemon receives it (JSON, then validated), and a hook invocation

@@ -347,6 +347,9 @@ pub enum SourceKind {
     /// A long-running command whose standard output is such a log (`logread -f`,
     /// `journalctl -f`); restarted with back-off when it exits.
     Command,
+    /// `journalctl --output=json` (a command), whose entries are accepted only from the
+    /// configured senders (`_COMM`, `_UID`): see [`Source::programs`].
+    Journal,
 }
 
 impl SourceKind {
@@ -359,8 +362,37 @@ impl SourceKind {
             SourceKind::Odhcpd => "odhcpd",
             SourceKind::Log => "log",
             SourceKind::Command => "command",
+            SourceKind::Journal => "journal",
         }
     }
+
+    /// Whether the source is a program's output rather than a file.
+    pub fn is_command(self) -> bool {
+        matches!(self, SourceKind::Command | SourceKind::Journal)
+    }
+}
+
+/// The `_COMM` a `journal` source accepts by default: the servers whose messages
+/// `parse::tftp_log` reads (Debian's atftpd and tftpd-hpa both run as `in.tftpd`).
+pub const JOURNAL_PROGRAMS: &[&str] = &["dnsmasq", "in.tftpd", "atftpd", "dhcpd", "kea-dhcp4"];
+
+/// The longest `_COMM`: the kernel keeps 15 bytes of a process name (`TASK_COMM_LEN`).
+pub const MAX_COMM_LEN: usize = 15;
+
+/// The command of a `journal` source without `command`: new entries of `programs` only, as
+/// JSON, with just the fields the source reads (several matches of one field are ORed).
+pub fn journal_command(programs: &[String]) -> Vec<String> {
+    let mut command: Vec<String> = [
+        "journalctl",
+        "--follow",
+        "--lines=0",
+        "--output=json",
+        "--output-fields=MESSAGE,SYSLOG_IDENTIFIER,_COMM,_UID,_PID,_HOSTNAME",
+    ]
+    .map(String::from)
+    .to_vec();
+    command.extend(programs.iter().map(|program| format!("_COMM={program}")));
+    command
 }
 
 /// A `[[source]]` entry.
@@ -370,8 +402,16 @@ pub struct Source {
     pub kind: SourceKind,
     /// Absolute path of the file; empty for a command.
     pub path: PathBuf,
-    /// Program and arguments of a `command` source; empty otherwise.
+    /// Program and arguments of a `command` or `journal` source; empty otherwise.
     pub command: Vec<String>,
+    /// `journal`: the `_COMM` values accepted; empty otherwise.
+    pub programs: Vec<String>,
+    /// `journal`: the users accepted, as written (names and uids); empty = any user.
+    pub users: Vec<String>,
+    /// `journal`: the uids of `users`. Numbers are taken here; names are resolved by the
+    /// caller (`commands::load_config`, from `/etc/passwd`). A name not resolved adds no
+    /// uid, so it lets no entry in.
+    pub uids: Vec<u32>,
 }
 
 impl Source {
@@ -381,13 +421,16 @@ impl Source {
             kind,
             path: path.into(),
             command: Vec::new(),
+            programs: Vec::new(),
+            users: Vec::new(),
+            uids: Vec::new(),
         }
     }
 
     /// How to name the source in logs: its path, or its command line.
     pub fn label(&self) -> String {
-        if self.kind == SourceKind::Command {
-            format!("command: {}", self.command.join(" "))
+        if self.kind.is_command() {
+            format!("{}: {}", self.kind.as_str(), self.command.join(" "))
         } else {
             self.path.display().to_string()
         }
@@ -1079,14 +1122,30 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
                 "odhcpd" => SourceKind::Odhcpd,
                 "log" => SourceKind::Log,
                 "command" => SourceKind::Command,
+                "journal" => SourceKind::Journal,
                 other => {
                     checker.error(
                         &source.kind,
-                        format!("unknown source kind {other:?}: expected dnsmasq-leases, isc-leases, kea-leases, odhcpd, log or command"),
+                        format!("unknown source kind {other:?}: expected dnsmasq-leases, isc-leases, kea-leases, odhcpd, log, command or journal"),
                     );
                     continue;
                 }
             };
+            if kind == SourceKind::Journal {
+                config.sources.extend(journal_source(checker, source));
+                continue;
+            }
+            if let Some(key) = [&source.programs, &source.users]
+                .into_iter()
+                .flatten()
+                .next()
+            {
+                checker.error(
+                    key,
+                    "only a journal source takes `programs` and `users`".into(),
+                );
+                continue;
+            }
             if kind == SourceKind::Command {
                 if let Some(path) = &source.path {
                     checker.error(path, "a command source takes `command`, not `path`".into());
@@ -1104,9 +1163,8 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
                     continue;
                 }
                 config.sources.push(Source {
-                    kind,
-                    path: PathBuf::new(),
                     command: command.get_ref().clone(),
+                    ..Source::file(kind, PathBuf::new())
                 });
                 continue;
             }
@@ -1472,6 +1530,70 @@ fn is_host(text: &str) -> bool {
         })
 }
 
+/// A `kind = "journal"` entry: `programs` (default [`JOURNAL_PROGRAMS`]), `users` (names or
+/// uids; default any), `command` (default [`journal_command`] of the programs).
+fn journal_source(checker: &mut Checker<'_>, source: &wire::Source) -> Option<Source> {
+    if let Some(path) = &source.path {
+        checker.error(path, "a journal source takes no `path`".into());
+        return None;
+    }
+    let mut programs: Vec<String> = JOURNAL_PROGRAMS.iter().map(|p| p.to_string()).collect();
+    if let Some(value) = &source.programs {
+        programs = value.get_ref().clone();
+        let bad = programs
+            .iter()
+            .find(|p| p.is_empty() || p.len() > MAX_COMM_LEN || p.contains(['=', '\n']));
+        if let Some(bad) = bad {
+            checker.error(value, format!("source.programs: {bad:?} is not a process name (_COMM): 1-{MAX_COMM_LEN} bytes, the kernel cuts longer names; no '='"));
+            return None;
+        }
+        if programs.is_empty() {
+            checker.error(
+                value,
+                "source.programs must name at least one program".into(),
+            );
+            return None;
+        }
+    }
+    let (mut users, mut uids) = (Vec::new(), Vec::new());
+    if let Some(value) = &source.users {
+        users = value.get_ref().clone();
+        for user in &users {
+            if user.bytes().all(|b| b.is_ascii_digit()) && !user.is_empty() {
+                match user.parse() {
+                    Ok(uid) => uids.push(uid),
+                    Err(_) => {
+                        checker.error(value, format!("source.users: uid {user} is too large"))
+                    }
+                }
+            } else if user.is_empty() || user.contains([':', '\n']) {
+                checker.error(value, format!("source.users: {user:?} is not a user name"));
+            }
+        }
+        if users.is_empty() {
+            checker.error(
+                value,
+                "source.users must name at least one user (leave it out to accept any)".into(),
+            );
+        }
+    }
+    let command = match &source.command {
+        Some(command) if command.get_ref().first().is_none_or(String::is_empty) => {
+            checker.error(command, "command must name a program".into());
+            return None;
+        }
+        Some(command) => command.get_ref().clone(),
+        None => journal_command(&programs),
+    };
+    Some(Source {
+        command,
+        programs,
+        users,
+        uids,
+        ..Source::file(SourceKind::Journal, PathBuf::new())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1556,7 +1678,7 @@ mod tests {
         );
         check_errors(
             "[[source]]\nkind = \"isc\"\npath = \"/x\"\n",
-            &["config.toml:2: unknown source kind \"isc\": expected dnsmasq-leases, isc-leases, kea-leases, odhcpd, log or command"],
+            &["config.toml:2: unknown source kind \"isc\": expected dnsmasq-leases, isc-leases, kea-leases, odhcpd, log, command or journal"],
         );
     }
 
@@ -1696,6 +1818,50 @@ extension = "1007"
                 "config.toml:6: command must name a program",
                 "config.toml:9: a log source takes `path`, not `command`",
             ],
+        );
+    }
+
+    #[test]
+    fn journal_sources() {
+        let config = load("[[source]]\nkind = \"journal\"\n").unwrap();
+        let source = &config.sources[0];
+        assert_eq!(source.programs, JOURNAL_PROGRAMS);
+        assert!(source.users.is_empty() && source.uids.is_empty());
+        assert_eq!(
+            source.command.join(" "),
+            "journalctl --follow --lines=0 --output=json --output-fields=MESSAGE,SYSLOG_IDENTIFIER,_COMM,_UID,_PID,_HOSTNAME \
+             _COMM=dnsmasq _COMM=in.tftpd _COMM=atftpd _COMM=dhcpd _COMM=kea-dhcp4"
+        );
+        let config = load(
+            "[[source]]\nkind = \"journal\"\nprograms = [\"dnsmasq\"]\nusers = [\"dnsmasq\", 0]\n",
+        )
+        .unwrap();
+        let source = &config.sources[0];
+        assert_eq!(source.command.last().unwrap(), "_COMM=dnsmasq");
+        // Names are resolved by `commands::load_config`; numbers here.
+        assert_eq!(
+            (source.users.clone(), source.uids.clone()),
+            (vec!["dnsmasq".to_string(), "0".to_string()], vec![0])
+        );
+        assert!(source.label().starts_with("journal: journalctl --follow"));
+        check_errors(
+            "[[source]]\nkind = \"journal\"\nprograms = [\"kea-dhcp4-server\"]\n\
+             [[source]]\nkind = \"journal\"\npath = \"/x\"\n\
+             [[source]]\nkind = \"journal\"\nusers = [\"a:b\", 99999999999]\n\
+             [[source]]\nkind = \"log\"\npath = \"/y\"\nprograms = [\"dnsmasq\"]\n\
+             [[source]]\nkind = \"journal\"\nprograms = []\n",
+            &[
+                "config.toml:3: source.programs: \"kea-dhcp4-server\" is not a process name (_COMM): 1-15 bytes, the kernel cuts longer names; no '='",
+                "config.toml:6: a journal source takes no `path`",
+                "config.toml:9: source.users: \"a:b\" is not a user name",
+                "config.toml:9: source.users: uid 99999999999 is too large",
+                "config.toml:13: only a journal source takes `programs` and `users`",
+                "config.toml:16: source.programs must name at least one program",
+            ],
+        );
+        check_errors(
+            "[[source]]\nkind = \"journal\"\nusers = [-1]\n",
+            &["config.toml:3: invalid type: integer `-1`, expected a user name or a uid"],
         );
     }
 

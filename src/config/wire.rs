@@ -119,6 +119,10 @@ pub struct Source {
     pub kind: Spanned<String>,
     pub path: Option<Spanned<String>>,
     pub command: Option<Spanned<Vec<String>>>,
+    /// `journal` only: accepted `_COMM` values.
+    pub programs: Option<Spanned<Vec<String>>>,
+    /// `journal` only: accepted users, names or uids (an integer is kept as its digits).
+    pub users: Option<Spanned<Vec<String>>>,
 }
 
 /// `[[phone]]`
@@ -470,11 +474,15 @@ fn diagnostics(value: &Value<'_>) -> Result<Diagnostics> {
 
 fn source(value: &Value<'_>) -> Result<Source> {
     let (mut kind, mut path, mut command) = (None, None, None);
-    for (key, value) in entries(value, &["kind", "path", "command"])? {
+    let (mut programs, mut users) = (None, None);
+    const FIELDS: &[&str] = &["kind", "path", "command", "programs", "users"];
+    for (key, value) in entries(value, FIELDS)? {
         match key {
             "kind" => kind = Some(string(value)?),
             "path" => path = Some(string(value)?),
-            _ => command = Some(strings(value)?),
+            "command" => command = Some(strings(value)?),
+            "programs" => programs = Some(strings(value)?),
+            _ => users = Some(names_or_ids(value)?),
         }
     }
     let Some(kind) = kind else {
@@ -484,7 +492,27 @@ fn source(value: &Value<'_>) -> Result<Source> {
         kind,
         path,
         command,
+        programs,
+        users,
     })
+}
+
+/// `users = ["dnsmasq", 0]`: strings and non-negative integers, the integers as digits.
+fn names_or_ids(value: &Value<'_>) -> Result<Spanned<Vec<String>>> {
+    let DeValue::Array(items) = value.get_ref() else {
+        return invalid_type(value, "a sequence");
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items.iter() {
+        match item.get_ref() {
+            DeValue::Integer(_) => match integer(item)?.into_inner() {
+                n @ 0.. => out.push(n.to_string()),
+                _ => return invalid_type(item, "a user name or a uid"),
+            },
+            _ => out.push(string(item)?.into_inner()),
+        }
+    }
+    Ok(Spanned::new(value.span(), out))
 }
 
 fn dialplan(value: &Value<'_>) -> Result<DialPlan> {

@@ -7,6 +7,7 @@
 pub mod dnsmasq_leases;
 pub mod freepbx_csv;
 pub mod isc_leases;
+pub mod journal_json;
 pub mod kea_leases;
 pub mod odhcpd_leases;
 pub mod syslog;

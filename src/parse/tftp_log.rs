@@ -129,7 +129,30 @@ pub fn parse_line(line: &str, ctx: &Context) -> Result<Option<LogRecord>, String
     let Some(raw) = syslog::split_raw(line) else {
         return Ok(None);
     };
-    let server = match raw.tag {
+    // The date arithmetic is paid only by lines that become records.
+    let time = || raw.time(ctx.now).unwrap_or(ctx.now);
+    tagged(raw.tag, raw.message, ctx, &time)
+}
+
+/// Interprets a message whose tag and time are known without a text prefix: a journal
+/// entry's `SYSLOG_IDENTIFIER`, `MESSAGE` and `__REALTIME_TIMESTAMP` (Unix seconds). Same
+/// results as [`parse_line`] on the line `<time> host <tag>[pid]: <message>`.
+pub fn parse_message(
+    tag: &str,
+    message: &str,
+    time: i64,
+    ctx: &Context,
+) -> Result<Option<LogRecord>, String> {
+    tagged(tag, message, ctx, &|| time)
+}
+
+fn tagged(
+    tag: &str,
+    message: &str,
+    ctx: &Context,
+    time: &dyn Fn() -> i64,
+) -> Result<Option<LogRecord>, String> {
+    let server = match tag {
         "dnsmasq-tftp" => Server::DnsmasqTftp,
         "dnsmasq-dhcp" => Server::DnsmasqDhcp,
         "in.tftpd" | "tftpd" | "atftpd" => Server::Tftpd,
@@ -137,10 +160,7 @@ pub fn parse_line(line: &str, ctx: &Context) -> Result<Option<LogRecord>, String
         tag if tag.starts_with("kea-dhcp4") => Server::Kea,
         _ => return Ok(None),
     };
-    let message = unwrap_repeated(raw.message);
-    // The date arithmetic is paid only by lines that become records.
-    let time = || raw.time(ctx.now).unwrap_or(ctx.now);
-    let time: &dyn Fn() -> i64 = &time;
+    let message = unwrap_repeated(message);
     match server {
         Server::DnsmasqTftp => dnsmasq_tftp(message, ctx, time),
         Server::DnsmasqDhcp => dnsmasq_dhcp(message, time),

@@ -6,6 +6,7 @@
 
 pub mod command;
 pub mod journal;
+pub mod journald;
 pub mod leases;
 pub mod tail;
 pub mod watch;
@@ -87,7 +88,42 @@ impl LineReader {
             return true;
         }
         let line = String::from_utf8_lossy(bytes);
-        match tftp_log::parse_line(&line, context) {
+        self.record(tftp_log::parse_line(&line, context), out)
+    }
+
+    /// Interprets a message whose program (`tag`, e.g. `dnsmasq-dhcp`) and time (Unix
+    /// seconds) are known: a journal entry's. Returns false like [`LineReader::line`].
+    pub fn message(
+        &mut self,
+        tag: &str,
+        message: &str,
+        time: i64,
+        context: &tftp_log::Context<'_>,
+        out: &mut Vec<Observation>,
+    ) -> bool {
+        self.n_lines_read += 1;
+        self.record(tftp_log::parse_message(tag, message, time, context), out)
+    }
+
+    /// Counts and reports a line that could not be read at all (a journal entry that is not
+    /// JSON).
+    pub fn bad_line(&mut self, reason: &str) {
+        self.n_lines_read += 1;
+        self.n_bad_lines += 1;
+        report_bad_line(&self.label, self.n_lines_read, reason, self.n_bad_lines);
+    }
+
+    /// The name of the log in warnings.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn record(
+        &mut self,
+        parsed: Result<Option<LogRecord>, String>,
+        out: &mut Vec<Observation>,
+    ) -> bool {
+        match parsed {
             Ok(Some(record)) => {
                 if let Some(observation) = observation_of(record, &mut self.vendor_classes) {
                     debug!(?observation, "log line");
@@ -101,6 +137,38 @@ impl LineReader {
                 report_bad_line(&self.label, self.n_lines_read, &reason, self.n_bad_lines);
                 false
             }
+        }
+    }
+}
+
+/// The reader of a command source's lines: log text, or journal entries (`journal`).
+#[derive(Debug)]
+pub enum CommandReader {
+    /// A `command` source: each line is a log line.
+    Text(LineReader),
+    /// A `journal` source: each line is a journal entry, checked for its sender.
+    Journal(journald::JournalReader),
+}
+
+impl CommandReader {
+    /// The reader for the command source `config`.
+    pub fn new(config: &config::Source) -> CommandReader {
+        match config.kind {
+            SourceKind::Journal => CommandReader::Journal(journald::JournalReader::new(config)),
+            _ => CommandReader::Text(LineReader::new(config.label())),
+        }
+    }
+
+    /// Interprets one line of output; see [`LineReader::line`].
+    pub fn line(
+        &mut self,
+        bytes: &[u8],
+        context: &tftp_log::Context<'_>,
+        out: &mut Vec<Observation>,
+    ) -> bool {
+        match self {
+            CommandReader::Text(reader) => reader.line(bytes, context, out),
+            CommandReader::Journal(reader) => reader.line(bytes, context, out),
         }
     }
 }
@@ -132,7 +200,9 @@ impl Source {
             }
             SourceKind::IscLeases => Reader::Isc(IscJournal::new(&config.path)),
             SourceKind::KeaLeases => Reader::Kea(KeaJournal::new(&config.path)),
-            SourceKind::Log | SourceKind::Command => Reader::Log(Tail::new(&config.path, start)),
+            SourceKind::Log | SourceKind::Command | SourceKind::Journal => {
+                Reader::Log(Tail::new(&config.path, start))
+            }
         };
         Source {
             kind: config.kind,
