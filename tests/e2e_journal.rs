@@ -163,11 +163,17 @@ fn journal_source_accepts_only_the_configured_sender() {
     );
     // (2) Plain logger: journalctl's own match drops it for the first source; the second
     // source's check turns it away.
-    forge(&lab, &find_program("logger").unwrap(), LOGGER_FORGERY);
+    // Sent again until seen: journald reads `_COMM` from /proc after the datagram arrives,
+    // and a sender that already exited leaves it out (a loaded machine shows this).
+    let logger = find_program("logger").unwrap();
     wait_until(
         "the unfiltered source skipped logger",
         READY_TIMEOUT,
-        || skipped(&lab, "logger", true),
+        || {
+            forge(&lab, &logger, LOGGER_FORGERY);
+            std::thread::sleep(Duration::from_millis(200));
+            skipped(&lab, "logger", true)
+        },
     );
 
     // (3) The genuine lease from the real dnsmasq.

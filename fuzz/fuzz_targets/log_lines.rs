@@ -1,7 +1,8 @@
-//! Syslog/journal lines of every TFTP and DHCP server the daemon follows.
+//! Syslog/journal lines of every TFTP and DHCP server the daemon follows, and the entries of
+//! `journalctl --output=json` (the `journal` source).
 #![no_main]
 
-use cisco_autoprov::parse::{syslog, tftp_log};
+use cisco_autoprov::parse::{journal_json, syslog, tftp_log};
 use libfuzzer_sys::fuzz_target;
 
 const ROOTS: &[String] = &[];
@@ -17,6 +18,13 @@ fuzz_target!(|data: &[u8]| {
         let _ = syslog::split(line, ctx.now);
         let _ = tftp_log::parse_line(line, &ctx);
     }
+    for line in data.split(|&b| b == b'\n') {
+        if let Ok(entry) = journal_json::parse_line(line) {
+            let tag = entry.identifier.as_deref().unwrap_or_default();
+            let _ = tftp_log::parse_message(tag, &entry.message, entry.time, &ctx);
+        }
+    }
+    let _ = journal_json::parse_text(data);
     let _ = tftp_log::parse_text(
         &text,
         &tftp_log::Context {
