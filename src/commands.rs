@@ -224,6 +224,9 @@ pub fn scan(config: Config) -> Result<String, String> {
     }
     let templates = load_templates(&config).map_err(|errors| errors.join("\n"))?;
     let mut provisioner = Provisioner::new(config.clone(), templates, store, state);
+    // Each source is read whole before the next: remember every event of the logs, so one
+    // logged twice (two sources of one server) counts once here as in the daemon.
+    provisioner.set_dedup_capacity(1 << 16, 1 << 12);
     provisioner.set_firmware(crate::provision::firmware_in(&config.tftp_root));
     provisioner.write_shared();
     provisioner.rewrite_all();
@@ -232,7 +235,7 @@ pub fn scan(config: Config) -> Result<String, String> {
     let mut n_bad_lines = 0;
     let mut n_missing = 0;
     let mut positions = Vec::new();
-    for source_config in &config.sources {
+    for (index, source_config) in config.sources.iter().enumerate() {
         if source_config.kind.is_command() {
             // A command's output has no beginning to read from.
             n_missing += 1;
@@ -253,7 +256,7 @@ pub fn scan(config: Config) -> Result<String, String> {
                 tracing::warn!(source = %source_config.path.display(), %err, "cannot read source")
             }
         }
-        provisioner.observe(&observations);
+        provisioner.observe_from(Some(u8::try_from(index).unwrap_or(u8::MAX)), &observations);
         if let Some(position) = source.position() {
             positions.push((source_config.path.to_string_lossy().into_owned(), position));
         }

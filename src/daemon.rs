@@ -303,7 +303,13 @@ fn read_sources(
     let mut any_log = false;
     for index in indexes {
         let source = &mut set.sources[index];
-        match source.read(now(), &roots, &mut observations) {
+        let before = observations.len();
+        let result = source.read(now(), &roots, &mut observations);
+        if observations.len() > before {
+            let read: Vec<_> = observations.drain(before..).collect();
+            provisioner.observe_from(Some(file_source_id(index)), &read);
+        }
+        match result {
             Ok(stats) => {
                 any_log |= source.position().is_some();
                 debug!(source = %source.path().display(), n_lines = stats.n_lines, "source read");
@@ -319,10 +325,20 @@ fn read_sources(
             }
         }
     }
-    if !observations.is_empty() {
-        provisioner.observe(&observations);
-    }
     any_log
+}
+
+/// The dedup id of the hook socket.
+const HOOK_SOURCE_ID: crate::detect::dedup::SourceId = 0;
+
+/// The dedup id of file source `index` (the hook is 0, command sources come after).
+fn file_source_id(index: usize) -> crate::detect::dedup::SourceId {
+    u8::try_from(index + 1).unwrap_or(u8::MAX)
+}
+
+/// The dedup id of command source `index`.
+fn command_source_id(index: usize) -> crate::detect::dedup::SourceId {
+    u8::try_from(index + 128).unwrap_or(u8::MAX)
 }
 
 /// Handles a line from a command source and whatever else is already queued.
@@ -342,10 +358,11 @@ fn on_command_lines(set: &mut SourceSet, first: CommandLine, provisioner: &mut P
         if let Some((_, reader)) = set.commands.get_mut(index) {
             reader.line(&line, &context, &mut observations);
         }
+        if !observations.is_empty() {
+            provisioner.observe_from(Some(command_source_id(index)), &observations);
+            observations.clear();
+        }
         next = set.command_lines.try_recv().ok();
-    }
-    if !observations.is_empty() {
-        provisioner.observe(&observations);
     }
 }
 
@@ -377,7 +394,7 @@ fn on_datagram(datagram: &[u8], provisioner: &mut Provisioner, n_bad: &mut u64) 
         Err(BadDatagram::Decision(reason)) => warn!(reason, "ignoring a bad decision"),
         Ok(Datagram::Observation(observation)) => {
             debug!(?observation, "hook event");
-            provisioner.observe(&[observation]);
+            provisioner.observe_from(Some(HOOK_SOURCE_ID), &[observation]);
         }
         Err(BadDatagram::Event(reason)) => {
             *n_bad += 1;

@@ -56,7 +56,7 @@ pub struct TftpSeen {
 }
 
 /// What a TFTP server's log says happened to a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TftpOutcome {
     /// The request was logged on arrival; the outcome is not known (tftpd-hpa `RRQ from`,
     /// atftpd `Serving … to`).

@@ -203,6 +203,8 @@ pub struct Provisioner {
     /// The root's names a phone's directory links to (`tftp_unique_root`), listed once per
     /// change of the root.
     links: Option<Vec<String>>,
+    /// Recent events by source, so one reported by several sources counts once.
+    dedup: crate::detect::dedup::Dedup,
     /// Would-be phones turned away since the last summary, by reason.
     rejected: BTreeMap<&'static str, u64>,
     /// The first rejection was explained in the log.
@@ -259,6 +261,7 @@ impl Provisioner {
             warned: HashSet::new(),
             leak_warned: HashSet::new(),
             links: None,
+            dedup: crate::detect::dedup::Dedup::new(DEDUP_KEYS, 16),
             rejected: BTreeMap::new(),
             rejections_reported: false,
             unsaved: false,
@@ -380,8 +383,31 @@ impl Provisioner {
     /// Feeds observations and carries out what follows, then runs the diagnoses of the
     /// phones they concern.
     pub fn observe(&mut self, observations: &[Observation]) {
+        self.observe_from(None, observations);
+    }
+
+    /// [`Provisioner::observe`] for what `source` reported: an event another source already
+    /// reported (dnsmasq's hook and its log, a log read twice) counts once
+    /// ([`crate::detect::dedup`]). `None`: no other source reports these.
+    pub fn observe_from(
+        &mut self,
+        source: Option<crate::detect::dedup::SourceId>,
+        observations: &[Observation],
+    ) {
         let mut actions = Vec::new();
         for observation in observations {
+            let repeat = source.is_some_and(|source| {
+                self.dedup.see(source, observation) == crate::detect::dedup::Seen::Repeat
+            });
+            if repeat {
+                debug!(?observation, "reported by another source already");
+                actions.extend(self.engine.observe_repeat(
+                    observation,
+                    &self.config,
+                    &mut generate_secret,
+                ));
+                continue;
+            }
             actions.extend(
                 self.engine
                     .observe(observation, &self.config, &mut generate_secret),
@@ -928,6 +954,12 @@ impl Provisioner {
         self.write_phones(&to_write);
     }
 
+    /// Remembers up to `max_keys` events for [`Provisioner::observe_from`] (`scan` reads
+    /// each source whole before the next, so it needs every event of its logs).
+    pub fn set_dedup_capacity(&mut self, max_keys: usize, per_key: usize) {
+        self.dedup = crate::detect::dedup::Dedup::new(max_keys, per_key);
+    }
+
     /// Bounds each [`Provisioner::write_queued`] to about `budget` of writing (the daemon's
     /// setting; `scan` and tests write everything at once).
     pub fn set_write_budget(&mut self, budget: std::time::Duration) {
@@ -1171,6 +1203,11 @@ impl Provisioner {
         }
     }
 }
+
+/// Distinct recent events remembered to recognise one reported by several sources: a few
+/// thousand phones booting at once, each with a lease and a handful of requests in the
+/// window ([`crate::detect::dedup::WINDOW_S`]).
+pub const DEDUP_KEYS: usize = 8192;
 
 /// At most one `[dhcp] reload_command` per this interval: a storm of reservations restarts
 /// the DHCP server once per interval, not once per phone.

@@ -464,3 +464,93 @@ fn write_isc_hooks(lab: &Lab, config: &Path) -> PathBuf {
     fs::write(&path, text.replace(shipped, &ours)).expect("write cisco-autoprov-hooks.conf");
     path
 }
+
+/// One event per real request (field-evidence.md §5: with dnsmasq's `dhcp-script` hook and
+/// its log both read, three real `term41.default.loads` requests gave `firmware-loop` "6
+/// times"). Real dnsmasq reports each download to the hook *and* logs it, and the lease
+/// shows in the lease file, the hook and the log's DHCPACK: the daemon reads all three and
+/// counts each request once.
+#[test]
+fn dnsmasq_hook_and_log_together_count_each_request_once() {
+    let test = "dnsmasq_hook_and_log_together_count_each_request_once";
+    let Some(mut lab) = Lab::start(test, DNSMASQ_PROGRAMS) else {
+        return;
+    };
+    let started = Instant::now();
+    support::checks::put_static_file(&lab, "term41.default.loads");
+    let config = write_config(
+        &lab,
+        &[
+            ("dnsmasq-leases", lab.path("dnsmasq.leases")),
+            ("log", lab.path("dnsmasq.log")),
+        ],
+    );
+    let daemon = lab.start_daemon(&config);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/dnsmasq/dhcp-script");
+    let config_arg = config.display().to_string();
+    let no_chain = lab.path("no-such-chain-file");
+    let chain_arg = no_chain.display().to_string();
+    lab.start_dnsmasq_with(
+        DnsmasqMode::DhcpAndTftp,
+        &[format!("--dhcp-script={}", script.display())],
+        &[
+            ("CISCO_AUTOPROV", daemon_binary()),
+            ("CISCO_AUTOPROV_CONFIG", &config_arg),
+            ("CISCO_AUTOPROV_CHAIN_FILE", &chain_arg),
+        ],
+    );
+    lab.run_udhcpc().assert_success();
+    for _ in 0..3 {
+        assert!(lab.tftp_get("term41.default.loads").ok());
+    }
+    // Both paths delivered: the hook's events are in the daemon's log, and dnsmasq logged
+    // the three downloads.
+    wait_until("the hook reported the downloads", HOOK_LATENCY, || {
+        let log = fs::read_to_string(lab.path("daemon.log")).unwrap_or_default();
+        log.lines()
+            .filter(|line| line.contains("hook event") && line.contains("term41.default.loads"))
+            .count()
+            == 3
+    });
+    let dnsmasq_log = fs::read_to_string(lab.path("dnsmasq.log")).unwrap_or_default();
+    assert_eq!(
+        dnsmasq_log
+            .lines()
+            .filter(|line| line.contains("sent") && line.contains("term41.default.loads"))
+            .count(),
+        3
+    );
+    let explain = |lab: &Lab| {
+        let output = std::process::Command::new(daemon_binary())
+            .args(["explain", MAC, "-c"])
+            .arg(&config)
+            .output()
+            .expect("run explain");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let mut text = String::new();
+    let counted = poll_until(Duration::from_secs(5), POLL_STEP, || {
+        text = explain(&lab);
+        text.contains("term41.default.loads: sent (x3,")
+    });
+    assert!(
+        counted.is_some(),
+        "three requests, counted once each:\n{text}"
+    );
+    let lease_lines: Vec<&str> = text.lines().filter(|l| l.contains("DHCP lease")).collect();
+    assert_eq!(lease_lines.len(), 1, "{text}");
+    assert!(
+        !lease_lines[0].contains("(x"),
+        "one lease, one event:\n{text}"
+    );
+    assert!(!text.contains("firmware-loop"), "{text}");
+    let log = fs::read_to_string(lab.path("daemon.log")).unwrap_or_default();
+    assert!(
+        log.contains("reported by another source already"),
+        "no repeat seen"
+    );
+
+    let exit = lab.stop(daemon);
+    assert!(exit.success(), "daemon exit on SIGTERM: {exit}");
+    eprintln!("{test}: {:?}", started.elapsed());
+}

@@ -24,6 +24,7 @@
 //! changed. The rules' findings come back through [`Engine::set_diagnoses`]; the phones an
 //! observation touched are handed out by [`Engine::take_touched`].
 
+pub mod dedup;
 pub mod names;
 pub mod timeline;
 
@@ -588,6 +589,24 @@ impl Engine {
         self.lease_of.insert(mac, ip);
     }
 
+    /// A report another source already gave ([`dedup`]): a lease may still carry what the
+    /// first report lacked (a vendor class, a hostname), so it is taken in without counting
+    /// as another event; a repeated TFTP request or lease end changes nothing.
+    pub fn observe_repeat(
+        &mut self,
+        observation: &Observation,
+        config: &Config,
+        secrets: SecretSource<'_>,
+    ) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if let Observation::Lease(lease) = observation {
+            if lease.hostname.is_some() || lease.vendor_class.is_some() {
+                self.on_lease(lease, config, secrets, true, &mut actions);
+            }
+        }
+        actions
+    }
+
     /// Feeds one observation.
     pub fn observe(
         &mut self,
@@ -597,7 +616,7 @@ impl Engine {
     ) -> Vec<Action> {
         let mut actions = Vec::new();
         match observation {
-            Observation::Lease(lease) => self.on_lease(lease, config, secrets, &mut actions),
+            Observation::Lease(lease) => self.on_lease(lease, config, secrets, false, &mut actions),
             Observation::LeaseGone { mac, ip, .. } => {
                 if self.leases.get(ip) == Some(mac) {
                     self.leases.remove(ip);
@@ -616,6 +635,7 @@ impl Engine {
         lease: &LeaseSeen,
         config: &Config,
         secrets: SecretSource<'_>,
+        repeat: bool,
         actions: &mut Vec<Action>,
     ) {
         self.bind_lease(lease.ip, lease.mac);
@@ -663,9 +683,11 @@ impl Engine {
         let moved = phone.ip.is_some_and(|ip| ip != lease.ip);
         phone.ip = Some(lease.ip);
         phone.leased = true;
-        phone
-            .timeline
-            .push(lease.time, What::Lease { ip: lease.ip });
+        if !repeat {
+            phone
+                .timeline
+                .push(lease.time, What::Lease { ip: lease.ip });
+        }
         // A phone that never asked us for a file, or one that came up at another address, is
         // booting: it asks for a file within seconds when DHCP told it the TFTP server. A
         // renewal of a running phone asks for nothing, so it starts no wait.
