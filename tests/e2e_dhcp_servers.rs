@@ -520,7 +520,7 @@ fn dnsmasq_hook_and_log_together_count_each_request_once() {
             .count(),
         3
     );
-    let explain = |lab: &Lab| {
+    let explain = || {
         let output = std::process::Command::new(daemon_binary())
             .args(["explain", MAC, "-c"])
             .arg(&config)
@@ -530,7 +530,7 @@ fn dnsmasq_hook_and_log_together_count_each_request_once() {
     };
     let mut text = String::new();
     let counted = poll_until(Duration::from_secs(5), POLL_STEP, || {
-        text = explain(&lab);
+        text = explain();
         text.contains("term41.default.loads: sent (x3,")
     });
     assert!(
