@@ -48,6 +48,7 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
         Err(err) if err.kind() == io::ErrorKind::NotFound && !required => {
             let mut config = Config::default();
             config.provision.clock = Some(system_clock());
+            config.sources = config::default_sources(system_facts());
             return Ok(config);
         }
         Err(err) => {
@@ -72,8 +73,20 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
     if let Some(pool_path) = config.provision.pool_csv.clone() {
         read_pool(&mut config, &pool_path)?;
     }
+    if config.sources_defaulted {
+        config.sources = config::default_sources(system_facts());
+    }
     resolve_journal_users(&mut config, &name)?;
     Ok(config)
+}
+
+/// What [`config::default_sources`] needs to know about this system.
+fn system_facts() -> config::SystemFacts {
+    config::SystemFacts {
+        openwrt: Path::new("/etc/openwrt_release").exists(),
+        syslog_file: Path::new("/var/log/syslog").exists(),
+        journald: Path::new("/run/systemd/journal/socket").exists(),
+    }
 }
 
 /// The uids of the user names of `journal` sources, from `/etc/passwd` (numbers were taken
@@ -224,6 +237,8 @@ pub fn scan(config: Config) -> Result<String, String> {
     }
     let templates = load_templates(&config).map_err(|errors| errors.join("\n"))?;
     let mut provisioner = Provisioner::new(config.clone(), templates, store, state);
+    // No log to read: no TFTP request could be seen, so none is missed either.
+    provisioner.set_tftp_visible(tftp_source_exists(&config));
     // Each source is read whole before the next: remember every event of the logs, so one
     // logged twice (two sources of one server) counts once here as in the daemon.
     provisioner.set_dedup_capacity(1 << 16, 1 << 12);
@@ -326,6 +341,7 @@ pub fn decide(config: &Config, mac: &str, verb: &str) -> Result<String, String> 
             let (state, _) = store.load().map_err(|err| err.to_string())?;
             let templates = load_templates(config).map_err(|errors| errors.join("\n"))?;
             let mut provisioner = Provisioner::new(config.clone(), templates, store, state);
+            provisioner.set_tftp_visible(tftp_source_exists(config));
             provisioner.set_firmware(crate::provision::firmware_in(&config.tftp_root));
             provisioner.decide(mac, decision);
             Ok(format!("{verb} {mac}: done (no daemon was running)"))
@@ -729,6 +745,71 @@ pub fn check(config: &Config) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Whether a source that carries TFTP requests exists: a log file that is there, or a
+/// command or journal source (the daemon refines this as it reads; hooks count once they
+/// report a request).
+pub fn tftp_source_exists(config: &Config) -> bool {
+    config.sources.iter().any(|source| {
+        source.kind.is_command()
+            || (source.kind == crate::config::SourceKind::Log && source.path.is_file())
+    })
+}
+
+/// What `check` reports as a warning (exit status unchanged): sources that do not exist yet
+/// or hold no line, and a config with no source of TFTP requests. Each with the fix
+/// (field-evidence.md §5: on Debian 12, journald only, `/var/log/syslog` does not exist and
+/// `check` used to say ok).
+pub fn check_warnings(config: &Config) -> Vec<String> {
+    use crate::config::SourceKind;
+    let mut warnings = Vec::new();
+    for source in &config.sources {
+        if source.kind.is_command() {
+            continue;
+        }
+        let path = &source.path;
+        let exists = match fs::metadata(path) {
+            Ok(meta) => {
+                if meta.len() == 0 && source.kind == SourceKind::Log {
+                    warnings.push(format!(
+                        "source {} holds no line yet: check that the server logs there (tftpd-hpa only with -v in TFTP_OPTIONS; dnsmasq with log-facility= or to syslog)",
+                        path.display()
+                    ));
+                }
+                true
+            }
+            Err(_) => false,
+        };
+        if exists || !path.parent().is_some_and(Path::is_dir) {
+            continue;
+        }
+        let fix = match source.kind {
+            SourceKind::Log if Path::new("/run/systemd/journal/socket").exists() => {
+                "this system keeps its logs in journald (Debian 12 has no /var/log/syslog): use a source of kind = \"journal\" instead"
+            }
+            SourceKind::Log => {
+                "check the path: where does the server log? (rsyslog: /var/log/syslog; dnsmasq: log-facility=; atftpd: --logfile)"
+            }
+            SourceKind::DnsmasqLeases => {
+                "dnsmasq writes it at its first lease; check the path (dhcp-leasefile=, /var/lib/misc/dnsmasq.leases on Debian, /tmp/dhcp.leases on OpenWrt)"
+            }
+            _ => "the DHCP server writes it at its first lease; check the path",
+        };
+        warnings.push(format!(
+            "source {} ({}) does not exist: {fix}",
+            path.display(),
+            source.kind.as_str()
+        ));
+    }
+    let tftp_source = config
+        .sources
+        .iter()
+        .any(|source| source.kind == SourceKind::Log || source.kind.is_command());
+    if !tftp_source {
+        warnings.push("no log, journal or command source: TFTP requests are seen only through hooks (dnsmasq's dhcp-script, OpenWrt's tftp hotplug); without them boot progress stops at the lease".to_string());
+    }
+    warnings
 }
 
 /// What keeps phones from registering on the PBX side: generated secrets no PBX file

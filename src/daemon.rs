@@ -81,6 +81,22 @@ struct SourceSet {
     firmware_changed: bool,
     /// `tftp_unique_root` is on: every shared name of the root counts as a change.
     unique_root: bool,
+    /// A hook reported a TFTP request: requests can be seen even without a log.
+    hook_tftp: bool,
+}
+
+impl SourceSet {
+    /// Whether TFTP requests can be seen at all: a log source whose file is there and was
+    /// read, a command or journal source, or a hook that reported one.
+    fn tftp_visible(&self) -> bool {
+        self.hook_tftp
+            || !self.commands.is_empty()
+            || self.sources.iter().enumerate().any(|(index, source)| {
+                source.kind() == config::SourceKind::Log
+                    && !self.failing.contains(&index)
+                    && source.path().is_file()
+            })
+    }
 }
 
 impl SourceSet {
@@ -125,6 +141,7 @@ impl SourceSet {
             tftp_root: tftp_root.to_path_buf(),
             firmware_changed: false,
             unique_root: false,
+            hook_tftp: false,
         };
         if let Err(err) = set.watcher.watch_dir(tftp_root) {
             warn!(root = %tftp_root.display(), %err, "cannot watch the TFTP root; firmware changes need a reload (SIGHUP)");
@@ -383,7 +400,8 @@ fn bind_notify_socket(path: &Path) -> std::io::Result<UnixDatagram> {
 }
 
 /// Handles one hook datagram. Bad ones are logged (rate-limited) and counted.
-fn on_datagram(datagram: &[u8], provisioner: &mut Provisioner, n_bad: &mut u64) {
+/// Returns whether it reported a TFTP request.
+fn on_datagram(datagram: &[u8], provisioner: &mut Provisioner, n_bad: &mut u64) -> bool {
     let roots = vec![provisioner
         .config()
         .tftp_root
@@ -394,7 +412,9 @@ fn on_datagram(datagram: &[u8], provisioner: &mut Provisioner, n_bad: &mut u64) 
         Err(BadDatagram::Decision(reason)) => warn!(reason, "ignoring a bad decision"),
         Ok(Datagram::Observation(observation)) => {
             debug!(?observation, "hook event");
+            let tftp = matches!(observation, crate::event::Observation::Tftp(_));
             provisioner.observe_from(Some(HOOK_SOURCE_ID), &[observation]);
+            return tftp;
         }
         Err(BadDatagram::Event(reason)) => {
             *n_bad += 1;
@@ -405,6 +425,7 @@ fn on_datagram(datagram: &[u8], provisioner: &mut Provisioner, n_bad: &mut u64) 
             }
         }
     }
+    false
 }
 
 /// Runs the daemon until SIGTERM or SIGINT. `config_path` is re-read on SIGHUP.
@@ -427,6 +448,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     let positions = state.positions.clone();
     let templates = load_templates(&config).map_err(|errors| errors.join("\n"))?;
     let mut provisioner = Provisioner::new(config.clone(), templates, store, state);
+    provisioner.set_tftp_visible(crate::commands::tftp_source_exists(&config));
     provisioner.set_write_budget(WRITE_SLICE);
     provisioner.set_firmware(crate::provision::firmware_in(&config.tftp_root));
     provisioner.write_shared();
@@ -443,6 +465,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     let mut set = SourceSet::new(&config.sources, &positions, &config.tftp_root)
         .map_err(|err| format!("cannot start inotify: {err}"))?;
     set.unique_root = config.tftp_unique_root;
+    provisioner.set_tftp_visible(set.tftp_visible());
     let mut sigterm = signal(SignalKind::terminate()).map_err(|err| err.to_string())?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(|err| err.to_string())?;
     let mut sighup = signal(SignalKind::hangup()).map_err(|err| err.to_string())?;
@@ -474,6 +497,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     let mut firmware_at: Option<Instant> = None;
     let mut summary_at: Option<Instant> = None;
     loop {
+        provisioner.set_tftp_visible(set.tftp_visible());
         // A real deadline: the earliest moment a phone waiting for its first TFTP request
         // (or for its config) counts as stuck. None while no phone waits.
         let diagnose_at = provisioner.next_deadline().map(|at| {
@@ -523,7 +547,12 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
             // whole or not at all).
             received = notify.recv(&mut datagram) => {
                 match received {
-                    Ok(n_bytes) => on_datagram(&datagram[..n_bytes], &mut provisioner, &mut n_bad_datagrams),
+                    Ok(n_bytes) => {
+                        if on_datagram(&datagram[..n_bytes], &mut provisioner, &mut n_bad_datagrams) && !set.hook_tftp {
+                            set.hook_tftp = true;
+                            provisioner.set_tftp_visible(true);
+                        }
+                    }
                     Err(err) => warn!(%err, "hook socket receive failed"),
                 }
             }

@@ -99,6 +99,11 @@ pub struct Context<'a> {
     pub root: &'a dyn Root,
     /// Unix seconds to judge deadlines at.
     pub now: i64,
+    /// TFTP requests can be seen at all: a source that carries them (a log, a command, the
+    /// journal) is readable, or a hook reported one. Without, a lease followed by "no
+    /// request" says nothing about the phone (field-evidence.md §5: with a missing log every
+    /// phone was reported `no-tftp-after-lease`).
+    pub tftp_visible: bool,
 }
 
 /// What a rule found: the message, the fix, and when the problem began as far as the events
@@ -203,6 +208,9 @@ pub fn deadline(phone: &Phone, config: &Config) -> Option<i64> {
 // The rules. Each returns (message, fix) when it holds.
 
 fn no_tftp_after_lease(phone: &Phone, cx: &Context<'_>) -> Option<Finding> {
+    if !cx.tftp_visible {
+        return None;
+    }
     let since = phone.awaiting_tftp?;
     let waited = cx.now.saturating_sub(since);
     if waited < cx.config.diagnostics.no_tftp_after_s {

@@ -99,6 +99,11 @@ fn main() -> ExitCode {
             commands::decide(&config, &mac, &verb).map(|text| outln(&text))
         }
         Command::Check { .. } => {
+            let warnings: String = commands::check_warnings(&config)
+                .iter()
+                .map(|warning| format!("warning: {warning}\n"))
+                .collect();
+            out(&warnings);
             let problems = commands::check(&config);
             if problems.is_empty() {
                 out(&format!(

@@ -205,6 +205,8 @@ pub struct Provisioner {
     links: Option<Vec<String>>,
     /// Recent events by source, so one reported by several sources counts once.
     dedup: crate::detect::dedup::Dedup,
+    /// A source of TFTP requests is readable (see `diagnose::Context::tftp_visible`).
+    tftp_visible: bool,
     /// Would-be phones turned away since the last summary, by reason.
     rejected: BTreeMap<&'static str, u64>,
     /// The first rejection was explained in the log.
@@ -262,6 +264,7 @@ impl Provisioner {
             leak_warned: HashSet::new(),
             links: None,
             dedup: crate::detect::dedup::Dedup::new(DEDUP_KEYS, 16),
+            tftp_visible: true,
             rejected: BTreeMap::new(),
             rejections_reported: false,
             unsaved: false,
@@ -469,6 +472,7 @@ impl Provisioner {
                 firmware: &self.inventory,
                 root: &root,
                 now,
+                tftp_visible: self.tftp_visible,
             };
             let found = crate::diagnose::diagnose(phone, &context);
             let update = crate::diagnose::merge(&phone.diagnoses, found);
@@ -952,6 +956,20 @@ impl Provisioner {
             return;
         }
         self.write_phones(&to_write);
+    }
+
+    /// Whether TFTP requests can be seen at all (a log, command or journal source readable,
+    /// or a hook that reported one); when it changes, every phone is diagnosed again.
+    pub fn set_tftp_visible(&mut self, visible: bool) {
+        if visible != self.tftp_visible {
+            self.tftp_visible = visible;
+            if visible {
+                info!("tftp requests can be seen again");
+            } else {
+                warn!("no source of tftp requests can be read: phones are not judged on missing requests until one can (cisco-autoprov check says which)");
+            }
+            self.diagnose_all();
+        }
     }
 
     /// Remembers up to `max_keys` events for [`Provisioner::observe_from`] (`scan` reads

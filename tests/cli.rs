@@ -1089,12 +1089,42 @@ fn scan_diagnoses_an_old_log_and_explain_says_what_to_do() {
     assert!(!String::from_utf8_lossy(&again.stderr).contains("code=firmware-loop"));
 }
 
+/// With no readable source of TFTP requests (field-evidence.md §5: Debian 12 has no
+/// `/var/log/syslog`), a lease with no request after it says nothing: no
+/// `no-tftp-after-lease`, and `check` warns about the missing log with the fix.
+#[test]
+fn a_missing_tftp_log_judges_no_phone() {
+    let site = Site::new("[diagnostics]\nno_tftp_after_s = 1\n");
+    let check = site.run(&["check", "-c", &site.config()]);
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        stdout.contains("warning: source") && stdout.contains("tftp.log (log) does not exist"),
+        "{stdout}"
+    );
+    let daemon = Daemon::start(&site);
+    site.append("dhcp.leases", LEASE_7941);
+    wait_for("the phone's lease", || {
+        site.status_json()[0]["state"] == "leased"
+    });
+    std::thread::sleep(Duration::from_millis(2500));
+    let phone = &site.status_json()[0];
+    assert_eq!(phone["diagnoses"], serde_json::json!([]), "{phone}");
+    drop(daemon);
+    // scan over the same files: the same verdict.
+    let scan = site.run(&["scan", "-c", &site.config()]);
+    assert!(scan.status.success(), "{scan:?}");
+    let stderr = String::from_utf8_lossy(&scan.stderr);
+    assert!(!stderr.contains("no-tftp-after-lease"), "{stderr}");
+}
+
 /// A lease and no TFTP request: the daemon's deadline timer (armed only while a phone waits)
 /// finds `no-tftp-after-lease` after `no_tftp_after_s`, reports it once, and `status` shows it;
 /// the phone's first request clears it.
 #[test]
 fn daemon_finds_a_phone_that_never_asks_for_a_file() {
     let site = Site::new("[diagnostics]\nno_tftp_after_s = 1\n");
+    // The TFTP server's log exists (empty): requests could be seen, and none comes.
+    site.append("tftp.log", "");
     let daemon = Daemon::start(&site);
     site.append("dhcp.leases", LEASE_7941);
     wait_for("the diagnosis", || {

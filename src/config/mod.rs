@@ -59,6 +59,9 @@ pub struct Config {
     pub provision: Provision,
     /// What to watch.
     pub sources: Vec<Source>,
+    /// The file names no `[[source]]`: the edge replaces `sources` with what this system has
+    /// ([`default_sources`]).
+    pub sources_defaulted: bool,
     /// Phones the admin listed, by MAC. Inventory entries win over the pool.
     pub inventory: BTreeMap<Mac, InventoryPhone>,
     /// Thresholds of the stuck-phone diagnoses.
@@ -372,6 +375,46 @@ impl SourceKind {
     }
 }
 
+/// What the edge found on this system, for [`default_sources`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SystemFacts {
+    /// OpenWrt (`/etc/openwrt_release`): dnsmasq's leases in `/tmp/dhcp.leases`, the log in
+    /// logd's ring buffer (`logread`).
+    pub openwrt: bool,
+    /// `/var/log/syslog` exists (rsyslog).
+    pub syslog_file: bool,
+    /// journald runs (`/run/systemd/journal/socket`).
+    pub journald: bool,
+}
+
+/// The sources of a config that names none: dnsmasq's lease file where the system keeps it,
+/// and the log where the system keeps it: `logread -f` on OpenWrt, `/var/log/syslog` when
+/// rsyslog writes it, else the journal (Debian 12 keeps its logs in journald only,
+/// field-evidence.md §5).
+pub fn default_sources(facts: SystemFacts) -> Vec<Source> {
+    if facts.openwrt {
+        return vec![
+            Source::file(SourceKind::DnsmasqLeases, "/tmp/dhcp.leases"),
+            Source {
+                command: vec!["logread".into(), "-f".into()],
+                ..Source::file(SourceKind::Command, PathBuf::new())
+            },
+        ];
+    }
+    let leases = Source::file(SourceKind::DnsmasqLeases, "/var/lib/misc/dnsmasq.leases");
+    let log = if facts.syslog_file || !facts.journald {
+        Source::file(SourceKind::Log, "/var/log/syslog")
+    } else {
+        let programs: Vec<String> = JOURNAL_PROGRAMS.iter().map(|p| p.to_string()).collect();
+        Source {
+            command: journal_command(&programs),
+            programs,
+            ..Source::file(SourceKind::Journal, PathBuf::new())
+        }
+    };
+    vec![leases, log]
+}
+
 /// The `_COMM` a `journal` source accepts by default: the servers whose messages
 /// `parse::tftp_log` reads (Debian's atftpd and tftpd-hpa both run as `in.tftpd`).
 pub const JOURNAL_PROGRAMS: &[&str] = &["dnsmasq", "in.tftpd", "atftpd", "dhcpd", "kea-dhcp4"];
@@ -609,6 +652,7 @@ impl Default for Config {
                 Source::file(SourceKind::DnsmasqLeases, "/tmp/dhcp.leases"),
                 Source::file(SourceKind::Log, "/var/log/syslog"),
             ],
+            sources_defaulted: true,
             inventory: BTreeMap::new(),
             diagnostics: Diagnostics::default(),
             dialplan: crate::dialplan::DialPlan::default(),
@@ -1112,6 +1156,7 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
         }
     }
     if let Some(sources) = &wire.sources {
+        config.sources_defaulted = false;
         config.sources.clear();
         for source in sources {
             let source = source.get_ref();
@@ -2020,5 +2065,48 @@ extension = "1007"
         assert!(parse_range("1-").is_err());
         assert!(parse_range("1-200000").is_err());
         assert_eq!(parse_range(" 7 - 7 ").unwrap().len(), 1);
+    }
+
+    /// Without `[[source]]` the sources are where this system keeps them: Debian 12 has no
+    /// `/var/log/syslog` (journald only, field-evidence.md §5), OpenWrt keeps its log in
+    /// logd (`logread`) and its leases in `/tmp/dhcp.leases`.
+    #[test]
+    fn default_sources_follow_the_system() {
+        let kinds = |facts| -> Vec<(SourceKind, String)> {
+            default_sources(facts)
+                .iter()
+                .map(|source| (source.kind, source.label()))
+                .collect()
+        };
+        let debian12 = SystemFacts {
+            journald: true,
+            ..SystemFacts::default()
+        };
+        let journal = kinds(debian12);
+        assert_eq!(journal[0].1, "/var/lib/misc/dnsmasq.leases");
+        assert_eq!(journal[1].0, SourceKind::Journal);
+        assert!(journal[1].1.contains("journalctl --follow"), "{journal:?}");
+        assert!(journal[1].1.contains("_COMM=in.tftpd"), "{journal:?}");
+        let rsyslog = kinds(SystemFacts {
+            syslog_file: true,
+            journald: true,
+            ..SystemFacts::default()
+        });
+        assert_eq!(rsyslog[1], (SourceKind::Log, "/var/log/syslog".to_string()));
+        let openwrt = kinds(SystemFacts {
+            openwrt: true,
+            ..SystemFacts::default()
+        });
+        assert_eq!(openwrt[0].1, "/tmp/dhcp.leases");
+        assert_eq!(
+            openwrt[1],
+            (SourceKind::Command, "command: logread -f".to_string())
+        );
+        assert!(
+            load("[pbx]\nhost = \"192.0.2.10\"\n")
+                .unwrap()
+                .sources_defaulted
+        );
+        assert!(!load("source = []\n").unwrap().sources_defaulted);
     }
 }

@@ -191,6 +191,7 @@ impl Run {
                 firmware: &self.inventory,
                 root: &self.root,
                 now,
+                tftp_visible: true,
             };
             let update = merge(&phone.diagnoses, diagnose(phone, &context));
             self.reported
@@ -486,6 +487,7 @@ fn a_stored_secret_too_long_for_the_model() {
         firmware: &inventory,
         root: &root,
         now: 5,
+        tftp_visible: true,
     };
     let found = diagnose(&phone, &context);
     assert_eq!(found.len(), 1);
