@@ -48,7 +48,7 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
         Err(err) if err.kind() == io::ErrorKind::NotFound && !required => {
             let mut config = Config::default();
             config.provision.clock = Some(system_clock());
-            config.sources = config::default_sources(system_facts());
+            config.apply_system_defaults(system_facts());
             return Ok(config);
         }
         Err(err) => {
@@ -73,9 +73,7 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
     if let Some(pool_path) = config.provision.pool_csv.clone() {
         read_pool(&mut config, &pool_path)?;
     }
-    if config.sources_defaulted {
-        config.sources = config::default_sources(system_facts());
-    }
+    config.apply_system_defaults(system_facts());
     resolve_journal_users(&mut config, &name)?;
     Ok(config)
 }
@@ -239,6 +237,7 @@ pub fn scan(config: Config) -> Result<String, String> {
     let mut provisioner = Provisioner::new(config.clone(), templates, store, state);
     // No log to read: no TFTP request could be seen, so none is missed either.
     provisioner.set_tftp_visible(tftp_source_exists(&config));
+    provisioner.adopt_from_root();
     // Each source is read whole before the next: remember every event of the logs, so one
     // logged twice (two sources of one server) counts once here as in the daemon.
     provisioner.set_dedup_capacity(1 << 16, 1 << 12);

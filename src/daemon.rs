@@ -44,6 +44,20 @@ const RESCAN_FIRMWARE_AFTER: Duration = Duration::from_millis(500);
 const REJECTION_SUMMARY_EVERY: Duration = Duration::from_secs(60);
 /// How long changed phone records (boot state, model) may wait before they are saved.
 const SAVE_PHONES_AFTER: Duration = Duration::from_millis(300);
+/// How long changed phone records wait before they are saved: `save_interval_s`, else
+/// [`SAVE_PHONES_AFTER`].
+fn save_phones_after(config: &Config) -> Duration {
+    config
+        .save_interval_s
+        .map_or(SAVE_PHONES_AFTER, Duration::from_secs)
+}
+
+/// How long read positions wait before they are saved: `save_interval_s`, at least
+/// [`SAVE_POSITIONS_AFTER`].
+fn save_positions_after(config: &Config) -> Duration {
+    save_phones_after(config).max(SAVE_POSITIONS_AFTER)
+}
+
 /// First and longest wait before writing failed files again.
 const RETRY_FIRST: Duration = Duration::from_secs(2);
 const RETRY_MAX: Duration = Duration::from_secs(60);
@@ -449,6 +463,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     let templates = load_templates(&config).map_err(|errors| errors.join("\n"))?;
     let mut provisioner = Provisioner::new(config.clone(), templates, store, state);
     provisioner.set_tftp_visible(crate::commands::tftp_source_exists(&config));
+    provisioner.adopt_from_root();
     provisioner.set_write_budget(WRITE_SLICE);
     provisioner.set_firmware(crate::provision::firmware_in(&config.tftp_root));
     provisioner.write_shared();
@@ -523,10 +538,10 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
             retry_at = Some(Instant::now() + retry_delay);
         }
         if provisioner.has_unsaved_changes() {
-            let soon = Instant::now() + SAVE_PHONES_AFTER;
+            let soon = Instant::now() + save_phones_after(provisioner.config());
             save_at = Some(save_at.map_or(soon, |at| at.min(soon)));
         } else if positions_dirty && save_at.is_none() {
-            save_at = Some(Instant::now() + SAVE_POSITIONS_AFTER);
+            save_at = Some(Instant::now() + save_positions_after(provisioner.config()));
         }
         let reload_at = provisioner.next_reload_deadline().map(Instant::from_std);
         tokio::select! {

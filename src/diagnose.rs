@@ -19,6 +19,7 @@
 //! | `secret-too-long` | a secret longer than the model takes (its record, or a file we did not write) |
 //! | `phone-label-invalid` | a `phoneLabel` with spaces or over 12 characters (a file we did not write, or user templates) |
 //! | `config-fetched-by-other-ip` | the leak alerts: its config fetched by another address |
+//! | `file-disagrees` | its own file, written or edited by hand, gives another extension or secret than its record |
 //! | `secret-unknown-to-pbx` | a generated secret (range extension, `[[phone]]` without one) and no `[pbx] pjsip_snippet` or `freepbx_csv` to tell the PBX |
 
 use std::fmt::Write as _;
@@ -50,6 +51,8 @@ pub const CONFIG_FETCHED_BY_OTHER_IP: &str = "config-fetched-by-other-ip";
 
 /// A secret only we know, and no PBX file to hand it over: the phone cannot register.
 pub const SECRET_UNKNOWN_TO_PBX: &str = "secret-unknown-to-pbx";
+/// The phone's own file (not ours) gives other credentials than its record.
+pub const FILE_DISAGREES: &str = "file-disagrees";
 
 /// Every code, in the order the rules run (and `status` lists them).
 pub const CODES: &[&str] = &[
@@ -61,6 +64,7 @@ pub const CODES: &[&str] = &[
     SECRET_TOO_LONG,
     PHONE_LABEL_INVALID,
     CONFIG_FETCHED_BY_OTHER_IP,
+    FILE_DISAGREES,
     SECRET_UNKNOWN_TO_PBX,
 ];
 
@@ -77,6 +81,7 @@ pub fn is_stuck(code: &str) -> bool {
             | MAC_CASE
             | CONFIG_NEVER_FETCHED
             | SECRET_TOO_LONG
+            | FILE_DISAGREES
     )
 }
 
@@ -142,6 +147,9 @@ pub fn diagnose(phone: &Phone, cx: &Context<'_>) -> Vec<Diagnosis> {
     }
     if let Some(finding) = config_fetched_by_other_ip(phone) {
         found.push((CONFIG_FETCHED_BY_OTHER_IP, finding));
+    }
+    if let Some(finding) = file_disagrees(phone, cx) {
+        found.push((FILE_DISAGREES, finding));
     }
     if let Some(finding) = secret_unknown_to_pbx(phone, cx) {
         found.push((SECRET_UNKNOWN_TO_PBX, finding));
@@ -700,6 +708,46 @@ fn foreign_config(phone: &Phone, cx: &Context<'_>) -> Option<(String, String, bo
     }
     let text = cx.root.text(&name)?;
     Some((name, text, ours))
+}
+
+/// `status` and the files never disagree silently (field-evidence.md §5): a phone file we
+/// did not write (or one edited since) whose extension or secret is not the record's is
+/// what the phone registers with, while the PBX files carry the record's.
+fn file_disagrees(phone: &Phone, cx: &Context<'_>) -> Option<Finding> {
+    use crate::parse::phone_file::{parse_sep_xml, parse_sip_cnf};
+    let extension = phone.extension.as_deref()?;
+    let secret = phone.secret.as_deref()?;
+    type Parser = fn(&str) -> Result<crate::parse::phone_file::PhoneFile, String>;
+    let parsers: [(String, Parser); 2] = [
+        (format!("SEP{}.cnf.xml", phone.mac), parse_sep_xml),
+        (format!("SIP{}.cnf", phone.mac), parse_sip_cnf),
+    ];
+    for (name, parse) in parsers {
+        if phone.files.contains(&name) {
+            continue;
+        }
+        let Some(file) = cx.root.text(&name).and_then(|text| parse(&text).ok()) else {
+            continue;
+        };
+        let message = if file.extension != extension {
+            format!(
+                "{name} gives extension {}, but cisco-autoprov assigned it {extension}: the phone registers as {}, the pbx files carry {extension}",
+                file.extension, file.extension
+            )
+        } else if file.secret != secret {
+            format!(
+                "{name} holds another secret than cisco-autoprov assigned to extension {extension}: the pbx refuses its REGISTER unless it has the file's"
+            )
+        } else {
+            continue;
+        };
+        let fix = format!(
+            "The file was written or edited by hand, so cisco-autoprov leaves it alone. Delete {name} from the TFTP root ({}) to have it written again from the assignment, or give the phone a [[phone]] entry with the file's extension and secret so both agree.",
+            cx.config.tftp_root.display()
+        );
+        return Some((message, fix, cx.now));
+    }
+    None
 }
 
 /// A phone registers with the secret in its file; when that secret was generated here and no

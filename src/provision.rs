@@ -958,6 +958,107 @@ impl Provisioner {
         self.write_phones(&to_write);
     }
 
+    /// Takes back the assignments of phones the state does not know from their own files
+    /// in the TFTP root (and their directories, `tftp_unique_root`), when those carry our
+    /// marker: with the state lost and the root kept, no extension is handed out twice
+    /// (field-evidence.md §5). The files become ours again. Returns how many phones were
+    /// taken back.
+    pub fn adopt_from_root(&mut self) -> usize {
+        use crate::detect::names::{classify, TftpName};
+        let root = self.config.tftp_root.clone();
+        let Ok(entries) = std::fs::read_dir(&root) else {
+            return 0;
+        };
+        // (mac, registry key, path)
+        let mut found: Vec<(Mac, String, PathBuf)> = Vec::new();
+        let mut note = |name: &str, key: String, path: PathBuf| {
+            if let TftpName::SepConfig(mac) | TftpName::SipConfig(mac) = classify(name) {
+                found.push((mac, key, path));
+            }
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if Mac::from_dashed(&name).is_some()
+                && entry.file_type().is_ok_and(|kind| kind.is_dir())
+            {
+                for inner in std::fs::read_dir(entry.path())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Result::ok)
+                {
+                    if let Ok(inner_name) = inner.file_name().into_string() {
+                        note(&inner_name, format!("{name}/{inner_name}"), inner.path());
+                    }
+                }
+            } else {
+                note(&name, name.clone(), entry.path());
+            }
+        }
+        found.sort();
+        let mut adopted = 0;
+        let now = now();
+        let mut index = 0;
+        while index < found.len() {
+            let mac = found[index].0;
+            let end = found[index..]
+                .iter()
+                .position(|(other, _, _)| *other != mac)
+                .map_or(found.len(), |n| index + n);
+            let group = &found[index..end];
+            index = end;
+            if self
+                .engine
+                .phone(mac)
+                .is_some_and(|phone| phone.extension.is_some())
+            {
+                continue;
+            }
+            // Every file of the phone with its bytes; the first that parses decides.
+            let mut files = Vec::new();
+            for (_, key, path) in group {
+                if let Ok(crate::fsutil::Existing::Bytes(bytes)) =
+                    crate::fsutil::read_existing(path, crate::writer::MAX_EXISTING)
+                {
+                    files.push((key.clone(), bytes));
+                }
+            }
+            let parsed = files.iter().find_map(|(key, bytes)| {
+                let text = String::from_utf8_lossy(bytes);
+                let parsed = if key.ends_with(".cnf.xml") {
+                    crate::parse::phone_file::parse_sep_xml(&text)
+                } else {
+                    crate::parse::phone_file::parse_sip_cnf(&text)
+                };
+                parsed.ok().map(|file| (key.clone(), file))
+            });
+            let Some((key, file)) = parsed else { continue };
+            match self.engine.adopt(mac, &file, &self.config, now) {
+                Ok(origin) => {
+                    adopted += 1;
+                    let mut names = BTreeSet::new();
+                    for (key, bytes) in &files {
+                        let print = format!("{:016x}", crate::fsutil::fingerprint(bytes));
+                        self.state.written.insert(key.clone(), print);
+                        let name = key.rsplit('/').next().unwrap_or(key);
+                        names.insert(name.to_string());
+                    }
+                    self.engine.files_written(mac, names, false, now);
+                    info!(%mac, extension = %file.extension, origin = ?origin, file = %key, "assignment taken back from the phone's file (the state did not know the phone)");
+                }
+                Err(reason) => {
+                    warn!(%mac, file = %key, reason, "phone file not taken back; its extension may be handed out again");
+                }
+            }
+        }
+        if adopted > 0 {
+            self.unsaved = true;
+            let _ = self.save();
+        }
+        adopted
+    }
+
     /// Whether TFTP requests can be seen at all (a log, command or journal source readable,
     /// or a hook that reported one); when it changes, every phone is diagnosed again.
     pub fn set_tftp_visible(&mut self, visible: bool) {

@@ -1159,3 +1159,60 @@ fn daemon_finds_a_phone_that_never_asks_for_a_file() {
     daemon.wait_log("phone problem gone");
     assert!(daemon.stop().success());
 }
+
+/// The state lost, the TFTP root kept (field-evidence.md §5: two phones ended up on one
+/// extension although the files on disk still held each phone's extension and secret): the
+/// assignments come back from the phones' own files, so a new phone gets a new extension and
+/// the old ones keep theirs, secrets included.
+#[test]
+fn a_lost_state_is_rebuilt_from_the_phone_files() {
+    let site = Site::new("");
+    site.append(
+        "dhcp.leases",
+        "1795252463 00:1b:0c:18:bd:c1 198.18.0.151 SEP001B0C18BDC1 *\n\
+         1795252464 00:1b:0c:18:bd:c2 198.18.0.152 SEP001B0C18BDC2 *\n",
+    );
+    let scan = site.run(&["scan", "-c", &site.config()]);
+    assert!(scan.status.success(), "{scan:?}");
+    let before = site.run(&["status", "-c", &site.config(), "--json", "--show-secrets"]);
+    let before: serde_json::Value = serde_json::from_slice(&before.stdout).unwrap();
+    let assigned = |status: &serde_json::Value, mac: &str| {
+        let phone = status
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|phone| phone["mac"] == mac)
+            .unwrap_or_else(|| panic!("{mac} not in {status}"));
+        (phone["extension"].clone(), phone["secret"].clone())
+    };
+    let a = assigned(&before, "001B0C18BDC1");
+    let b = assigned(&before, "001B0C18BDC2");
+    assert_ne!(a.0, b.0);
+
+    fs::remove_dir_all(site.path("state")).unwrap();
+    // A new phone's lease comes first in the file: without the files it would get 2000.
+    let leases = fs::read_to_string(site.path("dhcp.leases")).unwrap();
+    fs::write(
+        site.path("dhcp.leases"),
+        format!("1795252465 00:1b:0c:18:bd:c3 198.18.0.153 SEP001B0C18BDC3 *\n{leases}"),
+    )
+    .unwrap();
+    let scan = site.run(&["scan", "-c", &site.config()]);
+    assert!(scan.status.success(), "{scan:?}");
+    let stderr = String::from_utf8_lossy(&scan.stderr);
+    assert_eq!(
+        stderr
+            .matches("assignment taken back from the phone's file")
+            .count(),
+        2,
+        "{stderr}"
+    );
+    let after = site.run(&["status", "-c", &site.config(), "--json", "--show-secrets"]);
+    let after: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
+    assert_eq!(assigned(&after, "001B0C18BDC1"), a);
+    assert_eq!(assigned(&after, "001B0C18BDC2"), b);
+    let c = assigned(&after, "001B0C18BDC3");
+    assert!(c.0 != a.0 && c.0 != b.0, "the new phone got {c:?}");
+    // The files are ours again: rewritten when needed, never "edited by hand".
+    assert!(!stderr.contains("edited by hand"), "{stderr}");
+}

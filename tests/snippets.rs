@@ -1449,7 +1449,9 @@ fn init_script_writes_the_toml_config() {
     let config = cisco_autoprov::config::parse(&toml, "cisco-autoprov.toml", Path::new("/var/etc"))
         .unwrap_or_else(|errors| panic!("{errors:?}\n{toml}"));
     assert_eq!(config.tftp_root, Path::new("/tmp/tftp"), "{toml}");
-    assert_eq!(config.state_dir, Path::new("/var/lib/cisco-autoprov"));
+    // On flash: OpenWrt's /var is RAM (field-evidence.md §5), saved once a minute at most.
+    assert_eq!(config.state_dir, Path::new("/etc/cisco-autoprov/state"));
+    assert_eq!(config.save_interval_s, Some(60));
     // The harness moves RUNDIR; the hotplug scripts look for the socket where the init
     // script really puts it.
     assert_eq!(config.notify_socket, dir.path().join("run/notify.sock"));

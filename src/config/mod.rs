@@ -39,6 +39,10 @@ pub struct Config {
     pub tftp_unique_root: bool,
     /// State (assignments, read positions) lives here; created 0700.
     pub state_dir: PathBuf,
+    /// How long routine updates (boot timelines, diagnoses, read positions) wait before they
+    /// are saved, in seconds; `None`: 300 ms (positions 5 s). Assignments are saved at once,
+    /// before any file carrying them. On flash (OpenWrt) a minute, so the flash is not worn.
+    pub save_interval_s: Option<u64>,
     /// `error`, `warn`, `info`, `debug` or `trace`.
     pub log_level: String,
     /// A directory of templates replacing the built-in ones (`SEP.cnf.xml`, `SIP.cnf`, …).
@@ -59,9 +63,8 @@ pub struct Config {
     pub provision: Provision,
     /// What to watch.
     pub sources: Vec<Source>,
-    /// The file names no `[[source]]`: the edge replaces `sources` with what this system has
-    /// ([`default_sources`]).
-    pub sources_defaulted: bool,
+    /// What the file leaves to this system's defaults ([`Config::apply_system_defaults`]).
+    pub defaulted: Defaulted,
     /// Phones the admin listed, by MAC. Inventory entries win over the pool.
     pub inventory: BTreeMap<Mac, InventoryPhone>,
     /// Thresholds of the stuck-phone diagnoses.
@@ -375,6 +378,48 @@ impl SourceKind {
     }
 }
 
+/// What a config file left to this system's defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Defaulted {
+    /// No `[[source]]`.
+    pub sources: bool,
+    /// No `state_dir`.
+    pub state_dir: bool,
+    /// No `save_interval_s`.
+    pub save_interval: bool,
+}
+
+/// Where the state lives on OpenWrt by default: on flash (`/var` is a RAM disk there, so
+/// state in it meant new secrets after every reboot, field-evidence.md §5).
+pub const OPENWRT_STATE_DIR: &str = "/etc/cisco-autoprov/state";
+
+/// How long routine state updates wait on OpenWrt by default: flash wears with each write.
+pub const OPENWRT_SAVE_INTERVAL_S: u64 = 60;
+
+impl Config {
+    /// Fills what the file left open with this system's defaults: the sources
+    /// ([`default_sources`]), and on OpenWrt the state on flash, saved at most once a minute
+    /// for routine updates.
+    pub fn apply_system_defaults(&mut self, facts: SystemFacts) {
+        if self.defaulted.sources {
+            self.sources = default_sources(facts);
+        }
+        if facts.openwrt {
+            if self.defaulted.state_dir {
+                let notify_default = self.notify_socket == self.state_dir.join("notify.sock");
+                self.state_dir = PathBuf::from(OPENWRT_STATE_DIR);
+                if notify_default {
+                    // The socket stays in RAM.
+                    self.notify_socket = PathBuf::from("/var/run/cisco-autoprov/notify.sock");
+                }
+            }
+            if self.defaulted.save_interval {
+                self.save_interval_s = Some(OPENWRT_SAVE_INTERVAL_S);
+            }
+        }
+    }
+}
+
 /// What the edge found on this system, for [`default_sources`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SystemFacts {
@@ -602,6 +647,7 @@ impl Default for Config {
             tftp_root: PathBuf::from("/srv/tftp"),
             tftp_unique_root: false,
             state_dir: PathBuf::from("/var/lib/cisco-autoprov"),
+            save_interval_s: None,
             log_level: "info".to_string(),
             notify_socket: PathBuf::from("/var/lib/cisco-autoprov/notify.sock"),
             templates_dir: None,
@@ -652,7 +698,11 @@ impl Default for Config {
                 Source::file(SourceKind::DnsmasqLeases, "/tmp/dhcp.leases"),
                 Source::file(SourceKind::Log, "/var/log/syslog"),
             ],
-            sources_defaulted: true,
+            defaulted: Defaulted {
+                sources: true,
+                state_dir: true,
+                save_interval: true,
+            },
             inventory: BTreeMap::new(),
             diagnostics: Diagnostics::default(),
             dialplan: crate::dialplan::DialPlan::default(),
@@ -781,6 +831,19 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
     if let Some(value) = &wire.state_dir {
         if let Some(path) = checker.path(value, "state_dir") {
             config.state_dir = path;
+            config.defaulted.state_dir = false;
+        }
+    }
+    if let Some(value) = &wire.save_interval_s {
+        match u64::try_from(*value.get_ref()) {
+            Ok(seconds @ 0..=3600) => {
+                config.save_interval_s = Some(seconds);
+                config.defaulted.save_interval = false;
+            }
+            _ => checker.error(
+                value,
+                format!("save_interval_s {} is not 0-3600 seconds", value.get_ref()),
+            ),
         }
     }
     config.notify_socket = config.state_dir.join("notify.sock");
@@ -1156,7 +1219,7 @@ fn build(wire: wire::File, checker: &mut Checker<'_>) -> Config {
         }
     }
     if let Some(sources) = &wire.sources {
-        config.sources_defaulted = false;
+        config.defaulted.sources = false;
         config.sources.clear();
         for source in sources {
             let source = source.get_ref();
@@ -1693,7 +1756,7 @@ mod tests {
     fn errors_name_file_and_line() {
         check_errors(
             "tftp_root = \"/srv/tftp\"\nbogus = 1\n",
-            &["config.toml:2: unknown field `bogus`, expected one of `tftp_root`, `tftp_unique_root`, `state_dir`, `log_level`, `notify_socket`, `templates_dir`, `pbx`, `dhcp`, `provision`, `firmware`, `diagnostics`, `dialplan`, `source`, `phone`"],
+            &["config.toml:2: unknown field `bogus`, expected one of `tftp_root`, `tftp_unique_root`, `state_dir`, `log_level`, `save_interval_s`, `notify_socket`, `templates_dir`, `pbx`, `dhcp`, `provision`, `firmware`, `diagnostics`, `dialplan`, `source`, `phone`"],
         );
         check_errors(
             "tftp_unique_root = \"ip\"\n[pbx]\nunapproved_context = \"a;b\"\n[provision]\nrotate_secret_on_leak = \"yes\"\n",
@@ -2105,8 +2168,40 @@ extension = "1007"
         assert!(
             load("[pbx]\nhost = \"192.0.2.10\"\n")
                 .unwrap()
-                .sources_defaulted
+                .defaulted
+                .sources
         );
-        assert!(!load("source = []\n").unwrap().sources_defaulted);
+        assert!(!load("source = []\n").unwrap().defaulted.sources);
+    }
+
+    /// OpenWrt keeps `/var` in RAM: state there meant new secrets after every reboot
+    /// (field-evidence.md §5). Its default state is on flash, saved at most once a minute for
+    /// routine updates; the hook socket stays in RAM. What the file sets is kept.
+    #[test]
+    fn openwrt_defaults_keep_the_state_on_flash() {
+        let openwrt = SystemFacts {
+            openwrt: true,
+            ..SystemFacts::default()
+        };
+        let mut config = load("[pbx]\nhost = \"192.0.2.10\"\n").unwrap();
+        config.apply_system_defaults(openwrt);
+        assert_eq!(config.state_dir, Path::new(OPENWRT_STATE_DIR));
+        assert_eq!(config.save_interval_s, Some(OPENWRT_SAVE_INTERVAL_S));
+        assert_eq!(
+            config.notify_socket,
+            Path::new("/var/run/cisco-autoprov/notify.sock")
+        );
+        let mut config = load("state_dir = \"/mnt/usb/state\"\nsave_interval_s = 5\n").unwrap();
+        config.apply_system_defaults(openwrt);
+        assert_eq!(config.state_dir, Path::new("/mnt/usb/state"));
+        assert_eq!(config.save_interval_s, Some(5));
+        let mut debian = load("").unwrap();
+        debian.apply_system_defaults(SystemFacts::default());
+        assert_eq!(debian.state_dir, Path::new("/var/lib/cisco-autoprov"));
+        assert_eq!(debian.save_interval_s, None);
+        assert_eq!(
+            load("save_interval_s = 7200\n").unwrap_err(),
+            ["config.toml:1: save_interval_s 7200 is not 0-3600 seconds"]
+        );
     }
 }

@@ -542,6 +542,104 @@ impl Engine {
         }
     }
 
+    /// Takes back a phone's assignment from its own file when the state does not know the
+    /// phone (the state was lost, the TFTP root kept: field-evidence.md §5), so its extension
+    /// is not handed to another phone. `file` must carry our marker; the extension must be
+    /// one the config could have given it (its inventory entry, the pool, the range) and no
+    /// other phone's. Returns the origin it was given, or why not.
+    pub fn adopt(
+        &mut self,
+        mac: Mac,
+        file: &crate::parse::phone_file::PhoneFile,
+        config: &Config,
+        time: i64,
+    ) -> Result<Origin, String> {
+        if self
+            .phones
+            .get(&mac)
+            .is_some_and(|phone| phone.extension.is_some())
+        {
+            return Err("the state knows this phone".into());
+        }
+        if !file.ours {
+            return Err("the file was not written by cisco-autoprov".into());
+        }
+        let extension = file.extension.as_str();
+        if file.secret.is_empty() {
+            return Err("the file holds no secret".into());
+        }
+        if let Some(other) = self
+            .phones
+            .values()
+            .find(|phone| phone.extension.as_deref() == Some(extension))
+        {
+            return Err(format!("extension {extension} is phone {}'s", other.mac));
+        }
+        let in_range = config
+            .provision
+            .extensions
+            .iter()
+            .any(|candidate| candidate == extension);
+        let origin = match config.inventory.get(&mac) {
+            Some(entry) if entry.extension == extension => Origin::Inventory,
+            Some(entry) => {
+                return Err(format!(
+                    "its [[phone]] entry gives extension {}",
+                    entry.extension
+                ))
+            }
+            None if config.inventory.values().any(|e| e.extension == extension) => {
+                return Err(format!(
+                    "extension {extension} belongs to another [[phone]] entry"
+                ))
+            }
+            None if config
+                .provision
+                .pool
+                .iter()
+                .any(|p| p.extension == extension) =>
+            {
+                Origin::Pool
+            }
+            None if in_range => Origin::Range,
+            None => {
+                return Err(format!(
+                    "extension {extension} is not in the range, the pool or the inventory"
+                ))
+            }
+        };
+        if config.provision.policy == Policy::Inventory && origin != Origin::Inventory {
+            return Err("policy = \"inventory\" and the phone has no [[phone]] entry".into());
+        }
+        let known = self.phones.contains_key(&mac);
+        let phone = self
+            .phones
+            .entry(mac)
+            .or_insert_with(|| Phone::new(mac, time));
+        phone.extension = Some(file.extension.clone());
+        phone.secret = Some(file.secret.clone());
+        phone.origin = Some(origin);
+        phone.lines = file
+            .lines
+            .iter()
+            .map(|(extension, secret)| Line {
+                extension: extension.clone(),
+                secret: secret.clone(),
+                label: None,
+            })
+            .collect();
+        phone.needs_approval = false;
+        if config.provision.policy == Policy::Approve && origin != Origin::Inventory {
+            // It had credentials under `approve`: someone approved it.
+            phone.decision = Some(Decision::Approved);
+        }
+        if !known {
+            self.remember_new(mac);
+        }
+        self.touched.insert(mac);
+        Ok(origin)
+    }
+
     /// Applies the config's inventory to the known phones (at start-up and after a reload):
     /// inventory values replace earlier assignments, and a phone whose pool extension is now
     /// claimed by the inventory gets a new one.

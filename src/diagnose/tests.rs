@@ -510,3 +510,54 @@ fn times_for_people() {
     assert_eq!(span(7200), "2 h");
     assert_eq!(span(-3), "0 s");
 }
+
+/// A hand-edited phone file and the record disagree: said, with the file's name and what
+/// differs, never the secrets themselves (field-evidence.md §5).
+#[test]
+fn a_phone_file_that_disagrees_with_the_record() {
+    let config = crate::config::parse("", "test", Path::new("/")).unwrap();
+    let phone: crate::detect::Phone = serde_json::from_str(
+        r#"{"mac":"001B0C18BDC1","ip":null,"model":"7941","hostname":null,"vendor_class":null,
+            "extension":"2000","secret":"recorded-secret","label":null,
+            "state":"leased","first_seen":0,"last_seen":0,"written_at":0,"files":[]}"#,
+    )
+    .unwrap();
+    let file = |extension: &str, secret: &str| {
+        format!("<device><sipProfile><sipLines><line button=\"1\"><featureLabel>x</featureLabel><name>{extension}</name><authName>{extension}</authName><authPassword>{secret}</authPassword></line></sipLines></sipProfile></device>")
+    };
+    let inventory = crate::firmware::Inventory::default();
+    for (text, want) in [
+        (
+            file("2001", "recorded-secret"),
+            Some("gives extension 2001"),
+        ),
+        (file("2000", "hand-typed"), Some("holds another secret")),
+        (file("2000", "recorded-secret"), None),
+    ] {
+        let root = MemRoot {
+            files: BTreeSet::new(),
+            text: BTreeMap::from([("SEP001B0C18BDC1.cnf.xml".to_string(), text)]),
+            written: RefCell::new(BTreeMap::new()),
+        };
+        let context = Context {
+            config: &config,
+            firmware: &inventory,
+            root: &root,
+            now: 5,
+            tftp_visible: true,
+        };
+        let found: Vec<_> = diagnose(&phone, &context)
+            .into_iter()
+            .filter(|d| d.code == FILE_DISAGREES)
+            .collect();
+        match want {
+            Some(words) => {
+                assert_eq!(found.len(), 1, "{found:?}");
+                assert!(found[0].message.contains(words), "{found:?}");
+                assert!(!found[0].message.contains("secret-"), "{found:?}");
+                assert!(!found[0].message.contains("hand-typed"), "{found:?}");
+            }
+            None => assert!(found.is_empty(), "{found:?}"),
+        }
+    }
+}

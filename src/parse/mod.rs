@@ -10,6 +10,7 @@ pub mod isc_leases;
 pub mod journal_json;
 pub mod kea_leases;
 pub mod odhcpd_leases;
+pub mod phone_file;
 pub mod syslog;
 pub mod tftp_log;
 
