@@ -155,7 +155,7 @@ pub fn snippet(config: &Config, kind: &str) -> Result<String, String> {
         }
         return Ok(crate::snippets::hex(tftp_server));
     }
-    let binary = own_binary();
+    let binary = crate::provision::own_binary();
     let config_path = config.path.as_ref().map(|path| path.display().to_string());
     let input = crate::snippets::SnippetInput {
         tftp_server,
@@ -178,14 +178,6 @@ pub fn snippet(config: &Config, kind: &str) -> Result<String, String> {
             "unknown snippet {other:?}: expected dnsmasq, isc, uci, kea or hex"
         )),
     }
-}
-
-/// Where this program is, for the hook lines of the snippets.
-pub fn own_binary() -> String {
-    std::env::current_exe()
-        .ok()
-        .map(|path| path.display().to_string())
-        .unwrap_or_else(|| crate::snippets::DEFAULT_BINARY.to_string())
 }
 
 /// The templates in force: the built-ins, replaced by the files of `templates_dir`. Errors

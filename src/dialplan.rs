@@ -87,7 +87,7 @@
 
 use std::fmt::Write as _;
 
-use crate::render::xml_escape;
+use crate::template::xml_escape;
 
 /// The file's name in the TFTP root: what `templates/SEP.cnf.xml` names in `<dialTemplate>`
 /// and what a 7940/7960 asks for after `dial_template: "dialplan"` in `SIPDefault.cnf`.

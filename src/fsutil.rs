@@ -377,6 +377,14 @@ impl Default for Fingerprint {
     }
 }
 
+/// A name that stays inside the directory: no separators, no leading dot, no NUL, ≤ 255 bytes.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\', '\0'])
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;

@@ -3,7 +3,7 @@
 //! See ARCHITECTURE.md for the bird's-eye view and the code map.
 //!
 //! # Layout
-//! - Pure core (no IO): [`mac`], [`models`], [`oui`], [`event`], [`parse`], [`detect`],
+//! - Pure core (no IO): [`mac`], [`label`], [`models`], [`oui`], [`event`], [`parse`], [`detect`],
 //!   [`diagnose`], [`template`], [`render`], [`snippets`], [`firmware`] (but its `scan` and
 //!   `import`), [`config`], [`hook`], [`timezone`], [`locale`], [`dialplan`].
 //! - Edge (touches the disk): [`fsutil`], [`state`], [`writer`], [`sources`], [`provision`].
@@ -23,6 +23,7 @@ pub mod event;
 pub mod firmware;
 pub mod fsutil;
 pub mod hook;
+pub mod label;
 pub mod locale;
 pub mod logging;
 pub mod mac;

@@ -693,7 +693,7 @@ impl Provisioner {
             return;
         }
         self.reservations = self.current_reservations();
-        let binary = crate::commands::own_binary();
+        let binary = own_binary();
         let config_path = self
             .config
             .path
@@ -1327,6 +1327,14 @@ impl Provisioner {
 /// thousand phones booting at once, each with a lease and a handful of requests in the
 /// window ([`crate::detect::dedup::WINDOW_S`]).
 pub const DEDUP_KEYS: usize = 8192;
+
+/// Where this program is, for the hook lines of the snippets.
+pub fn own_binary() -> String {
+    std::env::current_exe()
+        .ok()
+        .map(|path| path.display().to_string())
+        .unwrap_or_else(|| crate::snippets::DEFAULT_BINARY.to_string())
+}
 
 /// At most one `[dhcp] reload_command` per this interval: a storm of reservations restarts
 /// the DHCP server once per interval, not once per phone.

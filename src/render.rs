@@ -27,7 +27,7 @@
 use crate::config::{Ring, SipTransport, SpeedDial};
 use crate::mac::Mac;
 use crate::models::{ConfigFamily, Model};
-use crate::template::{Templates, Values};
+use crate::template::{xml_escape, Templates, Values};
 
 /// Longest `phoneLabel` the 79xx XML firmware shows (cisco-facts.md section 4b).
 pub const MAX_PHONE_LABEL: usize = 12;
@@ -153,25 +153,6 @@ pub fn sep_file_name(mac: Mac) -> String {
 /// `SIP001B0C18BDC1.cnf` (MAC upper-case, extension lower-case: cisco-facts.md 4a).
 pub fn sip_file_name(mac: Mac) -> String {
     format!("SIP{mac}.cnf")
-}
-
-/// Escapes text for XML element content and attribute values.
-pub fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0; config checks keep them out, this
-            // keeps the output well-formed whatever comes in.
-            c if c.is_control() && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A label for a small display: without spaces (the 7900 series rejects them in

@@ -79,7 +79,7 @@ impl FileKind {
     /// Escapes a value for this format.
     pub fn escape(self, value: &str) -> String {
         match self {
-            FileKind::Xml => crate::render::xml_escape(value),
+            FileKind::Xml => xml_escape(value),
             FileKind::Cnf => value
                 .chars()
                 .filter(|c| *c != '"' && !c.is_control())
@@ -343,6 +343,25 @@ impl Templates {
         // The built-ins are checked by the `built_ins_are_valid` test.
         Templates::with_overrides(&[]).expect("built-in templates are valid")
     }
+}
+
+/// Escapes text for XML element content and attribute values.
+pub fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Control characters are not allowed in XML 1.0; config checks keep them out, this
+            // keeps the output well-formed whatever comes in.
+            c if c.is_control() && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

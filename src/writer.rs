@@ -373,13 +373,7 @@ pub fn is_shared_name(name: &str) -> bool {
         )
 }
 
-/// A name that stays inside the directory: no separators, no leading dot, no NUL, ≤ 255 bytes.
-pub fn is_plain_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 255
-        && !name.starts_with('.')
-        && !name.contains(['/', '\\', '\0'])
-}
+pub use crate::fsutil::is_plain_name;
 
 #[cfg(test)]
 mod tests {

@@ -389,6 +389,9 @@ pub struct Defaulted {
     pub save_interval: bool,
 }
 
+/// Where `contrib/dnsmasq/dhcp-script` is installed: the default of `[dhcp] dnsmasq_script`.
+pub const DEFAULT_DNSMASQ_SCRIPT: &str = "/usr/libexec/cisco-autoprov/dhcp-script";
+
 /// Where the state lives on OpenWrt by default: on flash (`/var` is a RAM disk there, so
 /// state in it meant new secrets after every reboot, field-evidence.md §5).
 pub const OPENWRT_STATE_DIR: &str = "/etc/cisco-autoprov/state";
@@ -671,7 +674,7 @@ impl Default for Config {
             },
             tftp_server: None,
             snippets: Snippets {
-                dnsmasq_script: Some(crate::snippets::DEFAULT_DNSMASQ_SCRIPT.to_string()),
+                dnsmasq_script: Some(DEFAULT_DNSMASQ_SCRIPT.to_string()),
                 ..Snippets::default()
             },
             provision: Provision {

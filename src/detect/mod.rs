@@ -24,6 +24,7 @@
 //! changed. The rules' findings come back through [`Engine::set_diagnoses`]; the phones an
 //! observation touched are handed out by [`Engine::take_touched`].
 
+pub mod codes;
 pub mod dedup;
 pub mod names;
 pub mod timeline;
@@ -325,7 +326,7 @@ impl Phone {
     pub fn stuck(&self) -> Option<&Diagnosis> {
         self.diagnoses
             .iter()
-            .find(|diagnosis| crate::diagnose::is_stuck(&diagnosis.code))
+            .find(|diagnosis| codes::is_stuck(&diagnosis.code))
     }
 }
 

@@ -40,7 +40,7 @@ use super::tar;
 use super::zip::{self, Source};
 use super::{is_image_name, is_loads_name, signed_body_offset};
 use crate::fsutil;
-use crate::writer::is_plain_name;
+use crate::fsutil::is_plain_name;
 
 /// The largest entry we unpack (streamed to disk, never held in memory). Phone images are a
 /// few MB; the largest known (99xx) are tens of MB.

@@ -209,7 +209,7 @@ impl Columns {
         }
         let name = self
             .name
-            .and_then(|name| crate::pbx::plain_name(&fields[name]))
+            .and_then(|name| crate::label::plain_name(&fields[name]))
             .map(|name| {
                 let cut: String = name.chars().take(MAX_FIELD_LEN).collect();
                 cut.trim_end().to_string()

@@ -52,8 +52,7 @@ pub const VENDOR_CLASS_SUBSTRING: &str = "IP Phone";
 /// with it (the 79xx, 89xx, 99xx, and the old 7940/7960 loader's bare `…IP Phone`).
 pub const VENDOR_CLASS_PREFIX: &str = "Cisco Systems, Inc. IP Phone";
 
-/// Where `contrib/dnsmasq/dhcp-script` is installed.
-pub const DEFAULT_DNSMASQ_SCRIPT: &str = "/usr/libexec/cisco-autoprov/dhcp-script";
+pub use crate::config::DEFAULT_DNSMASQ_SCRIPT;
 
 /// Where the binary is installed (and what the shipped hook files call).
 pub const DEFAULT_BINARY: &str = "/usr/sbin/cisco-autoprov";
