@@ -24,6 +24,7 @@ pub mod firmware;
 pub mod fsutil;
 pub mod hook;
 pub mod locale;
+pub mod localtime;
 pub mod logging;
 pub mod mac;
 pub mod models;
