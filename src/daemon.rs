@@ -299,11 +299,16 @@ fn read_sources(
         .tftp_root
         .to_string_lossy()
         .into_owned()];
+    let context = tftp_log::Context {
+        now: now(),
+        tftp_roots: &roots,
+        zone: &provisioner.config().local_zone,
+    };
     let mut observations = Vec::new();
     let mut any_log = false;
     for index in indexes {
         let source = &mut set.sources[index];
-        match source.read(now(), &roots, &mut observations) {
+        match source.read(&context, &mut observations) {
             Ok(stats) => {
                 any_log |= source.position().is_some();
                 debug!(source = %source.path().display(), n_lines = stats.n_lines, "source read");
@@ -335,6 +340,7 @@ fn on_command_lines(set: &mut SourceSet, first: CommandLine, provisioner: &mut P
     let context = tftp_log::Context {
         now: now(),
         tftp_roots: &roots,
+        zone: &provisioner.config().local_zone,
     };
     let mut observations = Vec::new();
     let mut next = Some(first);
@@ -390,6 +396,19 @@ fn on_datagram(datagram: &[u8], provisioner: &mut Provisioner, n_bad: &mut u64) 
     }
 }
 
+/// Logs the time zone log stamps without an offset are read in, and why a source was skipped.
+fn log_zone(config: &Config) {
+    for problem in &config.zone_problems {
+        warn!(%problem, "time zone source skipped");
+    }
+    let zone = &config.local_zone;
+    info!(
+        origin = zone.origin(),
+        now = %zone.format(now()),
+        "local time zone"
+    );
+}
+
 /// Runs the daemon until SIGTERM or SIGINT. `config_path` is re-read on SIGHUP.
 pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), String> {
     if !config.tftp_root.is_dir() {
@@ -422,6 +441,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     for problem in &config.dialplan_problems {
         warn!(%problem, "the dial plan will not work as configured");
     }
+    log_zone(&config);
 
     let mut set = SourceSet::new(&config.sources, &positions, &config.tftp_root)
         .map_err(|err| format!("cannot start inotify: {err}"))?;
@@ -527,6 +547,9 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
                 match loaded {
                     Ok((new_templates, new_config)) => {
                         info!("configuration reloaded");
+                        if new_config.local_zone != provisioner.config().local_zone {
+                            log_zone(&new_config);
+                        }
                         if new_config.sources != provisioner.config().sources {
                             let mut positions = provisioner.state_mut().positions.clone();
                             positions.extend(set.positions());

@@ -111,6 +111,13 @@ impl LocalZone {
         if text.starts_with(':') || text == "localtime" {
             return Err(ZoneError::Posix(format!("{text:?} names a file")));
         }
+        // A designation without an offset is not POSIX, but `TZ=UTC` is everywhere.
+        if matches!(text, "UTC" | "GMT") {
+            return Ok(LocalZone {
+                rule: Some(tz::TimeZone::utc()),
+                origin: origin.to_string(),
+            });
+        }
         // No directories and a reader that finds nothing: the crate parses the string only.
         let settings = tz::TimeZoneSettings::new(&[], |_| Err("no files here".into()));
         let rule = settings.parse_posix_tz(text).map_err(|err| {
@@ -207,6 +214,17 @@ impl LocalZone {
             offset / 3600,
             offset % 3600 / 60
         )
+    }
+}
+
+impl LocalZone {
+    /// Unix time `time` as RFC 3339 local time: `2026-11-21T03:18:09-05:00` (`Z` never: the
+    /// offset is always written).
+    pub fn rfc3339(&self, time: i64) -> String {
+        let text = self.format(time);
+        // `YYYY-MM-DD HH:MM:SS ±HH:MM`: the separators are ASCII at fixed places for 4-digit
+        // years; other years keep the spaces replaced the same way.
+        text.replacen(' ', "T", 1).replacen(' ', "", 1)
     }
 }
 
@@ -320,12 +338,10 @@ mod tests {
         // Fixed offsets, with names in brackets and minutes.
         let tehran = LocalZone::from_posix("<+0330>-3:30", "TZ").unwrap();
         assert_eq!(tehran.format(1_795_249_089), "2026-11-21 11:48:09 +03:30");
-        assert_eq!(
-            LocalZone::from_posix("UTC0", "TZ")
-                .unwrap()
-                .offset_at_utc(0),
-            0
-        );
+        for utc in ["UTC0", "UTC", "GMT", "<+00>0"] {
+            let zone = LocalZone::from_posix(utc, "TZ").unwrap();
+            assert_eq!(zone.format(1_795_249_089), "2026-11-21 08:18:09 +00:00");
+        }
         for bad in [
             "",
             "  ",
