@@ -1100,7 +1100,7 @@ mod tests {
             "{problems:?}"
         );
         assert!(
-            problems[1].contains("/TZ skipped: not a usable POSIX TZ string"),
+            problems[1].contains("/TZ skipped: \"garbage,,\" is not a usable POSIX TZ string"),
             "{problems:?}"
         );
         assert!(
