@@ -19,7 +19,7 @@
 //!   lease an hour early would make it look an hour old (a false `no-tftp-after-lease`).
 //!
 //! Instants the zone cannot place (beyond its rules, or absurdly far from 1970) are read at
-//! UTC; nothing here panics or allocates once the zone is built.
+//! UTC. Nothing here panics; once the zone is built, only formatting allocates.
 
 use crate::civil::{civil_from_days, days_from_civil};
 use std::fmt;
@@ -94,7 +94,8 @@ impl LocalZone {
         }
     }
 
-    /// A zone from the bytes of a TZif file (version 1 to 4). `origin` says where they came from.
+    /// A zone from the bytes of a TZif file, versions 1 to 3 (tz-rs 0.7 refuses version 4, which
+    /// zic writes only for truncated leap-second tables). `origin` says where they came from.
     pub fn from_tzif(bytes: &[u8], origin: &str) -> Result<LocalZone, ZoneError> {
         let rule = tz::TimeZone::from_tz_data(bytes).map_err(|_| ZoneError::Tzif)?;
         Ok(LocalZone {
