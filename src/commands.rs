@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::config::{self, Config, ConfigError};
 use crate::detect::Phone;
+use crate::localtime::LocalZone;
 use crate::models::Model;
 use crate::provision::{now, Provisioner};
 use crate::sources::tail::StartAt;
@@ -15,7 +16,6 @@ use crate::sources::Source;
 use crate::state::{self, StateStore};
 use crate::template::Templates;
 
-/// Reads and checks the config. With no `-c`, the default path is used when it exists, and
 /// The system's time zone, for a config that names none: Debian's `/etc/timezone`, else the
 /// zone `/etc/localtime` links to; UTC when neither names one the phones can show (OpenWrt
 /// keeps a POSIX rule in `/etc/TZ`, not a name: set `[provision] time_zone` there).
@@ -36,7 +36,143 @@ pub fn system_clock() -> crate::timezone::SiteClock {
         .unwrap_or_else(|| crate::timezone::resolve("UTC").expect("UTC is in the table"))
 }
 
-/// the built-in defaults when it does not.
+/// Where [`load_zone`] looks for the system's time zone; the tests point it at their own files.
+#[derive(Debug, Clone, Copy)]
+pub struct ZoneFiles<'a> {
+    /// OpenWrt's POSIX TZ string, written from uci `system.timezone` at boot.
+    pub etc_tz: &'a Path,
+    /// OpenWrt's uci file holding `option timezone '…'`, read only when `etc_tz` is missing.
+    pub uci_system: &'a Path,
+    /// The TZif file (usually a link into the zoneinfo directory).
+    pub localtime: &'a Path,
+    /// Where `TZ=:America/New_York` and `TZ=America/New_York` are looked up.
+    pub zoneinfo: &'a Path,
+}
+
+impl ZoneFiles<'static> {
+    /// The files of a real system.
+    pub fn system() -> ZoneFiles<'static> {
+        ZoneFiles {
+            etc_tz: Path::new("/etc/TZ"),
+            uci_system: Path::new("/etc/config/system"),
+            localtime: Path::new("/etc/localtime"),
+            zoneinfo: Path::new("/usr/share/zoneinfo"),
+        }
+    }
+}
+
+/// The system's time zone, the first of: the `TZ` environment variable (a POSIX TZ string, a
+/// `:path` or a zone name), OpenWrt's `/etc/TZ` (a POSIX string), uci `system.timezone` in
+/// `/etc/config/system` when `/etc/TZ` is missing, `/etc/localtime` (TZif, the link followed);
+/// else UTC. A source that is there but unusable is skipped and named in the problems (`check`
+/// prints them, the daemon logs them at start).
+pub fn load_zone(tz: Option<&str>, files: &ZoneFiles<'_>) -> (LocalZone, Vec<String>) {
+    let mut problems = Vec::new();
+    if let Some(tz) = tz.map(str::trim).filter(|tz| !tz.is_empty() && *tz != ":") {
+        match zone_from_tz(tz, files) {
+            Ok(zone) => return (zone, problems),
+            Err(err) => problems.push(format!("time zone: TZ={tz:?} skipped: {err}")),
+        }
+    }
+    let posix = match fs::read_to_string(files.etc_tz) {
+        Ok(text) => Some((text, files.etc_tz.display().to_string())),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => fs::read_to_string(files.uci_system)
+            .ok()
+            .and_then(|text| uci_timezone(&text))
+            .map(|rule| {
+                let origin = format!("{} system.timezone", files.uci_system.display());
+                (rule, origin)
+            }),
+        Err(err) => {
+            problems.push(format!(
+                "time zone: {} skipped: {err}",
+                files.etc_tz.display()
+            ));
+            None
+        }
+    };
+    if let Some((text, origin)) = posix {
+        let rule = text.lines().next().unwrap_or_default();
+        match LocalZone::from_posix(rule, &origin) {
+            Ok(zone) => return (zone, problems),
+            Err(err) => problems.push(format!("time zone: {origin} skipped: {err}")),
+        }
+    }
+    match fs::read(files.localtime) {
+        Ok(bytes) => {
+            let origin = match fs::read_link(files.localtime) {
+                Ok(target) => format!("{} -> {}", files.localtime.display(), target.display()),
+                Err(_) => files.localtime.display().to_string(),
+            };
+            match LocalZone::from_tzif(&bytes, &origin) {
+                Ok(zone) => return (zone, problems),
+                Err(err) => problems.push(format!("time zone: {origin} skipped: {err}")),
+            }
+        }
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(err) => problems.push(format!(
+            "time zone: {} skipped: {err}",
+            files.localtime.display()
+        )),
+    }
+    (LocalZone::utc(), problems)
+}
+
+/// The zone the `TZ` variable names: `:path` or `:Area/City` (a TZif file), a POSIX string,
+/// or, as the C library also accepts, a zone name without the colon.
+fn zone_from_tz(tz: &str, files: &ZoneFiles<'_>) -> Result<LocalZone, String> {
+    let origin = format!("TZ={tz}");
+    let file = match tz.strip_prefix(':') {
+        Some(name) => name,
+        None => match LocalZone::from_posix(tz, &origin) {
+            Ok(zone) => return Ok(zone),
+            Err(err) if tz.contains(',') => return Err(err.to_string()),
+            Err(_) => tz,
+        },
+    };
+    let path = if file.starts_with('/') {
+        PathBuf::from(file)
+    } else if file.split('/').any(|part| part == ".." || part.is_empty()) {
+        return Err(format!("{file:?} is not a zone name"));
+    } else {
+        files.zoneinfo.join(file)
+    };
+    let bytes = fs::read(&path).map_err(|err| format!("{}: {err}", path.display()))?;
+    LocalZone::from_tzif(&bytes, &origin).map_err(|err| format!("{}: {err}", path.display()))
+}
+
+/// The value of `option timezone` in a uci `config system` section (OpenWrt writes `/etc/TZ`
+/// from it at boot).
+fn uci_timezone(text: &str) -> Option<String> {
+    let mut in_system = false;
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("config"), Some(kind)) => in_system = kind == "system",
+            (Some("option"), Some("timezone")) if in_system => {
+                let value = line.trim().strip_prefix("option")?.trim_start();
+                let value = value.strip_prefix("timezone")?.trim();
+                let value = value
+                    .strip_prefix('\'')
+                    .and_then(|v| v.strip_suffix('\''))
+                    .or_else(|| value.strip_prefix('"').and_then(|v| v.strip_suffix('"')))
+                    .unwrap_or(value);
+                return Some(value.to_string()).filter(|value| !value.is_empty());
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// [`load_zone`] on this system, with the process's `TZ`.
+pub fn system_zone() -> (LocalZone, Vec<String>) {
+    let tz = std::env::var("TZ").ok();
+    load_zone(tz.as_deref(), &ZoneFiles::system())
+}
+
+/// Reads and checks the config. With no `-c`, the default path is used when it exists, and
+/// the built-in defaults when it does not. The system's time zone is loaded with it.
 pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
     let (path, required) = match path {
         Some(path) => (path.to_path_buf(), true),
@@ -49,6 +185,7 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
             let mut config = Config::default();
             config.provision.clock = Some(system_clock());
             config.apply_system_defaults(system_facts());
+            (config.local_zone, config.zone_problems) = system_zone();
             return Ok(config);
         }
         Err(err) => {
@@ -70,6 +207,7 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
     if config.provision.clock.is_none() {
         config.provision.clock = Some(system_clock());
     }
+    (config.local_zone, config.zone_problems) = system_zone();
     if let Some(pool_path) = config.provision.pool_csv.clone() {
         read_pool(&mut config, &pool_path)?;
     }
@@ -253,7 +391,12 @@ pub fn scan(config: Config) -> Result<String, String> {
             continue;
         }
         let mut observations = Vec::new();
-        match source.read(now(), &roots, &mut observations) {
+        let context = crate::parse::tftp_log::Context {
+            now: now(),
+            tftp_roots: &roots,
+            zone: &provisioner.config().local_zone,
+        };
+        match source.read(&context, &mut observations) {
             Ok(stats) => {
                 n_lines += stats.n_lines;
                 n_bad_lines += stats.n_bad_lines;
@@ -375,8 +518,13 @@ struct PhoneView<'a> {
     hostname: Option<&'a str>,
     vendor_class: Option<&'a str>,
     files: Vec<&'a str>,
+    /// Unix seconds.
     first_seen: i64,
     last_seen: i64,
+    /// The same in the system's local time, RFC 3339 with the offset
+    /// (`2026-11-21T03:18:09-05:00`).
+    first_seen_local: String,
+    last_seen_local: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     origin: Option<crate::detect::Origin>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -440,6 +588,8 @@ impl<'a> PhoneView<'a> {
             files: phone.files.iter().map(String::as_str).collect(),
             first_seen: phone.first_seen,
             last_seen: phone.last_seen,
+            first_seen_local: config.local_zone.rfc3339(phone.first_seen),
+            last_seen_local: config.local_zone.rfc3339(phone.last_seen),
             origin: phone.origin,
             decision: phone.decision,
             leaks: &phone.leaks,
@@ -492,7 +642,11 @@ pub fn status(config: &Config, json: bool, show_secrets: bool) -> Result<String,
             view.model_name.unwrap_or("?").to_string(),
             view.extension.unwrap_or("-").to_string(),
             view.state.to_string(),
-            ago(now - view.last_seen),
+            format!(
+                "{} ({})",
+                config.local_zone.format(view.last_seen),
+                ago(now - view.last_seen)
+            ),
             if view.diagnoses.is_empty() {
                 "-".into()
             } else {
@@ -527,7 +681,7 @@ pub fn status(config: &Config, json: bool, show_secrets: bool) -> Result<String,
 /// `explain MAC`: one phone's state, timeline and every diagnosis with its fix, from the
 /// state file (what the daemon or the last `scan` found).
 pub fn explain(config: &Config, mac: &str) -> Result<String, String> {
-    use crate::diagnose::{span, time_text};
+    use crate::diagnose::span;
     use std::fmt::Write as _;
     let mac: crate::mac::Mac = mac.parse().map_err(|err| format!("{err}"))?;
     let state = state::read(&config.state_dir).map_err(|err| err.to_string())?;
@@ -538,6 +692,7 @@ pub fn explain(config: &Config, mac: &str) -> Result<String, String> {
         ));
     };
     let view = PhoneView::of(phone, config, false);
+    let time_text = |time: i64| config.local_zone.format(time);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -562,7 +717,11 @@ pub fn explain(config: &Config, mac: &str) -> Result<String, String> {
             view.files.join(", ")
         }
     );
-    out.push_str("\ntimeline (UTC; lines logged without a time zone as written):\n");
+    let _ = writeln!(
+        out,
+        "\ntimeline (local time, zone from {}):",
+        config.local_zone.origin()
+    );
     if phone.timeline.is_empty() {
         out.push_str("  nothing recorded yet\n");
     }
@@ -695,6 +854,7 @@ pub fn check(config: &Config) -> Vec<String> {
             .iter()
             .map(|problem| format!("dialplan: {problem}")),
     );
+    problems.extend(config.zone_problems.iter().cloned());
     let locale = config.provision.network_locale;
     if crate::provision::network_locale_in_root(config) != locale {
         problems.push(format!(
@@ -898,4 +1058,156 @@ fn probe_writable(dir: &Path) -> io::Result<()> {
     ));
     fs::write(&probe, b"")?;
     fs::remove_file(&probe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NEW_YORK: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/zoneinfo/America/New_York"
+    );
+    /// 2026-07-01T12:00:00Z: EDT (-4 h) in New York, CEST (+2 h) in Berlin.
+    const JULY: i64 = 1_782_907_200;
+
+    struct Box {
+        dir: tempfile::TempDir,
+    }
+
+    impl Box {
+        fn new() -> Box {
+            let dir = tempfile::tempdir().unwrap();
+            fs::create_dir_all(dir.path().join("config")).unwrap();
+            fs::create_dir_all(dir.path().join("zoneinfo/America")).unwrap();
+            fs::copy(NEW_YORK, dir.path().join("zoneinfo/America/New_York")).unwrap();
+            Box { dir }
+        }
+
+        fn path(&self, name: &str) -> PathBuf {
+            self.dir.path().join(name)
+        }
+
+        fn files(&self) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+            (
+                self.path("TZ"),
+                self.path("config/system"),
+                self.path("localtime"),
+                self.path("zoneinfo"),
+            )
+        }
+
+        /// The zone's offset in July, where it came from, and the problems.
+        fn load(&self, tz: Option<&str>) -> (i64, String, Vec<String>) {
+            let (etc_tz, uci_system, localtime, zoneinfo) = self.files();
+            let files = ZoneFiles {
+                etc_tz: &etc_tz,
+                uci_system: &uci_system,
+                localtime: &localtime,
+                zoneinfo: &zoneinfo,
+            };
+            let (zone, problems) = load_zone(tz, &files);
+            (
+                zone.offset_at_utc(JULY),
+                zone.origin().to_string(),
+                problems,
+            )
+        }
+    }
+
+    const BERLIN: &str = "CET-1CEST,M3.5.0,M10.5.0/3";
+    const UCI: &str = "\nconfig system\n\toption hostname 'OpenWrt'\n\toption timezone 'CET-1CEST,M3.5.0,M10.5.0/3'\n\toption zonename 'Europe/Berlin'\n\nconfig timeserver 'ntp'\n\toption enabled '1'\n";
+
+    /// TZ > /etc/TZ > uci (only without /etc/TZ) > /etc/localtime > UTC.
+    #[test]
+    fn the_zone_comes_from_the_first_source_there() {
+        let site = Box::new();
+        let ok = Vec::<String>::new();
+        assert_eq!(site.load(None), (0, "UTC".to_string(), ok.clone()));
+
+        std::os::unix::fs::symlink(
+            site.path("zoneinfo/America/New_York"),
+            site.path("localtime"),
+        )
+        .unwrap();
+        let (offset, origin, problems) = site.load(None);
+        assert_eq!((offset, problems), (-4 * 3600, ok.clone()));
+        assert!(origin.contains("localtime -> "), "{origin}");
+        assert!(origin.ends_with("zoneinfo/America/New_York"), "{origin}");
+
+        fs::write(site.path("config/system"), UCI).unwrap();
+        let (offset, origin, _) = site.load(None);
+        assert_eq!(offset, 2 * 3600);
+        assert!(
+            origin.ends_with("config/system system.timezone"),
+            "{origin}"
+        );
+
+        // OpenWrt writes /etc/TZ from uci at boot: when it is there, it wins.
+        fs::write(site.path("TZ"), "<+0330>-3:30\n").unwrap();
+        let (offset, origin, _) = site.load(None);
+        assert_eq!(
+            (offset, origin),
+            (3 * 3600 + 1800, site.path("TZ").display().to_string())
+        );
+
+        // TZ wins over everything: a POSIX string, a `:name`, a `:path`, a bare name.
+        assert_eq!(site.load(Some(BERLIN)).0, 2 * 3600);
+        assert_eq!(site.load(Some(BERLIN)).1, format!("TZ={BERLIN}"));
+        assert_eq!(site.load(Some(":America/New_York")).0, -4 * 3600);
+        assert_eq!(site.load(Some("America/New_York")).0, -4 * 3600);
+        assert_eq!(site.load(Some(&format!(":{NEW_YORK}"))).0, -4 * 3600);
+        // An empty TZ is no TZ.
+        assert_eq!(site.load(Some("")).0, 3 * 3600 + 1800);
+    }
+
+    /// A source that is there but unusable is named and skipped, never fatal.
+    #[test]
+    fn unusable_sources_are_skipped_and_named() {
+        let site = Box::new();
+        fs::write(site.path("localtime"), "not a tzif file").unwrap();
+        fs::write(site.path("TZ"), "garbage,,\n").unwrap();
+        let (offset, origin, problems) = site.load(Some("Mars/Olympus_Mons"));
+        assert_eq!((offset, origin.as_str()), (0, "UTC"));
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            problems[0].starts_with("time zone: TZ=\"Mars/Olympus_Mons\" skipped: "),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("/TZ skipped: \"garbage,,\" is not a usable POSIX TZ string"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[2].contains("localtime skipped: not a usable TZif file"),
+            "{problems:?}"
+        );
+        // Names that would leave the zoneinfo directory are refused, not read.
+        let (_, _, problems) = site.load(Some(":../zoneinfo/America/New_York"));
+        assert!(problems[0].contains("is not a zone name"), "{problems:?}");
+        // A broken rule in TZ is not looked up as a file name.
+        let (_, _, problems) = site.load(Some("CET-1CEST,M3.5.0"));
+        assert!(problems[0].contains("POSIX TZ string"), "{problems:?}");
+    }
+
+    #[test]
+    fn uci_timezone_values() {
+        assert_eq!(uci_timezone(UCI).as_deref(), Some(BERLIN));
+        assert_eq!(
+            uci_timezone("config system\n\toption timezone \"EST5EDT,M3.2.0,M11.1.0\"\n")
+                .as_deref(),
+            Some("EST5EDT,M3.2.0,M11.1.0")
+        );
+        assert_eq!(
+            uci_timezone("config system\n\toption timezone UTC\n").as_deref(),
+            Some("UTC")
+        );
+        // Only in the `system` section, and not empty.
+        assert_eq!(
+            uci_timezone("config other\n\toption timezone 'UTC'\n"),
+            None
+        );
+        assert_eq!(uci_timezone("config system\n\toption timezone ''\n"), None);
+        assert_eq!(uci_timezone(""), None);
+    }
 }

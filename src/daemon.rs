@@ -330,12 +330,19 @@ fn read_sources(
         .tftp_root
         .to_string_lossy()
         .into_owned()];
+    // Cloned: the observations go to the provisioner while the context is alive.
+    let zone = provisioner.config().local_zone.clone();
+    let context = tftp_log::Context {
+        now: now(),
+        tftp_roots: &roots,
+        zone: &zone,
+    };
     let mut observations = Vec::new();
     let mut any_log = false;
     for index in indexes {
         let source = &mut set.sources[index];
         let before = observations.len();
-        let result = source.read(now(), &roots, &mut observations);
+        let result = source.read(&context, &mut observations);
         if observations.len() > before {
             let read: Vec<_> = observations.drain(before..).collect();
             provisioner.observe_from(Some(file_source_id(index)), &read);
@@ -379,9 +386,12 @@ fn on_command_lines(set: &mut SourceSet, first: CommandLine, provisioner: &mut P
         .tftp_root
         .to_string_lossy()
         .into_owned()];
+    // Cloned: the observations go to the provisioner while the context is alive.
+    let zone = provisioner.config().local_zone.clone();
     let context = tftp_log::Context {
         now: now(),
         tftp_roots: &roots,
+        zone: &zone,
     };
     let mut observations = Vec::new();
     let mut next = Some(first);
@@ -442,6 +452,19 @@ fn on_datagram(datagram: &[u8], provisioner: &mut Provisioner, n_bad: &mut u64) 
     false
 }
 
+/// Logs the time zone log stamps without an offset are read in, and why a source was skipped.
+fn log_zone(config: &Config) {
+    for problem in &config.zone_problems {
+        warn!(%problem, "time zone source skipped");
+    }
+    let zone = &config.local_zone;
+    info!(
+        origin = zone.origin(),
+        now = %zone.format(now()),
+        "local time zone"
+    );
+}
+
 /// Runs the daemon until SIGTERM or SIGINT. `config_path` is re-read on SIGHUP.
 pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), String> {
     if !config.tftp_root.is_dir() {
@@ -476,6 +499,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     for problem in &config.dialplan_problems {
         warn!(%problem, "the dial plan will not work as configured");
     }
+    log_zone(&config);
 
     let mut set = SourceSet::new(&config.sources, &positions, &config.tftp_root)
         .map_err(|err| format!("cannot start inotify: {err}"))?;
@@ -588,6 +612,9 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
                 match loaded {
                     Ok((new_templates, new_config)) => {
                         info!("configuration reloaded");
+                        if new_config.local_zone != provisioner.config().local_zone {
+                            log_zone(&new_config);
+                        }
                         if new_config.sources != provisioner.config().sources {
                             let mut positions = provisioner.state_mut().positions.clone();
                             positions.extend(set.positions());

@@ -94,7 +94,7 @@ pub fn diagnose(phone: &Phone, cx: &Context<'_>) -> Vec<Diagnosis> {
     if let Some(finding) = phone_label_invalid(file.as_ref(), cx.now) {
         found.push((PHONE_LABEL_INVALID, finding));
     }
-    if let Some(finding) = config_fetched_by_other_ip(phone) {
+    if let Some(finding) = config_fetched_by_other_ip(phone, cx) {
         found.push((CONFIG_FETCHED_BY_OTHER_IP, finding));
     }
     if let Some(finding) = file_disagrees(phone, cx) {
@@ -184,7 +184,7 @@ fn no_tftp_after_lease(phone: &Phone, cx: &Context<'_>) -> Option<Finding> {
     let message = format!(
         "no TFTP request for {} since its lease of {ip} ({}): DHCP option 150/66 (the TFTP server) is probably not reaching it; {} prints what {} needs",
         span(waited),
-        time_text(since),
+        time_text(&cx.config.local_zone, since),
         commands.join(" or "),
         if servers.len() == 1 { "the DHCP server" } else { "each DHCP server" },
     );
@@ -623,14 +623,14 @@ fn config_never_fetched(phone: &Phone, cx: &Context<'_>) -> Option<Finding> {
             "; its last request was {} ({}) at {}",
             event.file().unwrap_or_default(),
             event.outcome().map_or("?", Outcome::as_str),
-            time_text(event.last_time())
+            time_text(&cx.config.local_zone, event.last_time())
         );
     }
     if let Some(event) = asked_missing {
         let _ = write!(
             message,
             "; it asked for it at {} when it was not there yet",
-            time_text(event.last_time())
+            time_text(&cx.config.local_zone, event.last_time())
         );
     } else if read_default && !converting {
         message.push_str(
@@ -798,7 +798,7 @@ fn phone_label_invalid(file: Option<&(String, String, bool)>, now: i64) -> Optio
     Some((message, fix, now))
 }
 
-fn config_fetched_by_other_ip(phone: &Phone) -> Option<Finding> {
+fn config_fetched_by_other_ip(phone: &Phone, cx: &Context<'_>) -> Option<Finding> {
     let latest = phone.leaks.last()?;
     let by = match latest.leased_to {
         Some(mac) => format!("{} (leased to {mac})", latest.ip),
@@ -807,7 +807,7 @@ fn config_fetched_by_other_ip(phone: &Phone) -> Option<Finding> {
     let mut message = format!(
         "its config {} was fetched by {by} at {}",
         latest.file,
-        time_text(latest.time)
+        time_text(&cx.config.local_zone, latest.time)
     );
     if phone.leaks.len() > 1 {
         let others: Vec<Ipv4Addr> = phone
@@ -911,17 +911,9 @@ pub fn span(seconds: i64) -> String {
     }
 }
 
-/// Unix seconds as `2015-12-30 10:15:32`: UTC, or the time as written in a log line without a
-/// time zone (those are read as UTC).
-pub fn time_text(time: i64) -> String {
-    let second_of_day = time.rem_euclid(86_400);
-    let (year, month, day) = crate::civil::civil_from_days(time.div_euclid(86_400));
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        second_of_day / 3600,
-        second_of_day % 3600 / 60,
-        second_of_day % 60
-    )
+/// Unix seconds as the system's local time with its offset: `2015-12-30 10:15:32 +00:00`.
+pub fn time_text(zone: &crate::localtime::LocalZone, time: i64) -> String {
+    zone.format(time)
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ pub mod fsutil;
 pub mod hook;
 pub mod label;
 pub mod locale;
+pub mod localtime;
 pub mod logging;
 pub mod mac;
 pub mod models;

@@ -107,10 +107,12 @@ fn main() -> ExitCode {
             let problems = commands::check(&config);
             if problems.is_empty() {
                 out(&format!(
-                    "ok: {} sources, {} inventory phones, tftp_root {}\n",
+                    "ok: {} sources, {} inventory phones, tftp_root {}, time zone from {} (now {})\n",
                     config.sources.len(),
                     config.inventory.len(),
-                    config.tftp_root.display()
+                    config.tftp_root.display(),
+                    config.local_zone.origin(),
+                    config.local_zone.format(cisco_autoprov::provision::now()),
                 ));
                 Ok(())
             } else {

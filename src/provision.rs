@@ -1034,7 +1034,7 @@ impl Provisioner {
                 parsed.ok().map(|file| (key.clone(), file))
             });
             let Some((key, file)) = parsed else { continue };
-            match self.engine.adopt(mac, &file, &self.config, now) {
+            match self.engine.adopt(mac, &file, &self.config) {
                 Ok(origin) => {
                     adopted += 1;
                     let mut names = BTreeSet::new();

@@ -49,8 +49,15 @@ impl Site {
         fs::write(self.path("config.toml"), text).unwrap();
     }
 
+    /// Runs the binary in UTC: stamps without an offset and the times it prints do not
+    /// depend on the zone of the machine running the tests.
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN).args(args).output().unwrap()
+        self.run_in("UTC", args)
+    }
+
+    /// Runs the binary with `TZ` set to `tz`.
+    fn run_in(&self, tz: &str, args: &[&str]) -> Output {
+        Command::new(BIN).args(args).env("TZ", tz).output().unwrap()
     }
 
     fn append(&self, name: &str, text: &str) {
@@ -77,11 +84,17 @@ struct Daemon {
 }
 
 impl Daemon {
+    /// The daemon in UTC (see [`Site::run`]).
     fn start(site: &Site) -> Daemon {
+        Daemon::start_in(site, "UTC")
+    }
+
+    fn start_in(site: &Site, tz: &str) -> Daemon {
         let log = site.path("daemon.log");
         let child = Command::new(BIN)
             .args(["run", "-c", &site.config()])
             .env("RUST_LOG", "debug")
+            .env("TZ", tz)
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log).unwrap())
             .spawn()
@@ -1072,7 +1085,8 @@ fn scan_diagnoses_an_old_log_and_explain_says_what_to_do() {
         "state: stuck (boot state: loading firmware)",
         "DHCP lease 192.168.0.224",
         "TFTP term06.default.loads: requested (x6, the last at",
-        "10:19:34)",
+        "10:19:34 +00:00)",
+        "timeline (local time, zone from TZ=UTC)",
         "firmware-loop (since",
         "what to do:",
         "8.5.2",
@@ -1215,4 +1229,135 @@ fn a_lost_state_is_rebuilt_from_the_phone_files() {
     assert!(c.0 != a.0 && c.0 != b.0, "the new phone got {c:?}");
     // The files are ours again: rewritten when needed, never "edited by hand".
     assert!(!stderr.contains("edited by hand"), "{stderr}");
+}
+
+/// America/New_York's TZif file from tzdata (tests/data/zoneinfo/SOURCE.md), as `TZ=:path`
+/// names it: the test does not depend on the machine's tzdata.
+fn new_york_tz() -> String {
+    format!(
+        ":{}/tests/data/zoneinfo/America/New_York",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// A box in New York (the TZif file or the POSIX rule in `TZ`): OpenWrt's logread line, which
+/// has a year but no offset, is read as local time; `status --json` keeps Unix seconds and adds
+/// the local time, `status` and `explain` print local time with the offset, `check` names the
+/// zone. The same lines in UTC give times five hours earlier.
+#[test]
+fn zone_less_stamps_are_read_and_shown_in_the_system_zone() {
+    let site = Site::new("");
+    site.append(
+        "tftp.log",
+        "Sat Nov 21 08:14:23 2026 daemon.info dnsmasq-dhcp[1]: DHCPACK(br0) 198.18.0.151 00:1b:0c:18:bd:c1 SEP001B0C18BDC1\n",
+    );
+    // `TZ=America/New_York date -d '2026-11-21 08:14:23' +%s`
+    let local = 1_795_266_863;
+    for tz in [new_york_tz().as_str(), "EST5EDT,M3.2.0,M11.1.0"] {
+        let _ = fs::remove_dir_all(site.path("state"));
+        let scan = site.run_in(tz, &["scan", "-c", &site.config()]);
+        assert!(scan.status.success(), "{scan:?}");
+        let json = site.run_in(tz, &["status", "-c", &site.config(), "--json"]);
+        let phones: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        let phone = &phones[0];
+        assert_eq!(phone["first_seen"], local, "{tz}: {phone}");
+        assert_eq!(phone["last_seen"], local, "{tz}: {phone}");
+        assert_eq!(
+            phone["last_seen_local"], "2026-11-21T08:14:23-05:00",
+            "{tz}: {phone}"
+        );
+        let table = site.run_in(tz, &["status", "-c", &site.config()]);
+        let table = String::from_utf8_lossy(&table.stdout);
+        assert!(
+            table.contains("2026-11-21 08:14:23 -05:00 ("),
+            "{tz}:\n{table}"
+        );
+        let explain = site.run_in(tz, &["explain", "001b0c18bdc1", "-c", &site.config()]);
+        let text = String::from_utf8_lossy(&explain.stdout);
+        assert!(
+            text.contains("seen from 2026-11-21 08:14:23 -05:00 to 2026-11-21 08:14:23 -05:00"),
+            "{tz}:\n{text}"
+        );
+        assert!(
+            text.contains(&format!("zone from TZ={tz}")),
+            "{tz}:\n{text}"
+        );
+        let check = site.run_in(tz, &["check", "-c", &site.config()]);
+        let check = String::from_utf8_lossy(&check.stdout);
+        assert!(
+            check.contains(&format!("time zone from TZ={tz} (now ")),
+            "{tz}: {check}"
+        );
+    }
+    // The same line on a box in UTC.
+    let _ = fs::remove_dir_all(site.path("state"));
+    assert!(site.run(&["scan", "-c", &site.config()]).status.success());
+    let phone = &site.status_json()[0];
+    assert_eq!(phone["first_seen"], local - 5 * 3600, "{phone}");
+    assert_eq!(
+        phone["last_seen_local"], "2026-11-21T08:14:23+00:00",
+        "{phone}"
+    );
+    // A TZ the binary cannot use is named by `check` and skipped.
+    let check = site.run_in("Mars/Olympus_Mons", &["check", "-c", &site.config()]);
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        text.contains("time zone: TZ=\"Mars/Olympus_Mons\" skipped"),
+        "{text}"
+    );
+}
+
+/// Field evidence §5: a New York box warned "no TFTP request for 5 h" one second after boot,
+/// because the lease line's local stamp was read as UTC. The daemon, in New York, reads a
+/// dnsmasq DHCPACK stamped with the local time now and must not find `no-tftp-after-lease`
+/// before `no_tftp_after_s` (60 s here) has passed.
+#[test]
+fn a_lease_stamped_in_local_time_is_not_hours_old() {
+    use cisco_autoprov::localtime::LocalZone;
+    let site = Site::new("[diagnostics]\nno_tftp_after_s = 60\n");
+    let tz = new_york_tz();
+    let zone =
+        LocalZone::from_tzif(&fs::read(tz.trim_start_matches(':')).unwrap(), "test").unwrap();
+    let daemon = Daemon::start_in(&site, &tz);
+    daemon.wait_log("local time zone");
+    assert!(
+        daemon.log_text().contains(&format!("origin=\"TZ={tz}\"")),
+        "{}",
+        daemon.log_text()
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let (wall, _) = zone.wall_clock(now);
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    site.append(
+        "tftp.log",
+        &format!(
+            "{} {:2} {:02}:{:02}:{:02} dnsmasq-dhcp[1]: DHCPACK(br0) 198.18.0.151 00:1b:0c:18:bd:c1 SEP001B0C18BDC1\n",
+            MONTHS[wall.month as usize - 1],
+            wall.day,
+            wall.hour,
+            wall.minute,
+            wall.second
+        ),
+    );
+    wait_for("the lease", || {
+        site.status_json()[0]["mac"] == "001B0C18BDC1"
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let phone = &site.status_json()[0];
+    assert_eq!(phone["diagnoses"], serde_json::json!([]), "{phone}");
+    assert!(
+        (phone["last_seen"].as_i64().unwrap() - now).abs() <= 2,
+        "{phone}"
+    );
+    assert!(
+        !daemon.log_text().contains("no-tftp-after-lease"),
+        "{}",
+        daemon.log_text()
+    );
+    assert!(daemon.stop().success());
 }

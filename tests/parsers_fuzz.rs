@@ -494,10 +494,17 @@ fn fuzz(
 
 const TFTP_ROOTS: &[String] = &[];
 
+/// New York's rule: zone-less stamps go through the DST arithmetic, not UTC's shortcut.
+static NEW_YORK: std::sync::LazyLock<cisco_autoprov::localtime::LocalZone> =
+    std::sync::LazyLock::new(|| {
+        cisco_autoprov::localtime::LocalZone::from_posix("EST5EDT,M3.2.0,M11.1.0", "test").unwrap()
+    });
+
 fn log_context() -> tftp_log::Context<'static> {
     tftp_log::Context {
         now: 1_795_249_089,
         tftp_roots: TFTP_ROOTS,
+        zone: &NEW_YORK,
     }
 }
 
@@ -634,7 +641,7 @@ fn log_lines() {
         assert!(splitter.pending() == 0);
         let text = lossy(bytes);
         for line in text.lines() {
-            let _ = syslog::split(line, context.now);
+            let _ = syslog::split(line, context.now, context.zone);
             let _ = tftp_log::parse_line(line, &context);
         }
         let _ = tftp_log::parse_text(&text, &context);

@@ -40,6 +40,7 @@ fuzz_target!(|data: &[u8]| {
     let ctx = tftp_log::Context {
         now: 1_795_249_089,
         tftp_roots: &roots,
+        ..Default::default()
     };
     let text = String::from_utf8_lossy(rest);
     let mut engine = Engine::new(Vec::new());

@@ -75,6 +75,13 @@ pub struct Config {
     /// What the phones would get wrong with that plan (rows that never take effect,
     /// extensions a shorter row cuts): reported by `check` and at start-up, not fatal.
     pub dialplan_problems: Vec<String>,
+    /// The system's time zone: how log stamps without an offset are read and how `status`,
+    /// `explain` and the diagnoses write times. Not in the file: the edge loads it
+    /// (`commands::load_config` from `TZ`, `/etc/TZ`, uci, `/etc/localtime`); UTC by default.
+    pub local_zone: crate::localtime::LocalZone,
+    /// Time zone sources that were there but unusable (skipped): reported by `check` and at
+    /// start-up, not fatal.
+    pub zone_problems: Vec<String>,
 }
 
 /// Most `.loads` requests remembered per phone, and so the largest `loop_count`.
@@ -710,6 +717,8 @@ impl Default for Config {
             diagnostics: Diagnostics::default(),
             dialplan: crate::dialplan::DialPlan::default(),
             dialplan_problems: Vec::new(),
+            local_zone: crate::localtime::LocalZone::utc(),
+            zone_problems: Vec::new(),
         }
     }
 }

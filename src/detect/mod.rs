@@ -553,7 +553,6 @@ impl Engine {
         mac: Mac,
         file: &crate::parse::phone_file::PhoneFile,
         config: &Config,
-        time: i64,
     ) -> Result<Origin, String> {
         if self
             .phones
@@ -613,10 +612,8 @@ impl Engine {
             return Err("policy = \"inventory\" and the phone has no [[phone]] entry".into());
         }
         let known = self.phones.contains_key(&mac);
-        let phone = self
-            .phones
-            .entry(mac)
-            .or_insert_with(|| Phone::new(mac, time));
+        // Not seen yet: the file says what it was given, not when it was seen.
+        let phone = self.phones.entry(mac).or_insert_with(|| Phone::new(mac, 0));
         phone.extension = Some(file.extension.clone());
         phone.secret = Some(file.secret.clone());
         phone.origin = Some(origin);
@@ -1026,6 +1023,11 @@ impl Engine {
             Phone::new(mac, time)
         });
         phone.last_seen = phone.last_seen.max(time);
+        // 0: taken back from its file (`adopt`), not seen since; older lines read later
+        // (another source, `scan`) move it back.
+        if phone.first_seen == 0 || time < phone.first_seen {
+            phone.first_seen = time;
+        }
         phone
     }
 

@@ -13,7 +13,10 @@
 //! Event lines:
 //! - `lease MAC IP [HOSTNAME]`: a lease as a lease file or hook reports it, at the clock;
 //! - `tick SECONDS`: time passes;
-//! - anything else: a log line, parsed as the daemon parses it (its time moves the clock).
+//! - `tick_at SECONDS`: the daemon's timer at `now` + SECONDS by the wall clock, whatever the
+//!   lines said (the clock never goes back);
+//! - anything else: a log line, parsed as the daemon parses it (its time moves the clock), in
+//!   the scenario's `zone`.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,6 +36,10 @@ struct Scenario {
     about: String,
     /// Unix seconds when the log is read: the year of year-less stamps.
     now: i64,
+    /// The system's time zone, in which stamps without an offset are read: a POSIX TZ string,
+    /// or a file of `tests/data/zoneinfo/` (`America/New_York`). UTC when absent.
+    #[serde(default)]
+    zone: Option<String>,
     /// Config text after the runner's `[pbx]` (host, and a FreePBX CSV unless
     /// `no_pbx_file`).
     #[serde(default)]
@@ -249,8 +256,18 @@ fn run_scenario(path: &Path) -> Result<BTreeSet<String>, String> {
         "[pbx]\nhost = \"198.18.0.10\"\n{pbx_file}{}",
         scenario.config
     );
-    let config = crate::config::parse(&config_text, "scenario", Path::new("/"))
+    let mut config = crate::config::parse(&config_text, "scenario", Path::new("/"))
         .map_err(|errors| format!("config: {errors:?}"))?;
+    if let Some(zone) = &scenario.zone {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/zoneinfo")
+            .join(zone);
+        config.local_zone = match std::fs::read(&file) {
+            Ok(bytes) => crate::localtime::LocalZone::from_tzif(&bytes, zone),
+            Err(_) => crate::localtime::LocalZone::from_posix(zone, zone),
+        }
+        .map_err(|err| format!("zone: {err}"))?;
+    }
     let mut listing: Vec<(String, Option<Vec<u8>>)> = scenario
         .root
         .files
@@ -292,6 +309,17 @@ fn run_scenario(path: &Path) -> Result<BTreeSet<String>, String> {
                 run.tick(now);
                 continue;
             }
+            ["tick_at", seconds] => {
+                let seconds: i64 = seconds
+                    .parse()
+                    .map_err(|_| format!("bad tick_at: {line}"))?;
+                let now = clock.map_or(scenario.now + seconds, |clock| {
+                    clock.max(scenario.now + seconds)
+                });
+                clock = Some(now);
+                run.tick(now);
+                continue;
+            }
             ["lease", mac, ip, rest @ ..] => vec![Observation::Lease(LeaseSeen {
                 mac: mac.parse().map_err(|_| format!("bad mac: {line}"))?,
                 ip: ip.parse().map_err(|_| format!("bad ip: {line}"))?,
@@ -304,6 +332,7 @@ fn run_scenario(path: &Path) -> Result<BTreeSet<String>, String> {
                 let context = crate::parse::tftp_log::Context {
                     now: scenario.now,
                     tftp_roots: &roots,
+                    zone: &run.config.local_zone,
                 };
                 if !reader.line(line.as_bytes(), &context, &mut observations) {
                     return Err(format!("the log parser rejects: {line}"));
@@ -501,10 +530,11 @@ fn a_stored_secret_too_long_for_the_model() {
 
 #[test]
 fn times_for_people() {
-    assert_eq!(time_text(0), "1970-01-01 00:00:00");
-    assert_eq!(time_text(1_451_470_532), "2015-12-30 10:15:32");
-    assert_eq!(time_text(951_782_400), "2000-02-29 00:00:00");
-    assert_eq!(time_text(-1), "1969-12-31 23:59:59");
+    let utc = &crate::localtime::UTC;
+    assert_eq!(time_text(utc, 0), "1970-01-01 00:00:00 +00:00");
+    assert_eq!(time_text(utc, 1_451_470_532), "2015-12-30 10:15:32 +00:00");
+    assert_eq!(time_text(utc, 951_782_400), "2000-02-29 00:00:00 +00:00");
+    assert_eq!(time_text(utc, -1), "1969-12-31 23:59:59 +00:00");
     assert_eq!(span(45), "45 s");
     assert_eq!(span(242), "4 min");
     assert_eq!(span(7200), "2 h");

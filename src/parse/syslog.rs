@@ -15,10 +15,18 @@
 //!
 //! How each prefix is read:
 //!
-//! - **Year-less stamps** (`Nov 21 08:18:09`, RFC 3164 and atftpd) take the year of `now`, or the
-//!   year before when that would put the line more than a day after `now` (a December line
-//!   read in January). The day may be space-padded (`Nov  1`, syslog, dnsmasq), zero-padded
-//!   (`Nov 01`, atftpd) or bare; fractional seconds (`-o short-precise`) are skipped.
+//! - **Year-less stamps** (`Nov 21 08:18:09`, RFC 3164 and atftpd) take the year `now` has in
+//!   the local zone, or the year before when that would put the line more than a day after
+//!   `now` (a December line read in January). The day may be space-padded (`Nov  1`, syslog,
+//!   dnsmasq), zero-padded (`Nov 01`, atftpd) or bare; fractional seconds (`-o short-precise`)
+//!   are skipped.
+//! - **Zone-less stamps are local time.** RFC 3164, dnsmasq's and atftpd's files, logread and
+//!   Kea's own file (log4cplus writes local time, `%Y-%m-%d %H:%M:%S.%q`) carry no offset: the
+//!   writer formatted its clock with `localtime(3)`. They are read in the [`LocalZone`] the
+//!   caller passes (the system's, loaded by the edge; UTC in tests), DST included; a time a DST
+//!   change skips or repeats is read as [`LocalZone::to_utc`] says. RFC 3339 and
+//!   `journalctl -o short-iso` stamps carry their offset and keep it; an RFC 3339 stamp without
+//!   one is local time too.
 //! - **Host or not.** dnsmasq's own file has no host field. The token after the time is a tag
 //!   when it ends in `:` (`dnsmasq-dhcp[25848]:`), otherwise it is the host. A `facility.priority`
 //!   token is skipped where logread (no host) and busybox syslogd (after the host) put one.
@@ -33,21 +41,18 @@
 //!   at all is accepted only as `tag[pid]: message`, the form syslog(3) writes to stderr with
 //!   `LOG_PERROR`; its `time` is `None`.
 //!
-//! Caveat: stamps without an offset (RFC 3164, atftpd, logread, Kea, which writes local time)
-//! are taken as **UTC**. On a box whose zone is not UTC those times are off by the zone's
-//! offset; the daemon compares them only with each other and with `now` to within a day.
-//!
 //! Lines that fit no flavour give `None`. The parser never panics and never allocates: it
 //! inspects bytes and slices the line only next to ASCII delimiters, which are always char
 //! boundaries, so any `&str` is safe, whatever its length or content.
 
-use crate::civil::{civil_from_days, days_from_civil};
+use crate::civil::days_from_civil;
+use crate::localtime::{LocalZone, WallClock};
 
 /// One log line split into its prefix fields and its message. Borrows from the line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogLine<'a> {
     /// Unix seconds of the line's timestamp, or `None` when the line carries no timestamp.
-    /// Stamps without an offset are read as UTC (see the module docs).
+    /// Stamps without an offset are read in the local zone (see the module docs).
     pub time: Option<i64>,
     /// The host name, for the flavours that write one (RFC 3164, RFC 3339, atftpd's file).
     pub host: Option<&'a str>,
@@ -62,9 +67,9 @@ pub struct LogLine<'a> {
 }
 
 /// Splits `line` into prefix and message; `now` (Unix seconds) picks the year of year-less
-/// stamps. `None` when the line fits no known flavour.
-pub fn split(line: &str, now: i64) -> Option<LogLine<'_>> {
-    split_raw(line).map(|raw| raw.resolve(now))
+/// stamps, `zone` reads stamps without an offset. `None` when the line fits no known flavour.
+pub fn split<'a>(line: &'a str, now: i64, zone: &LocalZone) -> Option<LogLine<'a>> {
+    split_raw(line).map(|raw| raw.resolve(now, zone))
 }
 
 /// A split line whose timestamp has not been turned into Unix seconds yet.
@@ -86,15 +91,16 @@ pub(crate) struct RawLine<'a> {
 }
 
 impl<'a> RawLine<'a> {
-    /// The timestamp in Unix seconds; `now` picks the year of year-less stamps.
-    pub(crate) fn time(&self, now: i64) -> Option<i64> {
-        self.stamp.map(|stamp| stamp.unix_time(now))
+    /// The timestamp in Unix seconds; `now` picks the year of year-less stamps, `zone` reads
+    /// stamps without an offset.
+    pub(crate) fn time(&self, now: i64, zone: &LocalZone) -> Option<i64> {
+        self.stamp.map(|stamp| stamp.unix_time(now, zone))
     }
 
     /// Turns the stamp into Unix seconds.
-    pub(crate) fn resolve(self, now: i64) -> LogLine<'a> {
+    pub(crate) fn resolve(self, now: i64, zone: &LocalZone) -> LogLine<'a> {
         LogLine {
-            time: self.time(now),
+            time: self.time(now, zone),
             host: self.host,
             tag: self.tag,
             pid: self.pid,
@@ -103,7 +109,8 @@ impl<'a> RawLine<'a> {
     }
 }
 
-/// A timestamp as written: fields validated, year possibly missing, offset in seconds east.
+/// A timestamp as written: fields validated, year possibly missing, offset in seconds east
+/// (`None`: local time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Stamp {
     year: Option<i64>,
@@ -112,7 +119,7 @@ pub(crate) struct Stamp {
     hour: u8,
     minute: u8,
     second: u8,
-    offset: i64,
+    offset: Option<i64>,
 }
 
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -121,30 +128,45 @@ const SECONDS_PER_DAY: i64 = 86_400;
 const MAX_ABS_NOW: i64 = 1 << 40;
 
 impl Stamp {
-    /// Unix seconds. A missing year is the year of `now`, or the one before when the stamp
-    /// would otherwise lie more than a day after `now`.
-    fn unix_time(self, now: i64) -> i64 {
+    /// Unix seconds. A missing year is the year of `now` in `zone`, or the one before when
+    /// the stamp would otherwise lie more than a day after `now`.
+    fn unix_time(self, now: i64, zone: &LocalZone) -> i64 {
+        let now = now.clamp(-MAX_ABS_NOW, MAX_ABS_NOW);
         let year = match self.year {
             Some(year) => year,
             None => {
-                let now = now.clamp(-MAX_ABS_NOW, MAX_ABS_NOW);
-                let this_year = civil_from_days(now.div_euclid(SECONDS_PER_DAY)).0;
-                if self.at_year(this_year) > now + SECONDS_PER_DAY {
+                let this_year = zone.wall_clock(now).0.year;
+                if self.at_year(this_year, now, zone) > now + SECONDS_PER_DAY {
                     this_year - 1
                 } else {
                     this_year
                 }
             }
         };
-        self.at_year(year)
+        self.at_year(year, now, zone)
     }
 
-    fn at_year(self, year: i64) -> i64 {
-        days_from_civil(year, self.month.into(), self.day.into()) * SECONDS_PER_DAY
-            + i64::from(self.hour) * 3600
-            + i64::from(self.minute) * 60
-            + i64::from(self.second)
-            - self.offset
+    fn at_year(self, year: i64, now: i64, zone: &LocalZone) -> i64 {
+        match self.offset {
+            Some(offset) => {
+                days_from_civil(year, self.month.into(), self.day.into()) * SECONDS_PER_DAY
+                    + i64::from(self.hour) * 3600
+                    + i64::from(self.minute) * 60
+                    + i64::from(self.second)
+                    - offset
+            }
+            None => zone.to_utc(
+                WallClock {
+                    year,
+                    month: self.month.into(),
+                    day: self.day.into(),
+                    hour: self.hour.into(),
+                    minute: self.minute.into(),
+                    second: self.second.into(),
+                },
+                now,
+            ),
+        }
     }
 }
 
@@ -193,7 +215,7 @@ fn split_iso(line: &str) -> Option<RawLine<'_>> {
         hour,
         minute,
         second,
-        offset: 0,
+        offset: None,
     };
     valid_date(&stamp)?;
     match bytes.get(10)? {
@@ -209,11 +231,11 @@ fn split_iso(line: &str) -> Option<RawLine<'_>> {
     }
 }
 
-/// The offset after an RFC 3339 time: `Z`, `+HH:MM`, `+HHMM` (journalctl), or nothing (UTC).
-/// Returns seconds east and the index after the offset.
-fn utc_offset(bytes: &[u8], at: usize) -> Option<(i64, usize)> {
+/// The offset after an RFC 3339 time: `Z`, `+HH:MM`, `+HHMM` (journalctl), or nothing (local
+/// time, `None`). Returns seconds east and the index after the offset.
+fn utc_offset(bytes: &[u8], at: usize) -> Option<(Option<i64>, usize)> {
     match bytes.get(at) {
-        Some(b'Z' | b'z') => Some((0, at + 1)),
+        Some(b'Z' | b'z') => Some((Some(0), at + 1)),
         Some(&sign @ (b'+' | b'-')) => {
             let hours = number(bytes, at + 1, 2)?;
             let (minutes_at, end) = if bytes.get(at + 3) == Some(&b':') {
@@ -226,9 +248,9 @@ fn utc_offset(bytes: &[u8], at: usize) -> Option<(i64, usize)> {
                 return None;
             }
             let seconds = hours * 3600 + minutes * 60;
-            Some((if sign == b'-' { -seconds } else { seconds }, end))
+            Some((Some(if sign == b'-' { -seconds } else { seconds }), end))
         }
-        _ => Some((0, at)),
+        _ => Some((None, at)),
     }
 }
 
@@ -337,7 +359,7 @@ fn month_day_clock(bytes: &[u8], start: usize) -> Option<(Stamp, usize)> {
         hour,
         minute,
         second,
-        offset: 0,
+        offset: None,
     };
     valid_date(&stamp)?;
     Some((stamp, at + 1))
@@ -526,6 +548,7 @@ fn valid_date(stamp: &Stamp) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::localtime::UTC;
 
     /// 2026-11-21T12:00:00Z, the afternoon of the capture day.
     const NOW: i64 = 1_795_262_400;
@@ -540,7 +563,7 @@ mod tests {
 
     #[track_caller]
     fn check_at(now: i64, line: &str, want: Want<'_>) {
-        let got = split(line, now).map(|l| (l.time, l.host, l.tag, l.pid, l.message));
+        let got = split(line, now, &UTC).map(|l| (l.time, l.host, l.tag, l.pid, l.message));
         assert_eq!(got, want, "line {line:?}");
     }
 
@@ -848,7 +871,7 @@ mod tests {
     #[test]
     fn year_rollover() {
         let line = |stamp: &str| format!("{stamp} router t[1]: x");
-        let time = |now: i64, stamp: &str| split(&line(stamp), now).and_then(|l| l.time);
+        let time = |now: i64, stamp: &str| split(&line(stamp), now, &UTC).and_then(|l| l.time);
         // 2027-01-01T00:30:00Z: last night was last year, this morning is this year.
         let new_year = 1_798_763_400;
         assert_eq!(time(new_year, "Dec 31 23:59:59"), Some(1_798_761_599));
@@ -866,6 +889,87 @@ mod tests {
         assert!(time(i64::MIN, "Nov 21 08:18:09").is_some());
     }
 
+    fn new_york() -> LocalZone {
+        LocalZone::from_tzif(
+            include_bytes!("../../tests/data/zoneinfo/America/New_York"),
+            "test",
+        )
+        .unwrap()
+    }
+
+    /// The real in.tftpd line of `traditional_rfc3164` read on a box in New York (tzdata's
+    /// file) and, with the date changed, around both 2026 DST changes. Expected Unix times:
+    /// `TZ=America/New_York date -d '2026-… …' +%s`.
+    #[test]
+    fn year_less_stamps_are_local_time() {
+        let zone = new_york();
+        let message =
+            "router in.tftpd[27389]: RRQ from 198.18.0.100 filename CTLSEP001B0C18BDC1.tlv";
+        let time = |stamp: &str, now: i64| {
+            split(&format!("{stamp} {message}"), now, &zone).and_then(|l| l.time)
+        };
+        // 08:18:09 EST is 13:18:09Z.
+        assert_eq!(time("Nov 21 08:18:09", NOW), Some(T_08_18_09 + 5 * 3600));
+        // Spring forward, 2026-03-08 07:00Z: 01:59:59 EST, then 03:00:00 EDT one second later;
+        // 02:30, which the clocks skip, is read as EST (07:30Z, shown as 03:30 EDT).
+        let spring = 1_772_953_200;
+        assert_eq!(time("Mar  8 01:59:59", NOW), Some(spring - 1));
+        assert_eq!(time("Mar  8 03:00:00", NOW), Some(spring));
+        assert_eq!(time("Mar  8 02:30:00", NOW), Some(spring + 1800));
+        assert_eq!(time("Jul  1 08:00:00", NOW), Some(1_782_907_200));
+        // Fall back, 2026-11-01 06:00Z: 01:30 happens at 05:30Z (EDT) and at 06:30Z (EST).
+        let fall = 1_793_512_800;
+        assert_eq!(time("Nov  1 00:59:59", NOW), Some(fall - 3601));
+        assert_eq!(time("Nov  1 02:00:00", NOW), Some(fall + 3600));
+        // Read live in the first pass, it is the first; read later, the second.
+        assert_eq!(time("Nov  1 01:30:00", fall - 1800 + 1), Some(fall - 1800));
+        assert_eq!(time("Nov  1 01:30:00", NOW), Some(fall + 1800));
+        // The year comes from local time: on 2027-01-01 at 03:00Z it is still 2026 in New York.
+        assert_eq!(time("Dec 31 21:59:59", 1_798_772_400), Some(1_798_772_399));
+        // An offset in the line wins over the zone.
+        let offset = split(
+            "2026-11-21T08:18:09.198444+00:00 router in.tftpd[27389]: x",
+            NOW,
+            &zone,
+        );
+        assert_eq!(offset.and_then(|l| l.time), Some(T_08_18_09));
+        let offset = split(
+            "2026-11-21T08:18:09+0000 router in.tftpd[27389]: x",
+            NOW,
+            &zone,
+        );
+        assert_eq!(offset.and_then(|l| l.time), Some(T_08_18_09));
+        // Kea's own file writes local time (log4cplus `%D`): zone-less, so local.
+        let kea = split(
+            "2026-11-21 08:22:56.401 INFO  [kea-dhcp4.leases/29606.140084106318336] DHCP4_LEASE_ALLOC x",
+            NOW,
+            &zone,
+        );
+        assert_eq!(kea.and_then(|l| l.time), Some(1_795_249_376 + 5 * 3600));
+    }
+
+    /// OpenWrt keeps its zone as a POSIX string in /etc/TZ (from uci `system.timezone`):
+    /// Europe/Berlin's. The real logread line (formats.md 8.1) of 2020-11-06 is CET (+01:00);
+    /// a constructed one of July is CEST (+02:00).
+    #[test]
+    fn openwrt_posix_zone() {
+        let berlin = LocalZone::from_posix("CET-1CEST,M3.5.0,M10.5.0/3", "/etc/TZ").unwrap();
+        let time = |line: &str| split(line, NOW, &berlin).and_then(|l| l.time);
+        assert_eq!(
+            time("Fri Nov  6 10:10:08 2020 daemon.info dnsmasq-dhcp[4703]: DHCPACK(eth0) 192.168.100.132 4c:cc:6a:4f:2d:06 G00R00"),
+            Some(1_604_657_408 - 3600)
+        );
+        assert_eq!(
+            time("Wed Jul  1 10:10:08 2026 daemon.info dnsmasq-dhcp[4703]: DHCPACK(eth0) x"),
+            Some(1_782_900_608 - 7200)
+        );
+        // And a year-less syslog line of the same box.
+        assert_eq!(
+            time("Nov 21 09:18:09 router in.tftpd[27389]: x"),
+            Some(T_08_18_09)
+        );
+    }
+
     #[test]
     fn never_panics() {
         let real = [
@@ -877,19 +981,30 @@ mod tests {
         ];
         for line in real {
             for (cut, _) in line.char_indices() {
-                let _ = split(&line[..cut], NOW);
-                let _ = split(&line[cut..], NOW);
+                let _ = split(&line[..cut], NOW, &UTC);
+                let _ = split(&line[cut..], NOW, &UTC);
             }
             // A multi-byte char in place of every byte and between every two bytes.
             for cut in 0..line.len() {
                 for wide in ["é", "€", "𝄞", "\0"] {
-                    let _ = split(&format!("{}{wide}{}", &line[..cut], &line[cut + 1..]), NOW);
-                    let _ = split(&format!("{}{wide}{}", &line[..cut], &line[cut..]), NOW);
+                    let _ = split(
+                        &format!("{}{wide}{}", &line[..cut], &line[cut + 1..]),
+                        NOW,
+                        &UTC,
+                    );
+                    let _ = split(
+                        &format!("{}{wide}{}", &line[..cut], &line[cut..]),
+                        NOW,
+                        &UTC,
+                    );
                 }
             }
         }
         let long = format!("Nov 21 08:18:09 router t[1]: {}", "A".repeat(10 << 20));
-        assert_eq!(split(&long, NOW).map(|l| l.message.len()), Some(10 << 20));
-        assert_eq!(split(&"A".repeat(1 << 20), NOW), None);
+        assert_eq!(
+            split(&long, NOW, &UTC).map(|l| l.message.len()),
+            Some(10 << 20)
+        );
+        assert_eq!(split(&"A".repeat(1 << 20), NOW, &UTC), None);
     }
 }

@@ -65,6 +65,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::event::{LeaseSeen, TftpOutcome, TftpSeen};
+use crate::localtime::LocalZone;
 use crate::mac::Mac;
 use crate::parse::syslog;
 use crate::parse::{ParseError, Parsed};
@@ -98,13 +99,26 @@ pub enum LogRecord {
     },
 }
 
-/// What [`parse_line`] needs besides the line.
+/// What [`parse_line`] needs besides the line. The default is 1970, no TFTP root and UTC.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
     /// Unix seconds now: the time of lines without a timestamp, and the year of year-less ones.
     pub now: i64,
     /// TFTP roots whose prefix is stripped from dnsmasq's absolute paths (e.g. `["/srv/tftp"]`).
     pub tftp_roots: &'a [String],
+    /// The zone of stamps without an offset (year-less syslog, atftpd, logread, Kea's file):
+    /// the system's, which the edge loads (`Config::local_zone`).
+    pub zone: &'a LocalZone,
+}
+
+impl Default for Context<'_> {
+    fn default() -> Self {
+        Context {
+            now: 0,
+            tftp_roots: &[],
+            zone: &crate::localtime::UTC,
+        }
+    }
 }
 
 /// The server whose messages a tag announces.
@@ -130,7 +144,7 @@ pub fn parse_line(line: &str, ctx: &Context) -> Result<Option<LogRecord>, String
         return Ok(None);
     };
     // The date arithmetic is paid only by lines that become records.
-    let time = || raw.time(ctx.now).unwrap_or(ctx.now);
+    let time = || raw.time(ctx.now, ctx.zone).unwrap_or(ctx.now);
     tagged(raw.tag, raw.message, ctx, &time)
 }
 
@@ -485,6 +499,7 @@ mod tests {
         let ctx = Context {
             now: NOW,
             tftp_roots: roots,
+            ..Default::default()
         };
         let got = parse_line(line, &ctx);
         assert_eq!(got, want.map_err(str::to_string), "line {line:?}");
@@ -784,6 +799,7 @@ mod tests {
         let ctx = Context {
             now: NOW,
             tftp_roots: &roots,
+            ..Default::default()
         };
         let parsed = parse_text(&read(name), &ctx);
         assert!(parsed.errors.is_empty(), "{name}: {:?}", parsed.errors);
@@ -870,6 +886,7 @@ mod tests {
         let ctx = Context {
             now: NOW,
             tftp_roots: &roots,
+            ..Default::default()
         };
         let parsed = parse_text(&read("dnsmasq/dnsmasq.log.1"), &ctx);
         let time = |record: &LogRecord| match record {
@@ -881,6 +898,60 @@ mod tests {
         assert_eq!(times.first(), Some(&at(8, 14, 23)));
         assert_eq!(times.last(), Some(&at(8, 16, 1)));
         assert!(times.windows(2).all(|pair| pair[0] <= pair[1]));
+    }
+
+    /// The captures were written with the machine clock in UTC; read on a box in New York
+    /// (tzdata's TZif file, a copy in tests/data/zoneinfo), every zone-less stamp lands five
+    /// hours later (EST) and the RFC 3339 stamps, which carry `+00:00`, do not move.
+    #[test]
+    fn captured_logs_in_new_york_time() {
+        let roots = roots();
+        let new_york = crate::localtime::LocalZone::from_tzif(
+            include_bytes!("../../tests/data/zoneinfo/America/New_York"),
+            "test",
+        )
+        .unwrap();
+        let utc = Context {
+            now: NOW,
+            tftp_roots: &roots,
+            ..Default::default()
+        };
+        let local = Context {
+            zone: &new_york,
+            ..utc
+        };
+        let times = |name: &str, ctx: &Context| -> Vec<i64> {
+            let parsed = parse_text(&read(name), ctx);
+            assert!(parsed.errors.is_empty(), "{name}: {:?}", parsed.errors);
+            parsed
+                .items
+                .iter()
+                .filter_map(|record| match record {
+                    LogRecord::Tftp(t) => Some(t.time),
+                    LogRecord::DhcpAck { lease: l, .. } => Some(l.time),
+                    LogRecord::DhcpVendorClass { .. } => None,
+                })
+                .collect()
+        };
+        for (name, shift) in [
+            ("dnsmasq/dnsmasq.log.1", 5 * 3600),
+            ("isc-dhcpd/syslog.traditional", 5 * 3600),
+            ("atftpd/atftpd.log.1", 5 * 3600),
+            ("kea/kea-dhcp4.log", 5 * 3600),
+            ("isc-dhcpd/syslog", 0),
+        ] {
+            let in_utc = times(name, &utc);
+            let in_new_york = times(name, &local);
+            assert!(!in_utc.is_empty(), "{name}");
+            let shifted: Vec<i64> = in_utc.iter().map(|time| time + shift).collect();
+            assert_eq!(in_new_york, shifted, "{name}");
+        }
+        // dnsmasq.log.1's first DHCPACK, `Nov 21 08:14:23`, is 13:14:23Z
+        // (`TZ=America/New_York date -d '2026-11-21 08:14:23' +%s`).
+        assert_eq!(
+            times("dnsmasq/dnsmasq.log.1", &local).first(),
+            Some(&1_795_266_863)
+        );
     }
 
     #[test]
@@ -940,6 +1011,7 @@ mod tests {
         let ctx = Context {
             now: NOW,
             tftp_roots: &roots,
+            ..Default::default()
         };
         let rfc3339 = parse_text(&read("isc-dhcpd/syslog"), &ctx);
         let traditional = parse_text(&read("isc-dhcpd/syslog.traditional"), &ctx);
@@ -1000,10 +1072,11 @@ mod tests {
         let ctx = Context {
             now: NOW,
             tftp_roots: &roots,
+            ..Default::default()
         };
         let run = |line: &str| {
             let _ = parse_line(line, &ctx);
-            let _ = syslog::split(line, NOW);
+            let _ = syslog::split(line, NOW, ctx.zone);
         };
         let real = [
             "Nov 21 08:14:31 dnsmasq-tftp[25848]: file /srv/tftp/RINGLIST.DAT not found for 198.18.0.152",

@@ -203,6 +203,7 @@ mod tests {
         let context = tftp_log::Context {
             now: 0,
             tftp_roots: &roots,
+            ..Default::default()
         };
         let run = |source: &Source| {
             let mut reader = JournalReader::new(source);

@@ -242,14 +242,15 @@ impl Source {
         }
     }
 
-    /// Reads what is new and appends the observations to `out`. `now` (Unix seconds) stamps
-    /// lines without a time; `tftp_roots` are stripped from dnsmasq's absolute paths.
+    /// Reads what is new and appends the observations to `out`. The context's `now` (Unix
+    /// seconds) stamps lines without a time, its zone reads stamps without an offset, its
+    /// `tftp_roots` are stripped from dnsmasq's absolute paths.
     pub fn read(
         &mut self,
-        now: i64,
-        tftp_roots: &[String],
+        context: &tftp_log::Context<'_>,
         out: &mut Vec<Observation>,
     ) -> io::Result<ReadStats> {
+        let now = context.now;
         let mut stats = ReadStats::default();
         let lease_read = match &mut self.reader {
             Reader::Snapshot(snapshot) => Some(snapshot.read(now)?),
@@ -274,11 +275,10 @@ impl Source {
                 out.extend(observations);
             }
             Reader::Log(tail) => {
-                let context = tftp_log::Context { now, tftp_roots };
                 let lines = &mut self.lines;
                 tail.read(&mut |bytes| {
                     stats.n_lines += 1;
-                    if !lines.line(bytes, &context, out) {
+                    if !lines.line(bytes, context, out) {
                         stats.n_bad_lines += 1;
                     }
                 })?;
@@ -357,6 +357,7 @@ mod tests {
         let context = tftp_log::Context {
             now: 1_795_250_000,
             tftp_roots: &roots,
+            ..Default::default()
         };
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/logs");
         let (mut n_ours, mut n_dropped) = (0, 0);
@@ -394,9 +395,12 @@ mod tests {
         let config = config::Source::file(config::SourceKind::Log, path.clone());
         let mut source = Source::new(&config, StartAt::Beginning);
         let mut out = Vec::new();
-        source
-            .read(0, &["/srv/tftp".to_string()], &mut out)
-            .unwrap();
+        let roots = ["/srv/tftp".to_string()];
+        let context = tftp_log::Context {
+            tftp_roots: &roots,
+            ..Default::default()
+        };
+        source.read(&context, &mut out).unwrap();
         let leases: Vec<(String, Option<String>)> = out
             .iter()
             .filter_map(|observation| match observation {
