@@ -157,6 +157,7 @@ fn write_config(lab: &Lab) -> PathBuf {
          \n\
          [pbx]\n\
          host = \"{pbx}\"\n\
+         freepbx_csv = \"{csv}\"\n\
          \n\
          [diagnostics]\n\
          no_tftp_after_s = {seconds}\n\
@@ -171,6 +172,7 @@ fn write_config(lab: &Lab) -> PathBuf {
         tftp_root = lab.tftp_root().display(),
         state_dir = lab.path("state").display(),
         pbx = lab.ip(10),
+        csv = lab.path("freepbx.csv").display(),
         seconds = NO_TFTP_AFTER.as_secs(),
         leases = lab.path("dnsmasq.leases").display(),
         log = lab.path("dnsmasq.log").display(),
