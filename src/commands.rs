@@ -507,7 +507,7 @@ pub fn status(
 ) -> Result<String, String> {
     let daemon = state::daemon_status(&config.state_dir);
     if daemon_only && json {
-        return serde_json::to_string_pretty(&daemon?).map_err(|err| err.to_string());
+        return daemon.map(|daemon| daemon.to_json());
     }
     let daemon_line = match &daemon {
         Ok(daemon) => daemon.line(crate::diagnose::time_text),

@@ -33,14 +33,6 @@ fn main() -> ExitCode {
             out(&cli::usage());
             return ExitCode::SUCCESS;
         }
-        Command::Man => {
-            out(&cli::man_page());
-            return ExitCode::SUCCESS;
-        }
-        Command::BashCompletion => {
-            out(&cli::bash_completion());
-            return ExitCode::SUCCESS;
-        }
         Command::Version => {
             out(concat!("cisco-autoprov ", env!("CARGO_PKG_VERSION"), "\n"));
             return ExitCode::SUCCESS;
@@ -149,11 +141,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(RUNTIME);
             }
         }
-        Command::Help
-        | Command::Version
-        | Command::Man
-        | Command::BashCompletion
-        | Command::Notify { .. } => unreachable!("handled above"),
+        Command::Help | Command::Version | Command::Notify { .. } => unreachable!("handled above"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
