@@ -171,6 +171,47 @@ pub fn system_zone() -> (LocalZone, Vec<String>) {
     load_zone(tz.as_deref(), &ZoneFiles::system())
 }
 
+/// The directory relative paths in the config file at `path` are resolved against.
+fn base_dir(path: &Path) -> PathBuf {
+    let base_dir = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    fs::canonicalize(&base_dir).unwrap_or(base_dir)
+}
+
+/// For `status` when the config does not load: the built-in defaults with the file's own
+/// `state_dir`, found by a tolerant scan for a top-level `state_dir = "…"` line (the rest of
+/// the file may be broken in any way).
+pub fn fallback_config(path: Option<&Path>) -> Config {
+    let mut config = Config::default();
+    let path = path.unwrap_or(Path::new(config::DEFAULT_PATH));
+    let Ok(text) = fs::read_to_string(path) else {
+        return config;
+    };
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            break;
+        }
+        let Some(value) = line
+            .strip_prefix("state_dir")
+            .and_then(|rest| rest.trim_start().strip_prefix('='))
+            .map(str::trim)
+        else {
+            continue;
+        };
+        let quoted = ['"', '\''].into_iter().find_map(|quote| {
+            let (inside, _) = value.strip_prefix(quote)?.split_once(quote)?;
+            Some(inside)
+        });
+        if let Some(dir) = quoted.filter(|dir| !dir.is_empty() && !dir.contains('\\')) {
+            config.state_dir = base_dir(path).join(dir);
+        }
+    }
+    config
+}
+
 /// Reads and checks the config. With no `-c`, the default path is used when it exists, and
 /// the built-in defaults when it does not. The system's time zone is loaded with it.
 pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
@@ -192,17 +233,11 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
             return Err(vec![ConfigError {
                 file: name,
                 line: None,
-                message: format!("cannot read: {err}"),
+                message: format!("cannot read: {}", crate::fsutil::plain(&err)),
             }])
         }
     };
-    let base_dir = path
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let base_dir = fs::canonicalize(&base_dir).unwrap_or(base_dir);
-    let mut config = config::parse(&text, &name, &base_dir)?;
+    let mut config = config::parse(&text, &name, &base_dir(&path))?;
     config.path = Some(path);
     if config.provision.clock.is_none() {
         config.provision.clock = Some(system_clock());
@@ -237,7 +272,7 @@ fn resolve_journal_users(config: &mut Config, file: &str) -> Result<(), Vec<Conf
             match crate::fsutil::user_id(user) {
                 Ok(Some(uid)) => source.uids.push(uid),
                 Ok(None) => errors.push(format!("source.users: {user:?} is not in /etc/passwd: name the user the server runs as (dnsmasq, tftp, root), or its uid")),
-                Err(err) => errors.push(format!("source.users: {user:?}: cannot read /etc/passwd: {err}")),
+                Err(err) => errors.push(format!("source.users: {user:?}: cannot read /etc/passwd: {}", crate::fsutil::plain(&err))),
             }
         }
     }
@@ -261,7 +296,10 @@ fn read_pool(config: &mut Config, path: &Path) -> Result<(), Vec<ConfigError>> {
         vec![ConfigError {
             file: path.display().to_string(),
             line: None,
-            message: format!("provision.pool_csv: cannot read: {err}"),
+            message: format!(
+                "provision.pool_csv: cannot read: {}",
+                crate::fsutil::plain(&err)
+            ),
         }]
     })?;
     let parsed = crate::parse::freepbx_csv::parse(&String::from_utf8_lossy(&bytes));
@@ -324,8 +362,13 @@ pub fn load_templates(config: &Config) -> Result<Templates, Vec<String>> {
     let Some(dir) = &config.templates_dir else {
         return Ok(Templates::built_in());
     };
-    let entries =
-        fs::read_dir(dir).map_err(|err| vec![format!("templates_dir {}: {err}", dir.display())])?;
+    let entries = fs::read_dir(dir).map_err(|err| {
+        vec![format!(
+            "templates_dir {}: {}",
+            dir.display(),
+            crate::fsutil::plain(&err)
+        )]
+    })?;
     let mut user = Vec::new();
     let mut errors = Vec::new();
     for entry in entries.filter_map(Result::ok) {
@@ -336,7 +379,11 @@ pub fn load_templates(config: &Config) -> Result<Templates, Vec<String>> {
         }
         match fs::read_to_string(&path) {
             Ok(text) => user.push((name, text, path.display().to_string())),
-            Err(err) => errors.push(format!("{}: {err}", path.display())),
+            Err(err) => errors.push(format!(
+                "{}: {}",
+                path.display(),
+                crate::fsutil::plain(&err)
+            )),
         }
     }
     user.sort();
@@ -492,8 +539,9 @@ pub fn decide(config: &Config, mac: &str, verb: &str) -> Result<String, String> 
                 .send_to(&message, &config.notify_socket)
                 .map_err(|err| {
                     format!(
-                        "the daemon holds the state but its socket {} does not answer: {err}",
-                        config.notify_socket.display()
+                        "the daemon holds the state but its socket {} does not answer: {}",
+                        config.notify_socket.display(),
+                        crate::fsutil::plain(&err)
                     )
                 })?;
             Ok(format!("{verb} {mac}: handed to the running daemon"))
@@ -608,8 +656,36 @@ impl<'a> PhoneView<'a> {
     }
 }
 
-/// `status`: the phones of the state file, as a table or JSON.
-pub fn status(config: &Config, json: bool, show_secrets: bool) -> Result<String, String> {
+/// `status`: whether the daemon runs (the first line of the table; with `daemon_only` the
+/// only one, or a JSON object), then the phones of the state file, as a table or JSON (an
+/// array, as before: the daemon is not in it).
+pub fn status(
+    config: &Config,
+    json: bool,
+    show_secrets: bool,
+    daemon_only: bool,
+) -> Result<String, String> {
+    let daemon = state::daemon_status(&config.state_dir);
+    if daemon_only && json {
+        return daemon.map(|daemon| daemon.to_json());
+    }
+    let daemon_line = match &daemon {
+        Ok(daemon) => daemon.line(|time| config.local_zone.format(time)),
+        Err(err) => format!("daemon: unknown ({err})"),
+    };
+    if daemon_only {
+        return Ok(daemon_line);
+    }
+    let phones = phones(config, json, show_secrets)?;
+    Ok(if json {
+        phones
+    } else {
+        format!("{daemon_line}\n{phones}")
+    })
+}
+
+/// The phones of the state file, as a table or JSON.
+fn phones(config: &Config, json: bool, show_secrets: bool) -> Result<String, String> {
     let state = state::read(&config.state_dir).map_err(|err| err.to_string())?;
     let views: Vec<PhoneView<'_>> = state
         .phones
@@ -811,8 +887,9 @@ pub fn check(config: &Config) -> Vec<String> {
         Ok(metadata) if metadata.is_dir() => {
             if let Err(err) = probe_writable(&config.tftp_root) {
                 problems.push(format!(
-                    "tftp_root {} is not writable: {err}",
-                    config.tftp_root.display()
+                    "tftp_root {} is not writable: {}",
+                    config.tftp_root.display(),
+                    crate::fsutil::plain(&err)
                 ));
             }
         }
@@ -820,7 +897,11 @@ pub fn check(config: &Config) -> Vec<String> {
             "tftp_root {} is not a directory",
             config.tftp_root.display()
         )),
-        Err(err) => problems.push(format!("tftp_root {}: {err}", config.tftp_root.display())),
+        Err(err) => problems.push(format!(
+            "tftp_root {}: {}",
+            config.tftp_root.display(),
+            crate::fsutil::plain(&err)
+        )),
     }
     if let Err(errors) = load_templates(config) {
         problems.extend(errors);
@@ -837,8 +918,9 @@ pub fn check(config: &Config) -> Vec<String> {
         Some(dir) => {
             if let Err(err) = probe_writable(dir) {
                 problems.push(format!(
-                    "state_dir {} cannot be written: {err}",
-                    config.state_dir.display()
+                    "state_dir {} cannot be written: {}",
+                    config.state_dir.display(),
+                    crate::fsutil::plain(&err)
                 ));
             }
         }
@@ -889,8 +971,9 @@ pub fn check(config: &Config) -> Vec<String> {
         } else if source.path.exists() {
             if let Err(err) = fs::File::open(&source.path) {
                 problems.push(format!(
-                    "source {} cannot be read: {err}",
-                    source.path.display()
+                    "source {} cannot be read: {}",
+                    source.path.display(),
+                    crate::fsutil::plain(&err)
                 ));
             }
         }
@@ -1029,7 +1112,7 @@ pub fn pbx_problems(config: &Config) -> Vec<String> {
             Ok(None) => problems.push(format!(
                 "pbx.group {group:?} is not in /etc/group: name the group the pbx runs as (asterisk), or its number"
             )),
-            Err(err) => problems.push(format!("pbx.group {group:?}: cannot read /etc/group: {err}")),
+            Err(err) => problems.push(format!("pbx.group {group:?}: cannot read /etc/group: {}", crate::fsutil::plain(&err))),
         }
     }
     if let Some(program) = pbx.reload_command.first() {

@@ -465,6 +465,39 @@ fn log_zone(config: &Config) {
     );
 }
 
+/// The daemon's record in the state directory (`status` reads it): written at start, and
+/// with the stop time when dropped (a clean exit, an error return, a panic; not a kill -9).
+struct DaemonRecordGuard {
+    dir: PathBuf,
+    record: crate::state::DaemonRecord,
+}
+
+impl DaemonRecordGuard {
+    fn start(dir: &std::path::Path) -> DaemonRecordGuard {
+        let record = crate::state::DaemonRecord {
+            pid: std::process::id(),
+            started: now(),
+            stopped: None,
+        };
+        if let Err(err) = crate::state::record_daemon(dir, &record) {
+            warn!(%err, "cannot record the daemon's start; status will not see it running");
+        }
+        DaemonRecordGuard {
+            dir: dir.to_path_buf(),
+            record,
+        }
+    }
+}
+
+impl Drop for DaemonRecordGuard {
+    fn drop(&mut self) {
+        self.record.stopped = Some(now());
+        if let Err(err) = crate::state::record_daemon(&self.dir, &self.record) {
+            warn!(%err, "cannot record the daemon's stop");
+        }
+    }
+}
+
 /// Runs the daemon until SIGTERM or SIGINT. `config_path` is re-read on SIGHUP.
 pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), String> {
     if !config.tftp_root.is_dir() {
@@ -487,6 +520,9 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     let mut provisioner = Provisioner::new(config.clone(), templates, store, state);
     provisioner.set_tftp_visible(crate::commands::tftp_source_exists(&config));
     provisioner.adopt_from_root();
+    // After the provisioner (which holds the lock), so that it is dropped first: the record
+    // says "stopped" while the lock is still ours.
+    let _record = DaemonRecordGuard::start(&config.state_dir);
     provisioner.set_write_budget(WRITE_SLICE);
     provisioner.set_firmware(crate::provision::firmware_in(&config.tftp_root));
     provisioner.write_shared();
@@ -502,7 +538,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
     log_zone(&config);
 
     let mut set = SourceSet::new(&config.sources, &positions, &config.tftp_root)
-        .map_err(|err| format!("cannot start inotify: {err}"))?;
+        .map_err(|err| format!("cannot start inotify: {}", fsutil::plain(&err)))?;
     set.unique_root = config.tftp_unique_root;
     provisioner.set_tftp_visible(set.tftp_visible());
     let mut sigterm = signal(SignalKind::terminate()).map_err(|err| err.to_string())?;
@@ -513,8 +549,9 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
 
     let notify = bind_notify_socket(&config.notify_socket).map_err(|err| {
         format!(
-            "cannot listen for hook events on {}: {err}",
-            config.notify_socket.display()
+            "cannot listen for hook events on {}: {}",
+            config.notify_socket.display(),
+            fsutil::plain(&err)
         )
     })?;
     let mut datagram = vec![0u8; hook::MAX_DATAGRAM];
@@ -578,7 +615,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
                     }
                     Err(err) => {
                         error!(%err, "inotify read failed");
-                        return Err(format!("inotify read failed: {err}"));
+                        return Err(format!("inotify read failed: {}", fsutil::plain(&err)));
                     }
                 }
             }

@@ -324,6 +324,65 @@ pub fn effective_uid() -> Option<u32> {
     fs::metadata("/proc/self").map(|meta| meta.uid()).ok()
 }
 
+/// An IO error in the admin's words: the system's message without Rust's ` (os error N)`,
+/// lowercase (`no such file or directory`, `permission denied`). Every IO error that reaches
+/// the user goes through here.
+pub fn plain(err: &io::Error) -> String {
+    // std's own "stream did not contain valid UTF-8" (`read_to_string`) carries no inner error.
+    if err.kind() == io::ErrorKind::InvalidData
+        && err.raw_os_error().is_none()
+        && err.get_ref().is_none()
+    {
+        return "not text (not valid utf-8)".to_string();
+    }
+    let text = err.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => &text[..at],
+        _ => &text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The pid of the process holding a `flock` on `path`, from `/proc/locks`, without taking
+/// the lock (a probe that took it, however briefly, could make a starting daemon fail).
+/// `Ok(None)`: nobody holds it (or the file does not exist).
+pub fn flock_holder(path: &Path) -> io::Result<Option<u32>> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    let locks = fs::read_to_string("/proc/locks")?;
+    Ok(lock_holder(&locks, meta.dev(), meta.ino()))
+}
+
+/// The holder of a `FLOCK` on (device, inode) in the text of `/proc/locks`:
+/// `1: FLOCK  ADVISORY  WRITE 1234 08:01:131090 0 EOF` (major and minor in hex). A waiter
+/// (`1: -> FLOCK …`) holds nothing.
+fn lock_holder(locks: &str, dev: u64, ino: u64) -> Option<u32> {
+    // glibc's gnu_dev_major/minor.
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    locks.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.get(1) != Some(&"FLOCK") {
+            return None;
+        }
+        let mut place = fields.get(5)?.split(':');
+        let line_major = u64::from_str_radix(place.next()?, 16).ok()?;
+        let line_minor = u64::from_str_radix(place.next()?, 16).ok()?;
+        let line_ino: u64 = place.next()?.parse().ok()?;
+        (line_major == major && line_minor == minor && line_ino == ino)
+            .then(|| fields.get(4)?.parse().ok())
+            .flatten()
+    })
+}
+
 /// Flushes a directory's entries (a rename is durable only after this).
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
@@ -390,6 +449,35 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
+
+    #[test]
+    fn io_errors_in_plain_words() {
+        let missing = fs::read("/nonexistent/config.toml").unwrap_err();
+        assert_eq!(plain(&missing), "no such file or directory");
+        let not_text = fs::read_to_string("/proc/self/exe").unwrap_err();
+        assert_eq!(plain(&not_text), "not text (not valid utf-8)");
+        assert_eq!(plain(&io::Error::other("disk gone")), "disk gone");
+        let bad_state = io::Error::new(io::ErrorKind::InvalidData, "unreadable state file");
+        assert_eq!(plain(&bad_state), "unreadable state file");
+    }
+
+    /// The holder of a lock is found in /proc/locks without taking the lock.
+    #[test]
+    fn flock_holder_reads_proc_locks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let file = File::create(&path).unwrap();
+        assert_eq!(flock_holder(&path).unwrap(), None);
+        file.try_lock().unwrap();
+        assert_eq!(flock_holder(&path).unwrap(), Some(std::process::id()));
+        drop(file);
+        assert_eq!(flock_holder(&path).unwrap(), None);
+        assert_eq!(flock_holder(&dir.path().join("nope")).unwrap(), None);
+        let text = "1: POSIX  ADVISORY  WRITE 7 08:01:99 0 EOF\n2: -> FLOCK  ADVISORY  WRITE 8 08:01:99 0 EOF\n3: FLOCK  ADVISORY  WRITE 9 103:02:99 0 EOF\n";
+        let dev = (0x103 << 8) | 2;
+        assert_eq!(lock_holder(text, dev, 99), Some(9));
+        assert_eq!(lock_holder(text, (8 << 8) | 1, 99), None);
+    }
 
     #[test]
     fn replaces_and_sets_mode() {

@@ -2,9 +2,18 @@
 //! info and debug to stdout).
 //!
 //! Line format, as `tracing-subscriber`'s default `fmt` without target:
-//! `2026-11-21T10:02:42.123456Z  INFO phone provisioned mac=001B0C18BDC1 ext="101"`;
-//! split mode leaves out the time (procd's logd stamps each line itself). String fields are
-//! quoted, `%`-fields are written with `Display`, `?`-fields with `Debug`.
+//! `2026-11-21T10:02:42.123456Z  INFO phone provisioned mac=001B0C18BDC1 ext="101"`.
+//! String fields are quoted, `%`-fields are written with `Display`, `?`-fields with `Debug`.
+//! Each line carries one time and the right priority wherever it ends up:
+//! - under systemd (`JOURNAL_STREAM` names the stream our stderr is), no time (journald
+//!   stamps each line) and a `<N>` syslog priority prefix, which journald reads
+//!   (`SyslogLevelPrefix=`, on by default): `<3>` error, `<4>` warn, `<6>` info, `<7>` debug;
+//! - split (`run --log-split`, procd), no time (logd stamps each line): procd logs a
+//!   service's stdout at `daemon.info` and its stderr at `daemon.err` (procd's
+//!   `service/instance.c`, `instance_stdout`/`instance_stderr`), so info and debug go to
+//!   stdout and warn and error to stderr. That is all procd can carry: a warning arrives as
+//!   `daemon.err` and debug as `daemon.info`; the level word at the start of each line
+//!   (`WARN`, `DEBUG`) tells them apart in `logread`.
 //!
 //! Hand-written rather than `tracing-subscriber`: the daemon has no spans, no per-module
 //! filters and one output, and `fmt` with its registry weighed 35 KB of the router binary
@@ -31,6 +40,41 @@ pub enum Output {
     Stderr,
     /// info and debug to stdout, warn and error to stderr, no time.
     Split,
+    /// Everything to stderr, no time, a `<N>` syslog priority prefix (journald).
+    Journal,
+}
+
+/// True when stderr is connected to the journal: systemd sets `JOURNAL_STREAM` to the device
+/// and inode (`8:12345`) of the stream it gives a service as stderr. A program started from
+/// such a service with its stderr elsewhere (a shell's terminal, a file) inherits the variable,
+/// hence the comparison with the descriptor itself.
+pub fn stderr_is_journal() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((dev, ino)) = stream.to_str().and_then(|text| {
+        let (dev, ino) = text.split_once(':')?;
+        Some((dev.parse::<u64>().ok()?, ino.parse::<u64>().ok()?))
+    }) else {
+        return false;
+    };
+    let meta = std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .and_then(|fd| std::fs::File::from(fd).metadata());
+    meta.is_ok_and(|meta| meta.dev() == dev && meta.ino() == ino)
+}
+
+/// The syslog priority of a level, as journald reads it from a `<N>` prefix.
+fn priority(level: Level) -> u8 {
+    match level {
+        Level::ERROR => 3,
+        Level::WARN => 4,
+        Level::INFO => 6,
+        _ => 7,
+    }
 }
 
 /// Reads a level name (`error`, `warn`, `info`, `debug`, `trace`, any case); anything else
@@ -91,9 +135,12 @@ impl Subscriber for Sink {
         let level = *event.metadata().level();
         let time = match self.output {
             Output::Stderr => Some(SystemTime::now()),
-            Output::Split => None,
+            Output::Split | Output::Journal => None,
         };
         let mut line = String::with_capacity(160);
+        if self.output == Output::Journal {
+            let _ = write!(line, "<{}>", priority(level));
+        }
         format_line(&mut line, time, level, |visitor| event.record(visitor));
         let written = if self.output == Output::Split && level > Level::WARN {
             std::io::stdout().lock().write_all(line.as_bytes())
@@ -241,6 +288,18 @@ mod tests {
         let mut line = String::new();
         format_line(&mut line, None, Level::ERROR, |_| {});
         assert_eq!(line, "ERROR\n");
+    }
+
+    #[test]
+    fn journal_priorities() {
+        let levels = [
+            Level::ERROR,
+            Level::WARN,
+            Level::INFO,
+            Level::DEBUG,
+            Level::TRACE,
+        ];
+        assert_eq!(levels.map(priority), [3, 4, 6, 7, 7]);
     }
 
     #[test]

@@ -1,10 +1,18 @@
 //! The `cisco-autoprov` binary: parse the command line, load the config, set up logging, run.
+//!
+//! Exit status (the table is in `cli::EXIT_CODES`): 0 ok, 1 a runtime problem (and `check`
+//! finding one), 2 a usage or config error. `notify` always exits 0.
 
 use std::process::ExitCode;
 
 use cisco_autoprov::cli::{self, Command};
 use cisco_autoprov::commands;
 use cisco_autoprov::config::Config;
+
+/// A runtime problem.
+const RUNTIME: u8 = 1;
+/// A usage or config error.
+const USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     // Lossily: a hook's arguments are the DHCP client's bytes (isc passes the raw
@@ -17,12 +25,12 @@ fn main() -> ExitCode {
         Ok(command) => command,
         Err(message) => {
             eprintln!("cisco-autoprov: {message}");
-            return ExitCode::from(2);
+            return ExitCode::from(USAGE);
         }
     };
     let config_path = match &command {
         Command::Help => {
-            out(cli::USAGE);
+            out(&cli::usage());
             return ExitCode::SUCCESS;
         }
         Command::Version => {
@@ -65,11 +73,24 @@ fn main() -> ExitCode {
     };
     let config = match commands::load_config(config_path.as_deref()) {
         Ok(config) => config,
+        // `status` reads the state, which a broken config does not change: it goes on with
+        // the file's state_dir (or the default one) and says so.
+        Err(errors) if matches!(command, Command::Status { .. }) => {
+            for error in errors {
+                eprintln!("cisco-autoprov: warning: the config is broken: {error}");
+            }
+            let config = commands::fallback_config(config_path.as_deref());
+            eprintln!(
+                "cisco-autoprov: warning: showing the state in {} with default settings",
+                config.state_dir.display()
+            );
+            config
+        }
         Err(errors) => {
             for error in errors {
                 eprintln!("cisco-autoprov: {error}");
             }
-            return ExitCode::FAILURE;
+            return ExitCode::from(USAGE);
         }
     };
     let log_split = matches!(
@@ -92,8 +113,11 @@ fn main() -> ExitCode {
             .map(|text| outln(&text)),
         Command::Scan { .. } => commands::scan(config).map(|summary| outln(&summary)),
         Command::Status {
-            json, show_secrets, ..
-        } => commands::status(&config, json, show_secrets).map(|text| outln(&text)),
+            json,
+            show_secrets,
+            daemon,
+            ..
+        } => commands::status(&config, json, show_secrets, daemon).map(|text| outln(&text)),
         Command::Explain { mac, .. } => commands::explain(&config, &mac).map(|text| outln(&text)),
         Command::Decide { verb, mac, .. } => {
             commands::decide(&config, &mac, &verb).map(|text| outln(&text))
@@ -121,7 +145,7 @@ fn main() -> ExitCode {
                     .map(|problem| format!("problem: {problem}\n"))
                     .collect();
                 out(&text);
-                return ExitCode::FAILURE;
+                return ExitCode::from(RUNTIME);
             }
         }
         Command::Help | Command::Version | Command::Notify { .. } => unreachable!("handled above"),
@@ -130,7 +154,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("cisco-autoprov: {message}");
-            ExitCode::FAILURE
+            ExitCode::from(RUNTIME)
         }
     }
 }
@@ -145,7 +169,10 @@ fn out(text: &str) {
         .and_then(|()| stdout.flush())
     {
         if err.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("cisco-autoprov: cannot write the output: {err}");
+            eprintln!(
+                "cisco-autoprov: cannot write the output: {}",
+                cisco_autoprov::fsutil::plain(&err)
+            );
         }
     }
 }
@@ -160,19 +187,27 @@ fn run_daemon(config_path: Option<std::path::PathBuf>, config: Config) -> Result
         .enable_io()
         .enable_time()
         .build()
-        .map_err(|err| format!("cannot start the runtime: {err}"))?;
+        .map_err(|err| {
+            format!(
+                "cannot start the runtime: {}",
+                cisco_autoprov::fsutil::plain(&err)
+            )
+        })?;
     runtime.block_on(cisco_autoprov::daemon::run(config_path, config))
 }
 
-/// Logs go to stderr (procd and systemd collect it); with `split`, info and debug go to
-/// stdout and warnings and errors to stderr, without timestamps (procd logs stdout as
-/// `daemon.info`, stderr as `daemon.err`, and logd stamps each line). `RUST_LOG` (a level
-/// name) overrides the config's `log_level`.
+/// Logs go to stderr (procd and systemd collect it): with our time, or under systemd (stderr
+/// is the journal) without it and with journald's `<N>` priority prefix; with `split`, info
+/// and debug go to stdout and warnings and errors to stderr, without timestamps (procd logs
+/// stdout as `daemon.info`, stderr as `daemon.err`, and logd stamps each line). `RUST_LOG`
+/// (a level name) overrides the config's `log_level`.
 fn init_logging(config: &Config, split: bool) {
     use cisco_autoprov::logging;
     let level = std::env::var("RUST_LOG").unwrap_or_else(|_| config.log_level.clone());
     let output = if split {
         logging::Output::Split
+    } else if logging::stderr_is_journal() {
+        logging::Output::Journal
     } else {
         logging::Output::Stderr
     };

@@ -21,12 +21,19 @@ pub fn send(socket: &Path, kind: &str, args: &[String]) -> Result<(), String> {
     if message.len() > hook::MAX_DATAGRAM {
         return Err("event too large".to_string());
     }
-    let sender = UnixDatagram::unbound().map_err(|err| format!("cannot create a socket: {err}"))?;
-    sender
-        .set_nonblocking(true)
-        .map_err(|err| format!("cannot make the socket non-blocking: {err}"))?;
-    sender
-        .send_to(&message, socket)
-        .map(|_| ())
-        .map_err(|err| format!("daemon not reachable at {}: {err}", socket.display()))
+    let sender = UnixDatagram::unbound()
+        .map_err(|err| format!("cannot create a socket: {}", crate::fsutil::plain(&err)))?;
+    sender.set_nonblocking(true).map_err(|err| {
+        format!(
+            "cannot make the socket non-blocking: {}",
+            crate::fsutil::plain(&err)
+        )
+    })?;
+    sender.send_to(&message, socket).map(|_| ()).map_err(|err| {
+        format!(
+            "daemon not reachable at {}: {}",
+            socket.display(),
+            crate::fsutil::plain(&err)
+        )
+    })
 }

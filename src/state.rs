@@ -88,13 +88,20 @@ pub enum StateError {
 impl std::fmt::Display for StateError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StateError::Dir(path, err) => write!(f, "state directory {}: {err}", path.display()),
+            StateError::Dir(path, err) => {
+                write!(
+                    f,
+                    "state directory {}: {}",
+                    path.display(),
+                    fsutil::plain(err)
+                )
+            }
             StateError::Locked(path) => write!(
                 f,
                 "state directory {} is in use by another cisco-autoprov (daemon or scan)",
                 path.display()
             ),
-            StateError::Io(path, err) => write!(f, "{}: {err}", path.display()),
+            StateError::Io(path, err) => write!(f, "{}: {}", path.display(), fsutil::plain(err)),
             StateError::Unsafe(path, why) => {
                 write!(f, "state directory {}: {why}", path.display())
             }
@@ -214,6 +221,145 @@ impl StateStore {
         let json = serde_json::to_vec(&file)
             .map_err(|err| StateError::Io(path.clone(), io::Error::other(err)))?;
         fsutil::write_atomic(&path, &json, 0o600).map_err(|err| StateError::Io(path, err))
+    }
+}
+
+/// The daemon's record in the state directory, for `status`: which process runs it and
+/// since when. Written at start (while the lock is held) and again, with `stopped`, at a
+/// clean exit; a record without `stopped` whose process no longer holds the lock is a crash.
+pub const DAEMON_FILE: &str = "daemon.json";
+
+/// The content of [`DAEMON_FILE`]: `{"pid":1234,"started":1796380803,"stopped":null}`.
+/// Three numbers, written and read by hand: serde's derives for them cost about 5 KB of
+/// binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonRecord {
+    /// The daemon's process id.
+    pub pid: u32,
+    /// When it started (Unix seconds).
+    pub started: i64,
+    /// When it stopped cleanly; `None` while it runs or after a crash.
+    pub stopped: Option<i64>,
+}
+
+impl DaemonRecord {
+    /// The record as JSON.
+    pub fn to_json(&self) -> String {
+        format!(
+            "{{\"pid\":{},\"started\":{},\"stopped\":{}}}",
+            self.pid,
+            self.started,
+            json_number(self.stopped)
+        )
+    }
+
+    /// Reads what [`DaemonRecord::to_json`] wrote; `None` for anything else.
+    pub fn from_json(text: &str) -> Option<DaemonRecord> {
+        let field = |name: &str| -> Option<&str> {
+            let (_, rest) = text.split_once(&format!("\"{name}\":"))?;
+            let end = rest.find([',', '}']).unwrap_or(rest.len());
+            Some(rest[..end].trim())
+        };
+        Some(DaemonRecord {
+            pid: field("pid")?.parse().ok()?,
+            started: field("started")?.parse().ok()?,
+            stopped: match field("stopped")? {
+                "null" => None,
+                number => Some(number.parse().ok()?),
+            },
+        })
+    }
+}
+
+/// A JSON number or `null`.
+fn json_number(value: Option<impl std::fmt::Display>) -> String {
+    value.map_or_else(|| "null".to_string(), |value| value.to_string())
+}
+
+/// Writes the daemon's record atomically (0600).
+pub fn record_daemon(dir: &Path, record: &DaemonRecord) -> Result<(), StateError> {
+    let path = dir.join(DAEMON_FILE);
+    fsutil::write_atomic(&path, record.to_json().as_bytes(), 0o600)
+        .map_err(|err| StateError::Io(path, err))
+}
+
+/// Whether a daemon runs on a state directory, as `status` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonStatus {
+    /// A daemon holds the state directory's lock.
+    pub running: bool,
+    /// The running daemon's pid; else the last one's, from its record.
+    pub pid: Option<u32>,
+    /// When the running (or last) daemon started.
+    pub started: Option<i64>,
+    /// When the last daemon stopped cleanly.
+    pub stopped: Option<i64>,
+    /// Another process (a `scan`, `approve`) holds the lock: its pid.
+    pub other_holder: Option<u32>,
+}
+
+/// Finds out whether a daemon runs on `dir`: the lock is held (by the pid of the daemon's
+/// record) without taking it. Errors when `/proc/locks` cannot be read.
+pub fn daemon_status(dir: &Path) -> Result<DaemonStatus, String> {
+    let holder = fsutil::flock_holder(&dir.join(LOCK_FILE)).map_err(|err| {
+        format!(
+            "cannot tell whether the daemon runs: /proc/locks: {}",
+            fsutil::plain(&err)
+        )
+    })?;
+    let record = fs::read_to_string(dir.join(DAEMON_FILE))
+        .ok()
+        .and_then(|text| DaemonRecord::from_json(&text));
+    let running = matches!((&record, holder), (Some(record), Some(pid)) if record.pid == pid && record.stopped.is_none());
+    Ok(DaemonStatus {
+        running,
+        pid: record.as_ref().map(|record| record.pid),
+        started: record.as_ref().map(|record| record.started),
+        stopped: record.as_ref().and_then(|record| record.stopped),
+        other_holder: holder.filter(|_| !running),
+    })
+}
+
+impl DaemonStatus {
+    /// `status --daemon --json`: `running`, `pid`, `started`, `stopped`, `other_holder`.
+    pub fn to_json(&self) -> String {
+        format!(
+            "{{\n  \"running\": {},\n  \"pid\": {},\n  \"started\": {},\n  \"stopped\": {},\n  \"other_holder\": {}\n}}",
+            self.running,
+            json_number(self.pid),
+            json_number(self.started),
+            json_number(self.stopped),
+            json_number(self.other_holder)
+        )
+    }
+
+    /// The first line of `status`: `daemon: running since … (pid …)` or `daemon: not running
+    /// (…)`. `time` writes Unix seconds as the admin reads them.
+    pub fn line(&self, time: impl Fn(i64) -> String) -> String {
+        let mut line = if self.running {
+            format!(
+                "daemon: running since {} (pid {})",
+                time(self.started.unwrap_or_default()),
+                self.pid.unwrap_or_default()
+            )
+        } else {
+            match (self.started, self.stopped) {
+                (_, Some(stopped)) => format!("daemon: not running (last stopped {})", time(stopped)),
+                (Some(started), None) => format!(
+                    "daemon: not running (the last one, pid {}, started {} and did not stop cleanly)",
+                    self.pid.unwrap_or_default(),
+                    time(started)
+                ),
+                (None, None) => "daemon: not running (no daemon has run on this state directory)".to_string(),
+            }
+        };
+        if let Some(pid) = self.other_holder {
+            let _ = std::fmt::Write::write_fmt(
+                &mut line,
+                format_args!("; pid {pid} (a scan, approve, deny or forget) holds the state"),
+            );
+        }
+        line
     }
 }
 
@@ -355,6 +501,42 @@ mod tests {
             let err = StateStore::open(&theirs).unwrap_err();
             assert!(err.to_string().contains("belongs to user 65534"), "{err}");
         }
+    }
+
+    #[test]
+    fn daemon_record_round_trip() {
+        for record in [
+            DaemonRecord {
+                pid: 1234,
+                started: 1_796_380_803,
+                stopped: None,
+            },
+            DaemonRecord {
+                pid: 1,
+                started: 5,
+                stopped: Some(9),
+            },
+        ] {
+            assert_eq!(
+                DaemonRecord::from_json(&record.to_json()),
+                Some(record.clone())
+            );
+            let json: serde_json::Value = serde_json::from_str(&record.to_json()).unwrap();
+            assert_eq!(json["pid"], record.pid);
+        }
+        assert_eq!(DaemonRecord::from_json("{}"), None);
+        let status = DaemonStatus {
+            running: true,
+            pid: Some(7),
+            started: Some(1),
+            stopped: None,
+            other_holder: None,
+        };
+        let json: serde_json::Value = serde_json::from_str(&status.to_json()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"running": true, "pid": 7, "started": 1, "stopped": null, "other_holder": null})
+        );
     }
 
     #[test]

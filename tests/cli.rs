@@ -171,17 +171,341 @@ fn help_and_version() {
             "{text}"
         );
     }
-    let version = Command::new(BIN).arg("--version").output().unwrap();
-    assert!(String::from_utf8_lossy(&version.stdout).starts_with("cisco-autoprov "));
-    let bad = Command::new(BIN).arg("frobnicate").output().unwrap();
-    assert_eq!(bad.status.code(), Some(2));
+    // The exit statuses are documented where the admin looks first.
+    for line in [
+        "  0  ok",
+        "  1  a runtime problem",
+        "  2  a usage or config error",
+    ] {
+        assert!(text.contains(line), "{text}");
+    }
+    for flag in ["--version", "-V"] {
+        let version = Command::new(BIN).arg(flag).output().unwrap();
+        assert!(version.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&version.stdout),
+            concat!("cisco-autoprov ", env!("CARGO_PKG_VERSION"), "\n")
+        );
+    }
+}
+
+/// Usage errors: one line naming the option or argument, a pointer to --help, exit 2.
+#[test]
+fn usage_errors_exit_2_and_name_the_option() {
+    for (args, want) in [
+        (&["frobnicate"][..], "unknown command \"frobnicate\""),
+        (&["status", "--frob"][..], "unknown option --frob"),
+        (&["status", "-c"][..], "-c needs a file"),
+        (&["run", "--json"][..], "--json is not an option of run"),
+        (
+            &["snippet"][..],
+            "snippet needs one of dnsmasq, isc, uci, kea, hex",
+        ),
+        (&["explain"][..], "explain needs one MAC"),
+        (&[][..], "no command given"),
+    ] {
+        let output = Command::new(BIN).args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            format!("cisco-autoprov: {want} (see cisco-autoprov --help)\n"),
+            "{args:?}"
+        );
+    }
+}
+
+/// `-c FILE` before the command works as after it (field-evidence.md §5).
+#[test]
+fn global_options_before_or_after_the_command() {
+    let site = Site::new("");
+    site.append("dhcp.leases", LEASE_7941);
+    assert!(site.run(&["scan", "-c", &site.config()]).status.success());
+    for args in [
+        ["-c", &site.config(), "status", "--json"],
+        ["--json", "--config", &site.config(), "status"],
+        ["status", "--json", "-c", &site.config()],
+    ] {
+        let output = site.run(&args);
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        let phones: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(phones[0]["mac"], "001B0C18BDC1", "{args:?}");
+    }
+    let config = format!("--config={}", site.config());
+    let output = site.run(&[&config, "check"]);
+    assert!(output.status.success(), "{output:?}");
+}
+
+/// Exit statuses: 0 ok, 1 a runtime problem (and `check` finding problems), 2 a usage or
+/// config error; `notify` always 0.
+#[test]
+fn exit_statuses_are_consistent() {
+    let site = Site::new("");
+    let code = |args: &[&str]| site.run(args).status.code();
+    let config = site.config();
+    assert_eq!(code(&["check", "-c", &config]), Some(0));
+    assert_eq!(code(&["scan", "-c", &config]), Some(0));
+    assert_eq!(
+        code(&["explain", "00:1b:0c:18:bd:c9", "-c", &config]),
+        Some(1)
+    );
+    assert_eq!(code(&["explain", "nope", "-c", &config]), Some(2));
+    assert_eq!(code(&["snippet", "isc", "-c", &config]), Some(1));
+    fs::remove_dir_all(site.path("tftp")).unwrap();
+    assert_eq!(code(&["check", "-c", &config]), Some(1));
+    assert_eq!(code(&["scan", "-c", &config]), Some(1));
+    assert_eq!(code(&["notify", "-c", &config, "dnsmasq", "add"]), Some(0));
+    fs::write(site.path("config.toml"), "[pbx]\nport = \"5060\"\n").unwrap();
+    for command in ["check", "scan", "run", "explain 00:1b:0c:18:bd:c9"] {
+        let mut args: Vec<&str> = command.split(' ').collect();
+        args.extend(["-c", &config]);
+        assert_eq!(code(&args), Some(2), "{command}");
+    }
+    assert_eq!(code(&["notify", "-c", &config, "dnsmasq", "add"]), Some(0));
+}
+
+/// Config errors in the admin's words: the key with its table, the type in plain words,
+/// "write it in quotes" for a number where text is wanted, a duplicate key with both lines.
+#[test]
+fn config_errors_in_admin_words() {
+    let site = Site::new("[[phone]]\nmac = \"00:1b:0c:18:bd:c1\"\nextension = 2000\n");
+    let output = site.run(&["check", "-c", &site.config()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("config.toml:17: [[phone]] extension: write it in quotes, \"2000\""),
+        "{stderr}"
+    );
+    let site = Site::new("[diagnostics]\nloop_count = \"3\"\nloop_count = 4\n");
+    let stderr =
+        String::from_utf8_lossy(&site.run(&["check", "-c", &site.config()]).stderr).into_owned();
+    assert!(
+        stderr.contains(
+            "config.toml:17: [diagnostics] loop_count is set twice (first on line 16): keep one"
+        ),
+        "{stderr}"
+    );
+    let site = Site::new("[diagnostics]\nloop_count = \"3\"\n");
+    let stderr =
+        String::from_utf8_lossy(&site.run(&["check", "-c", &site.config()]).stderr).into_owned();
+    assert!(
+        stderr.contains("config.toml:16: [diagnostics] loop_count: expected a whole number (without quotes), found text \"3\""),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("os error") && !stderr.contains("invalid type"),
+        "{stderr}"
+    );
+}
+
+/// `status` says whether the daemon runs (and since when), in the table's first line and
+/// with `--daemon` (`--json`: an object; the phone array of `status --json` is unchanged).
+#[test]
+fn status_says_whether_the_daemon_runs() {
+    let site = Site::new("");
+    let status = |args: &[&str]| {
+        let mut all = vec!["status", "-c"];
+        let config = site.config();
+        all.push(&config);
+        all.extend(args);
+        let output = site.run(&all);
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert_eq!(
+        status(&["--daemon"]),
+        "daemon: not running (no daemon has run on this state directory)\n"
+    );
+    let daemon = Daemon::start(&site);
+    let pid = daemon.child.id();
+    let line = status(&[]);
+    let first = line.lines().next().unwrap();
+    assert!(
+        first.starts_with("daemon: running since ") && first.ends_with(&format!("(pid {pid})")),
+        "{line}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&status(&["--daemon", "--json"])).unwrap();
+    assert_eq!(json["running"], true, "{json}");
+    assert_eq!(json["pid"], pid, "{json}");
+    assert!(site.status_json().is_array());
+    // A scan is refused while the daemon runs, and status still says the daemon runs.
+    assert_eq!(
+        site.run(&["scan", "-c", &site.config()]).status.code(),
+        Some(1)
+    );
+    assert!(status(&["--daemon"]).starts_with("daemon: running since "));
+    assert!(daemon.stop().success());
+    let line = status(&["--daemon"]);
+    assert!(
+        line.starts_with("daemon: not running (last stopped "),
+        "{line}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&status(&["--daemon", "--json"])).unwrap();
+    assert_eq!(json["running"], false, "{json}");
+    assert!(json["stopped"].is_i64(), "{json}");
+
+    // Killed: the record was not closed.
+    let mut daemon = Daemon::start(&site);
+    daemon.child.kill().unwrap();
+    daemon.child.wait().unwrap();
+    let line = status(&["--daemon"]);
+    assert!(
+        line.starts_with(&format!(
+            "daemon: not running (the last one, pid {}, started ",
+            daemon.child.id()
+        )) && line.contains("did not stop cleanly"),
+        "{line}"
+    );
+}
+
+/// A broken config does not keep `status` from the state: it reads the file's state_dir
+/// and says the config is broken.
+#[test]
+fn status_works_with_a_broken_config() {
+    let site = Site::new("");
+    site.append("dhcp.leases", LEASE_7941);
+    assert!(site.run(&["scan", "-c", &site.config()]).status.success());
+    site.append("config.toml", "[diagnostics]\nloop_count = \"x\"\n");
+    let output = site.run(&["status", "-c", &site.config()]);
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.starts_with("daemon: not running"), "{stdout}");
+    assert!(
+        stdout.contains("00:1B:0C:18:BD:C1") || stdout.contains("001B0C18BDC1"),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: the config is broken: ")
+            && stderr.contains("[diagnostics] loop_count"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "showing the state in {}",
+            site.path("state").display()
+        )),
+        "{stderr}"
+    );
+    // Every other command refuses it.
+    assert_eq!(
+        site.run(&["check", "-c", &site.config()]).status.code(),
+        Some(2)
+    );
+}
+
+/// The committed man page and bash completion are what `cli` generates now, from the same
+/// tables as --help (`UPDATE_GENERATED=1 cargo test --test cli man_page` rewrites them); bash
+/// accepts the completion and registers it.
+#[test]
+fn man_page_and_completion_are_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (generated, file) in [
+        (cisco_autoprov::cli::man_page(), "man/cisco-autoprov.1"),
+        (
+            cisco_autoprov::cli::bash_completion(),
+            "contrib/completions/cisco-autoprov.bash",
+        ),
+    ] {
+        if std::env::var_os("UPDATE_GENERATED").is_some() {
+            fs::write(root.join(file), &generated).unwrap();
+        }
+        assert_eq!(
+            read(&root.join(file)),
+            generated,
+            "{file} is stale: run UPDATE_GENERATED=1 cargo test --test cli man_page"
+        );
+    }
+    let completion = root.join("contrib/completions/cisco-autoprov.bash");
+    let syntax = Command::new("bash")
+        .arg("-n")
+        .arg(&completion)
+        .status()
+        .unwrap();
+    assert!(syntax.success());
+    let script = format!(
+        "source {}\ncomplete -p cisco-autoprov\nCOMP_WORDS=(cisco-autoprov -c x.toml snippet '')\nCOMP_CWORD=4\n_cisco_autoprov\necho \"${{COMPREPLY[*]}}\"\nCOMP_WORDS=(cisco-autoprov firmware '')\nCOMP_CWORD=2\n_cisco_autoprov\necho \"${{COMPREPLY[*]}}\"\n",
+        completion.display()
+    );
+    let output = Command::new("bash").arg("-c").arg(script).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        stdout,
+        "complete -F _cisco_autoprov cisco-autoprov\ndnsmasq isc uci kea hex -c --config -h --help\nlist import --force -c --config -h --help\n",
+        "{output:?}"
+    );
+    let man = read(&root.join("man/cisco-autoprov.1"));
+    for section in [".SH COMMANDS", ".SH OPTIONS", ".SH EXIT STATUS"] {
+        assert!(man.contains(section), "{section}");
+    }
+}
+
+/// Under systemd (JOURNAL_STREAM names our stderr) each line has journald's priority prefix
+/// and no time of ours; with JOURNAL_STREAM naming another stream, our time as before.
+#[test]
+fn journal_lines_carry_priority_and_no_time() {
+    use std::os::unix::fs::MetadataExt;
+    // The log of a first scan of a new site, with JOURNAL_STREAM naming `stream`.
+    let scan_log = |stream_is_stderr: bool| {
+        let site = Site::new("");
+        site.append("dhcp.leases", LEASE_7941);
+        let log = site.path("scan.log");
+        let stderr = fs::File::create(&log).unwrap();
+        let other = site.path("other.log");
+        fs::write(&other, "").unwrap();
+        let meta = fs::metadata(if stream_is_stderr { &log } else { &other }).unwrap();
+        let output = Command::new(BIN)
+            .args(["scan", "-c", &site.config()])
+            .env("RUST_LOG", "debug")
+            .env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()))
+            .stderr(stderr)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        read(&log)
+    };
+    let text = scan_log(true);
+    assert!(text.contains("<6>INFO phone provisioned"), "{text}");
+    for line in text.lines() {
+        assert!(
+            ["<3>ERROR ", "<4>WARN ", "<6>INFO ", "<7>DEBUG "]
+                .iter()
+                .any(|prefix| line.starts_with(prefix)),
+            "{line}\n{text}"
+        );
+    }
+    // Another stream (a shell started from a service inherits JOURNAL_STREAM): our format.
+    let text = scan_log(false);
+    assert!(
+        text.lines()
+            .all(|line| line.starts_with("20") && line.contains("Z ")),
+        "{text}"
+    );
+    assert!(text.contains("Z  INFO phone provisioned"), "{text}");
+
+    // The packaging matches: journald reads the prefix (SyslogLevelPrefix= is on unless
+    // turned off), procd gets --log-split with stdout and stderr both logged.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let unit = read(&root.join("contrib/systemd/cisco-autoprov.service"));
+    assert!(
+        !unit.contains("SyslogLevelPrefix=no") && !unit.contains("--log-split"),
+        "{unit}"
+    );
+    let init = read(&root.join("contrib/openwrt/cisco-autoprov/files/cisco-autoprov.init"));
+    for needle in [
+        "run --log-split",
+        "procd_set_param stdout 1",
+        "procd_set_param stderr 1",
+    ] {
+        assert!(init.contains(needle), "{needle}");
+    }
 }
 
 #[test]
 fn check_reports_each_problem_with_its_line() {
     let site = Site::new("[[phone]]\nmac = \"nope\"\nextension = \"1006\"\n");
     let output = site.run(&["check", "-c", &site.config()]);
-    assert_eq!(output.status.code(), Some(1));
+    // A config that does not validate: exit 2 (problems `check` finds in the environment: 1).
+    assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("config.toml:16: phone.mac: invalid mac address \"nope\""),
@@ -304,9 +628,11 @@ fn missing_config_file_given_with_c_is_an_error() {
         .args(["check", "-c", "/nonexistent/config.toml"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&output.stderr).contains("/nonexistent/config.toml: cannot read")
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr,
+        "cisco-autoprov: /nonexistent/config.toml: cannot read: no such file or directory\n"
     );
 }
 
@@ -880,8 +1206,9 @@ fn approve_deny_forget() {
     decide("forget");
     assert!(!sep.exists());
     assert_eq!(site.status_json(), serde_json::json!([]));
+    // A MAC that is not one is a usage error.
     let bad = site.run(&["approve", "nope", "-c", &site.config()]);
-    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(bad.status.code(), Some(2));
 }
 
 /// The PBX side: extensions of a FreePBX export come first (with their secrets); phones given
@@ -1048,7 +1375,8 @@ fn scan_diagnoses_an_old_log_and_explain_says_what_to_do() {
 
     let table = site.run(&["status", "-c", &site.config()]);
     let table = String::from_utf8_lossy(&table.stdout);
-    let header = table.lines().next().unwrap();
+    // The first line says whether the daemon runs; the table follows.
+    let header = table.lines().nth(1).unwrap();
     for column in [
         "MAC",
         "IP",

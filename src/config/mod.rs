@@ -1768,11 +1768,11 @@ mod tests {
     fn errors_name_file_and_line() {
         check_errors(
             "tftp_root = \"/srv/tftp\"\nbogus = 1\n",
-            &["config.toml:2: unknown field `bogus`, expected one of `tftp_root`, `tftp_unique_root`, `state_dir`, `log_level`, `save_interval_s`, `notify_socket`, `templates_dir`, `pbx`, `dhcp`, `provision`, `firmware`, `diagnostics`, `dialplan`, `source`, `phone`"],
+            &["config.toml:2: bogus: unknown key, expected one of tftp_root, tftp_unique_root, state_dir, log_level, save_interval_s, notify_socket, templates_dir, pbx, dhcp, provision, firmware, diagnostics, dialplan, source, phone"],
         );
         check_errors(
             "tftp_unique_root = \"ip\"\n[pbx]\nunapproved_context = \"a;b\"\n[provision]\nrotate_secret_on_leak = \"yes\"\n",
-            &["config.toml:5: invalid type: string \"yes\", expected a boolean"],
+            &["config.toml:5: [provision] rotate_secret_on_leak: expected true or false (without quotes), found text \"yes\""],
         );
         check_errors(
             "tftp_unique_root = \"ip\"\n[pbx]\nunapproved_context = \"a;b\"\n",
@@ -1786,7 +1786,44 @@ mod tests {
         assert_eq!(config.pbx.unapproved_context, "cisco-autoprov-unapproved");
         check_errors(
             "[pbx]\nhost = 5\n",
-            &["config.toml:2: invalid type: integer `5`, expected a string"],
+            &["config.toml:2: [pbx] host: write it in quotes, \"5\""],
+        );
+        // Admin words for every type, with the key and its table (field-evidence.md §5).
+        check_errors(
+            "[[phone]]\nmac = \"00:1b:0c:18:bd:c1\"\nextension = 2000\n",
+            &["config.toml:3: [[phone]] extension: write it in quotes, \"2000\""],
+        );
+        check_errors(
+            "[[phone]]\nmac = \"00:1b:0c:18:bd:c1\"\nextension = \"2000\"\nlines = [{ extension = 2001 }]\n",
+            &["config.toml:4: [[phone]] lines.extension: write it in quotes, \"2001\""],
+        );
+        check_errors(
+            "[pbx]\nport = \"5060\"\n",
+            &["config.toml:2: [pbx] port: expected a whole number (without quotes), found text \"5060\""],
+        );
+        check_errors(
+            "[diagnostics]\nloop_count = 2.5\n",
+            &["config.toml:2: [diagnostics] loop_count: expected a whole number, found the number 2.5"],
+        );
+        check_errors(
+            "[dhcp]\nreload_command = \"systemctl reload dnsmasq\"\n",
+            &["config.toml:2: [dhcp] reload_command: expected a list of text, like [\"a\", \"b\"], found text \"systemctl reload dnsmasq\""],
+        );
+        check_errors(
+            "[[phone]]\nmac = \"00:1b:0c:18:bd:c1\"\n",
+            &["config.toml:1: [[phone]] extension is missing"],
+        );
+        check_errors(
+            "[pbx]\nport = 5060\nhost = \"pbx\"\nport = 5061\n",
+            &["config.toml:4: [pbx] port is set twice (first on line 2): keep one"],
+        );
+        check_errors(
+            "[pbx]\nhost = \"pbx\"\n[provision]\n[pbx]\nport = 1\n",
+            &["config.toml:4: table [pbx] is set twice (first on line 1): keep one"],
+        );
+        check_errors(
+            "pbx = 5\n",
+            &["config.toml:1: [pbx]: expected a table, found the number 5"],
         );
         check_errors(
             "[pbx]\nport = 70000\n[dhcp]\ntftp_server = \"router\"\n[provision]\nextensions = \"2099-2000\"\n",
@@ -1981,7 +2018,7 @@ extension = "1007"
         );
         check_errors(
             "[[source]]\nkind = \"journal\"\nusers = [-1]\n",
-            &["config.toml:3: invalid type: integer `-1`, expected a user name or a uid"],
+            &["config.toml:3: [[source]] users: expected a user name or a uid, found the number -1"],
         );
     }
 
@@ -2126,7 +2163,7 @@ extension = "1007"
         );
         check_errors(
             "[diagnostics]\nloop_count = 33\nwindow = 1\n",
-            &["config.toml:3: unknown field `window`, expected one of `loop_count`, `loop_window_s`, `no_tftp_after_s`"],
+            &["config.toml:3: [diagnostics] window: unknown key, expected one of loop_count, loop_window_s, no_tftp_after_s"],
         );
     }
 

@@ -2,8 +2,10 @@
 //! validation and defaults live in `config::mod`, which turns these into a `Config`.
 //!
 //! This is written out by hand rather than derived with serde: the derived deserializers
-//! for these few structs cost about 100 KB of binary on a router. The error messages keep
-//! serde's wording (`unknown field`, `invalid type`, `missing field`).
+//! for these few structs cost about 100 KB of binary on a router. Errors are in the admin's
+//! words: the key with its table (`[pbx] port`), the expected type in plain words ("a whole
+//! number", "text in quotes"), "write it in quotes" for a number where text is wanted, and a
+//! duplicate key with the line it was first set on.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -175,63 +177,84 @@ fn error<T>(span: Range<usize>, message: String) -> Result<T> {
     })
 }
 
-/// How serde describes a value of the wrong type.
-fn unexpected(value: &DeValue<'_>) -> String {
-    match value {
-        DeValue::String(text) => format!("string {:?}", text.as_ref()),
-        DeValue::Integer(n) => format!("integer `{n}`"),
-        DeValue::Float(n) => format!("floating point `{}`", n.as_str()),
-        DeValue::Boolean(b) => format!("boolean `{b}`"),
-        DeValue::Datetime(d) => format!("datetime `{d}`"),
-        DeValue::Array(_) => "sequence".to_string(),
-        DeValue::Table(_) => "map".to_string(),
+/// Where a value sits, as the admin reads the file: `tftp_root`, `[pbx] port`,
+/// `[[phone]] extension`, `[[phone]] lines.extension`.
+fn place(table: &str, key: &str) -> String {
+    match table {
+        "" => key.to_string(),
+        _ if table.contains(' ') => format!("{table}.{key}"),
+        _ => format!("{table} {key}"),
     }
 }
 
-fn invalid_type<T>(value: &Value<'_>, expected: &str) -> Result<T> {
+/// A value in plain words, for "found …".
+fn found(value: &DeValue<'_>) -> String {
+    match value {
+        DeValue::String(text) => format!("text {:?}", text.as_ref()),
+        DeValue::Integer(n) => format!("the number {}", n.as_str()),
+        DeValue::Float(n) => format!("the number {}", n.as_str()),
+        DeValue::Boolean(b) => format!("{b}"),
+        DeValue::Datetime(d) => format!("the date {d}"),
+        DeValue::Array(_) => "a list".to_string(),
+        DeValue::Table(_) => "a table".to_string(),
+    }
+}
+
+fn invalid_type<T>(value: &Value<'_>, at: &str, expected: &str) -> Result<T> {
     error(
         value.span(),
         format!(
-            "invalid type: {}, expected {expected}",
-            unexpected(value.get_ref())
+            "{at}: expected {expected}, found {}",
+            found(value.get_ref())
         ),
     )
 }
 
-fn string(value: &Value<'_>) -> Result<Spanned<String>> {
+fn string(value: &Value<'_>, at: &str) -> Result<Spanned<String>> {
     match value.get_ref() {
         DeValue::String(text) => Ok(Spanned::new(value.span(), text.to_string())),
-        _ => invalid_type(value, "a string"),
+        // `extension = 2000`: TOML reads a number, the phones need the digits as written.
+        DeValue::Integer(n) => error(
+            value.span(),
+            format!("{at}: write it in quotes, \"{}\"", n.as_str()),
+        ),
+        DeValue::Float(n) => error(
+            value.span(),
+            format!("{at}: write it in quotes, \"{}\"", n.as_str()),
+        ),
+        _ => invalid_type(value, at, "text in quotes"),
     }
 }
 
-fn integer(value: &Value<'_>) -> Result<Spanned<i64>> {
+fn integer(value: &Value<'_>, at: &str) -> Result<Spanned<i64>> {
     let DeValue::Integer(n) = value.get_ref() else {
-        return invalid_type(value, "i64");
+        let expected = match value.get_ref() {
+            DeValue::String(_) => "a whole number (without quotes)",
+            _ => "a whole number",
+        };
+        return invalid_type(value, at, expected);
     };
     match i64::from_str_radix(n.as_str(), n.radix()) {
         Ok(n) => Ok(Spanned::new(value.span(), n)),
-        Err(_) => error(
-            value.span(),
-            "number too large to fit in target type".into(),
-        ),
+        Err(_) => error(value.span(), format!("{at}: the number is too large")),
     }
 }
 
-fn boolean(value: &Value<'_>) -> Result<bool> {
+fn boolean(value: &Value<'_>, at: &str) -> Result<bool> {
     match value.get_ref() {
         DeValue::Boolean(b) => Ok(*b),
-        _ => invalid_type(value, "a boolean"),
+        DeValue::String(_) => invalid_type(value, at, "true or false (without quotes)"),
+        _ => invalid_type(value, at, "true or false"),
     }
 }
 
-fn strings(value: &Value<'_>) -> Result<Spanned<Vec<String>>> {
+fn strings(value: &Value<'_>, at: &str) -> Result<Spanned<Vec<String>>> {
     let DeValue::Array(items) = value.get_ref() else {
-        return invalid_type(value, "a sequence");
+        return invalid_type(value, at, "a list of text, like [\"a\", \"b\"]");
     };
     let texts = items
         .iter()
-        .map(|item| string(item).map(Spanned::into_inner))
+        .map(|item| string(item, at).map(Spanned::into_inner))
         .collect::<Result<Vec<String>>>()?;
     Ok(Spanned::new(value.span(), texts))
 }
@@ -239,30 +262,32 @@ fn strings(value: &Value<'_>) -> Result<Spanned<Vec<String>>> {
 /// A table's entries, refusing keys not in `fields`.
 fn entries<'t, 'i>(
     value: &'t Value<'i>,
+    table: &str,
     fields: &'static [&'static str],
 ) -> Result<Vec<(&'static str, &'t Value<'i>)>> {
-    let DeValue::Table(table) = value.get_ref() else {
-        return invalid_type(value, "a table");
+    let DeValue::Table(entries) = value.get_ref() else {
+        return invalid_type(value, table, "a table");
     };
-    table_entries(table, fields)
+    table_entries(entries, table, fields)
 }
 
 fn table_entries<'t, 'i>(
-    table: &'t DeTable<'i>,
+    entries: &'t DeTable<'i>,
+    table: &str,
     fields: &'static [&'static str],
 ) -> Result<Vec<(&'static str, &'t Value<'i>)>> {
-    let mut out = Vec::with_capacity(table.len());
-    for (key, value) in table.iter() {
+    let mut out = Vec::with_capacity(entries.len());
+    for (key, value) in entries.iter() {
         let name: &Cow<'_, str> = key.get_ref();
         match fields.iter().find(|field| **field == name.as_ref()) {
             Some(field) => out.push((*field, value)),
             None => {
-                let expected: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
                 return error(
                     key.span(),
                     format!(
-                        "unknown field `{name}`, expected one of {}",
-                        expected.join(", ")
+                        "{}: unknown key, expected one of {}",
+                        place(table, name),
+                        fields.join(", ")
                     ),
                 );
             }
@@ -271,24 +296,85 @@ fn table_entries<'t, 'i>(
     Ok(out)
 }
 
-fn missing<T>(span: Range<usize>, field: &str) -> Result<T> {
-    error(span, format!("missing field `{field}`"))
+fn missing<T>(span: Range<usize>, table: &str, field: &str) -> Result<T> {
+    error(span, format!("{} is missing", place(table, field)))
 }
 
 /// A list of tables (`[[source]]`, `[[phone]]`, inline tables in an array).
-fn tables<'t, 'i>(value: &'t Value<'i>) -> Result<&'t [Value<'i>]> {
+fn tables<'t, 'i>(value: &'t Value<'i>, at: &str) -> Result<&'t [Value<'i>]> {
     match value.get_ref() {
         DeValue::Array(items) => Ok(items.as_ref()),
-        _ => invalid_type(value, "a sequence"),
+        _ => invalid_type(value, at, "a list of tables"),
+    }
+}
+
+/// The TOML parser's "duplicate key" in the admin's words: the key, and the line it was
+/// first set on when a plain scan finds it (`key =` in the same table, or the same
+/// `[table]` header).
+fn duplicate(text: &str, span: &Range<usize>) -> String {
+    let key = text
+        .get(span.clone())
+        .unwrap_or("")
+        .trim_matches(|c| c == '"' || c == '\'');
+    let before = &text[..span.start.min(text.len())];
+    let header = format!("[{key}]");
+    // The last element is the duplicate's own line, up to the key.
+    let lines: Vec<&str> = before.split('\n').collect();
+    let earlier = &lines[..lines.len().saturating_sub(1)];
+    let is_header = lines
+        .last()
+        .is_some_and(|line| line.trim_start().starts_with('['));
+    let first = if is_header {
+        earlier.iter().position(|line| line.trim() == header)
+    } else {
+        earlier
+            .iter()
+            .enumerate()
+            .rev()
+            .take_while(|(_, line)| !line.trim_start().starts_with('['))
+            .find(|(_, line)| {
+                line.trim_start()
+                    .strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            })
+            .map(|(index, _)| index)
+    };
+    let what = if is_header {
+        format!("table {header}")
+    } else {
+        // The table it is in, as its header is written.
+        let table = earlier
+            .iter()
+            .rev()
+            .map(|line| line.trim())
+            .find(|line| line.starts_with('['))
+            .and_then(|line| line.get(..=line.rfind(']')?));
+        match table {
+            Some(table) => format!("{table} {key}"),
+            None => key.to_string(),
+        }
+    };
+    match first {
+        Some(index) => format!(
+            "{what} is set twice (first on line {}): keep one",
+            index + 1
+        ),
+        None => format!("{what} is set twice: keep one"),
     }
 }
 
 /// Reads the file's text. Syntax errors (from the TOML parser) and shape errors (unknown
 /// keys, wrong types, missing fields) both come back as the first problem found.
 pub fn parse(text: &str) -> Result<File> {
-    let document = DeTable::parse(text).map_err(|err| WireError {
-        span: err.span(),
-        message: err.message().trim_end_matches('.').to_string(),
+    let document = DeTable::parse(text).map_err(|err| {
+        let message = match err.span() {
+            Some(span) if err.message() == "duplicate key" => duplicate(text, &span),
+            _ => err.message().trim_end_matches('.').to_string(),
+        };
+        WireError {
+            span: err.span(),
+            message,
+        }
     })?;
     let mut file = File::default();
     const TOP: &[&str] = &[
@@ -308,15 +394,16 @@ pub fn parse(text: &str) -> Result<File> {
         "source",
         "phone",
     ];
-    for (key, value) in table_entries(document.get_ref(), TOP)? {
+    for (key, value) in table_entries(document.get_ref(), "", TOP)? {
+        let at = key;
         match key {
-            "tftp_root" => file.tftp_root = Some(string(value)?),
-            "tftp_unique_root" => file.tftp_unique_root = Some(string(value)?),
-            "state_dir" => file.state_dir = Some(string(value)?),
-            "log_level" => file.log_level = Some(string(value)?),
-            "save_interval_s" => file.save_interval_s = Some(integer(value)?),
-            "notify_socket" => file.notify_socket = Some(string(value)?),
-            "templates_dir" => file.templates_dir = Some(string(value)?),
+            "tftp_root" => file.tftp_root = Some(string(value, at)?),
+            "tftp_unique_root" => file.tftp_unique_root = Some(string(value, at)?),
+            "state_dir" => file.state_dir = Some(string(value, at)?),
+            "log_level" => file.log_level = Some(string(value, at)?),
+            "save_interval_s" => file.save_interval_s = Some(integer(value, at)?),
+            "notify_socket" => file.notify_socket = Some(string(value, at)?),
+            "templates_dir" => file.templates_dir = Some(string(value, at)?),
             "pbx" => file.pbx = Some(pbx(value)?),
             "dhcp" => file.dhcp = Some(dhcp(value)?),
             "provision" => file.provision = Some(provision(value)?),
@@ -325,13 +412,13 @@ pub fn parse(text: &str) -> Result<File> {
             "dialplan" => file.dialplan = Some(dialplan(value)?),
             "source" => {
                 let mut sources = Vec::new();
-                for item in tables(value)? {
+                for item in tables(value, at)? {
                     sources.push(Spanned::new(item.span(), source(item)?));
                 }
                 file.sources = Some(sources);
             }
             "phone" => {
-                for item in tables(value)? {
+                for item in tables(value, at)? {
                     file.phones.push(Spanned::new(item.span(), phone(item)?));
                 }
             }
@@ -342,6 +429,7 @@ pub fn parse(text: &str) -> Result<File> {
 }
 
 fn pbx(value: &Value<'_>) -> Result<Pbx> {
+    const TABLE: &str = "[pbx]";
     let mut out = Pbx::default();
     const FIELDS: &[&str] = &[
         "pjsip_snippet",
@@ -360,29 +448,31 @@ fn pbx(value: &Value<'_>) -> Result<Pbx> {
         "reload_command",
         "reload_interval_s",
     ];
-    for (key, value) in entries(value, FIELDS)? {
+    for (key, value) in entries(value, TABLE, FIELDS)? {
+        let at = place(TABLE, key);
         match key {
-            "pjsip_snippet" => out.pjsip_snippet = Some(string(value)?),
-            "freepbx_csv" => out.freepbx_csv = Some(string(value)?),
-            "host" => out.host = Some(string(value)?),
-            "port" => out.port = Some(integer(value)?),
-            "voicemail" => out.voicemail = Some(string(value)?),
-            "transport" => out.transport = Some(string(value)?),
-            "pjsip_udp_transport" => out.pjsip_udp_transport = Some(string(value)?),
-            "pjsip_tcp_transport" => out.pjsip_tcp_transport = Some(string(value)?),
-            "context" => out.context = Some(string(value)?),
-            "unapproved_context" => out.unapproved_context = Some(string(value)?),
-            "dialplan_file" => out.dialplan_file = Some(string(value)?),
-            "mailbox_context" => out.mailbox_context = Some(string(value)?),
-            "group" => out.group = Some(string(value)?),
-            "reload_command" => out.reload_command = Some(strings(value)?),
-            _ => out.reload_interval_s = Some(integer(value)?),
+            "pjsip_snippet" => out.pjsip_snippet = Some(string(value, &at)?),
+            "freepbx_csv" => out.freepbx_csv = Some(string(value, &at)?),
+            "host" => out.host = Some(string(value, &at)?),
+            "port" => out.port = Some(integer(value, &at)?),
+            "voicemail" => out.voicemail = Some(string(value, &at)?),
+            "transport" => out.transport = Some(string(value, &at)?),
+            "pjsip_udp_transport" => out.pjsip_udp_transport = Some(string(value, &at)?),
+            "pjsip_tcp_transport" => out.pjsip_tcp_transport = Some(string(value, &at)?),
+            "context" => out.context = Some(string(value, &at)?),
+            "unapproved_context" => out.unapproved_context = Some(string(value, &at)?),
+            "dialplan_file" => out.dialplan_file = Some(string(value, &at)?),
+            "mailbox_context" => out.mailbox_context = Some(string(value, &at)?),
+            "group" => out.group = Some(string(value, &at)?),
+            "reload_command" => out.reload_command = Some(strings(value, &at)?),
+            _ => out.reload_interval_s = Some(integer(value, &at)?),
         }
     }
     Ok(out)
 }
 
 fn dhcp(value: &Value<'_>) -> Result<Dhcp> {
+    const TABLE: &str = "[dhcp]";
     let mut out = Dhcp::default();
     const FIELDS: &[&str] = &[
         "tftp_server",
@@ -394,22 +484,24 @@ fn dhcp(value: &Value<'_>) -> Result<Dhcp> {
         "dnsmasq_script",
         "reservations",
     ];
-    for (key, value) in entries(value, FIELDS)? {
+    for (key, value) in entries(value, TABLE, FIELDS)? {
+        let at = place(TABLE, key);
         match key {
-            "tftp_server" => out.tftp_server = Some(string(value)?),
-            "dnsmasq_snippet" => out.dnsmasq_snippet = Some(string(value)?),
-            "isc_snippet" => out.isc_snippet = Some(string(value)?),
-            "kea_snippet" => out.kea_snippet = Some(string(value)?),
-            "uci_snippet" => out.uci_snippet = Some(string(value)?),
-            "reload_command" => out.reload_command = Some(strings(value)?),
-            "dnsmasq_script" => out.dnsmasq_script = Some(string(value)?),
-            _ => out.reservations = Some(boolean(value)?),
+            "tftp_server" => out.tftp_server = Some(string(value, &at)?),
+            "dnsmasq_snippet" => out.dnsmasq_snippet = Some(string(value, &at)?),
+            "isc_snippet" => out.isc_snippet = Some(string(value, &at)?),
+            "kea_snippet" => out.kea_snippet = Some(string(value, &at)?),
+            "uci_snippet" => out.uci_snippet = Some(string(value, &at)?),
+            "reload_command" => out.reload_command = Some(strings(value, &at)?),
+            "dnsmasq_script" => out.dnsmasq_script = Some(string(value, &at)?),
+            _ => out.reservations = Some(boolean(value, &at)?),
         }
     }
     Ok(out)
 }
 
 fn provision(value: &Value<'_>) -> Result<Provision> {
+    const TABLE: &str = "[provision]";
     let mut out = Provision::default();
     const FIELDS: &[&str] = &[
         "policy",
@@ -426,35 +518,39 @@ fn provision(value: &Value<'_>) -> Result<Provision> {
         "tftp_only",
         "rotate_secret_on_leak",
     ];
-    for (key, value) in entries(value, FIELDS)? {
+    for (key, value) in entries(value, TABLE, FIELDS)? {
+        let at = place(TABLE, key);
         match key {
-            "policy" => out.policy = Some(string(value)?),
-            "pool_csv" => out.pool_csv = Some(string(value)?),
-            "max_pending" => out.max_pending = Some(integer(value)?),
-            "max_new_per_minute" => out.max_new_per_minute = Some(integer(value)?),
-            "extensions" => out.extensions = Some(string(value)?),
-            "time_zone" => out.time_zone = Some(string(value)?),
-            "time_zone_7940" => out.time_zone_7940 = Some(string(value)?),
-            "ntp_server" => out.ntp_server = Some(string(value)?),
-            "country" => out.country = Some(string(value)?),
-            "phone_password" => out.phone_password = Some(string(value)?),
-            "ring" => out.ring = Some(string(value)?),
-            "tftp_only" => out.tftp_only = Some(string(value)?),
-            _ => out.rotate_secret_on_leak = Some(boolean(value)?),
+            "policy" => out.policy = Some(string(value, &at)?),
+            "pool_csv" => out.pool_csv = Some(string(value, &at)?),
+            "max_pending" => out.max_pending = Some(integer(value, &at)?),
+            "max_new_per_minute" => out.max_new_per_minute = Some(integer(value, &at)?),
+            "extensions" => out.extensions = Some(string(value, &at)?),
+            "time_zone" => out.time_zone = Some(string(value, &at)?),
+            "time_zone_7940" => out.time_zone_7940 = Some(string(value, &at)?),
+            "ntp_server" => out.ntp_server = Some(string(value, &at)?),
+            "country" => out.country = Some(string(value, &at)?),
+            "phone_password" => out.phone_password = Some(string(value, &at)?),
+            "ring" => out.ring = Some(string(value, &at)?),
+            "tftp_only" => out.tftp_only = Some(string(value, &at)?),
+            _ => out.rotate_secret_on_leak = Some(boolean(value, &at)?),
         }
     }
     Ok(out)
 }
 
 fn firmware(value: &Value<'_>) -> Result<Firmware> {
+    const TABLE: &str = "[firmware]";
     let mut out = Firmware::default();
-    for (_, pins) in entries(value, &["pin"])? {
+    for (key, pins) in entries(value, TABLE, &["pin"])? {
+        let at = place(TABLE, key);
         let DeValue::Table(table) = pins.get_ref() else {
-            return invalid_type(pins, "a map");
+            return invalid_type(pins, &at, "a table of model = \"load\"");
         };
         let mut map = BTreeMap::new();
         for (model, load) in table.iter() {
-            map.insert(model.get_ref().to_string(), string(load)?);
+            let at = format!("{at}.{}", model.get_ref());
+            map.insert(model.get_ref().to_string(), string(load, &at)?);
         }
         out.pin = Some(map);
     }
@@ -462,10 +558,12 @@ fn firmware(value: &Value<'_>) -> Result<Firmware> {
 }
 
 fn diagnostics(value: &Value<'_>) -> Result<Diagnostics> {
+    const TABLE: &str = "[diagnostics]";
     let mut out = Diagnostics::default();
     const FIELDS: &[&str] = &["loop_count", "loop_window_s", "no_tftp_after_s"];
-    for (key, value) in entries(value, FIELDS)? {
-        let number = Some(integer(value)?);
+    for (key, value) in entries(value, TABLE, FIELDS)? {
+        let at = place(TABLE, key);
+        let number = Some(integer(value, &at)?);
         match key {
             "loop_count" => out.loop_count = number,
             "loop_window_s" => out.loop_window_s = number,
@@ -476,20 +574,22 @@ fn diagnostics(value: &Value<'_>) -> Result<Diagnostics> {
 }
 
 fn source(value: &Value<'_>) -> Result<Source> {
+    const TABLE: &str = "[[source]]";
     let (mut kind, mut path, mut command) = (None, None, None);
     let (mut programs, mut users) = (None, None);
     const FIELDS: &[&str] = &["kind", "path", "command", "programs", "users"];
-    for (key, value) in entries(value, FIELDS)? {
+    for (key, value) in entries(value, TABLE, FIELDS)? {
+        let at = place(TABLE, key);
         match key {
-            "kind" => kind = Some(string(value)?),
-            "path" => path = Some(string(value)?),
-            "command" => command = Some(strings(value)?),
-            "programs" => programs = Some(strings(value)?),
-            _ => users = Some(names_or_ids(value)?),
+            "kind" => kind = Some(string(value, &at)?),
+            "path" => path = Some(string(value, &at)?),
+            "command" => command = Some(strings(value, &at)?),
+            "programs" => programs = Some(strings(value, &at)?),
+            _ => users = Some(names_or_ids(value, &at)?),
         }
     }
     let Some(kind) = kind else {
-        return missing(value.span(), "kind");
+        return missing(value.span(), TABLE, "kind");
     };
     Ok(Source {
         kind,
@@ -501,24 +601,25 @@ fn source(value: &Value<'_>) -> Result<Source> {
 }
 
 /// `users = ["dnsmasq", 0]`: strings and non-negative integers, the integers as digits.
-fn names_or_ids(value: &Value<'_>) -> Result<Spanned<Vec<String>>> {
+fn names_or_ids(value: &Value<'_>, at: &str) -> Result<Spanned<Vec<String>>> {
     let DeValue::Array(items) = value.get_ref() else {
-        return invalid_type(value, "a sequence");
+        return invalid_type(value, at, "a list of user names or uids");
     };
     let mut out = Vec::with_capacity(items.len());
     for item in items.iter() {
         match item.get_ref() {
-            DeValue::Integer(_) => match integer(item)?.into_inner() {
+            DeValue::Integer(_) => match integer(item, at)?.into_inner() {
                 n @ 0.. => out.push(n.to_string()),
-                _ => return invalid_type(item, "a user name or a uid"),
+                _ => return invalid_type(item, at, "a user name or a uid"),
             },
-            _ => out.push(string(item)?.into_inner()),
+            _ => out.push(string(item, at)?.into_inner()),
         }
     }
     Ok(Spanned::new(value.span(), out))
 }
 
 fn dialplan(value: &Value<'_>) -> Result<DialPlan> {
+    const TABLE: &str = "[dialplan]";
     let mut out = DialPlan::default();
     const FIELDS: &[&str] = &[
         "emergency",
@@ -527,14 +628,15 @@ fn dialplan(value: &Value<'_>) -> Result<DialPlan> {
         "catch_all_timeout",
         "patterns",
     ];
-    for (key, value) in entries(value, FIELDS)? {
+    for (key, value) in entries(value, TABLE, FIELDS)? {
+        let at = place(TABLE, key);
         match key {
-            "emergency" => out.emergency = Some(strings(value)?),
-            "outside_prefix" => out.outside_prefix = Some(string(value)?),
-            "feature_codes" => out.feature_codes = Some(boolean(value)?),
-            "catch_all_timeout" => out.catch_all_timeout = Some(integer(value)?),
+            "emergency" => out.emergency = Some(strings(value, &at)?),
+            "outside_prefix" => out.outside_prefix = Some(string(value, &at)?),
+            "feature_codes" => out.feature_codes = Some(boolean(value, &at)?),
+            "catch_all_timeout" => out.catch_all_timeout = Some(integer(value, &at)?),
             _ => {
-                for item in tables(value)? {
+                for item in tables(value, &at)? {
                     out.patterns.push(Spanned::new(item.span(), pattern(item)?));
                 }
             }
@@ -544,23 +646,26 @@ fn dialplan(value: &Value<'_>) -> Result<DialPlan> {
 }
 
 fn pattern(value: &Value<'_>) -> Result<Pattern> {
+    const TABLE: &str = "[dialplan] patterns";
     let (mut pattern, mut timeout) = (None, None);
-    for (key, value) in entries(value, &["match", "timeout"])? {
+    for (key, value) in entries(value, TABLE, &["match", "timeout"])? {
+        let at = place(TABLE, key);
         match key {
-            "match" => pattern = Some(string(value)?),
-            _ => timeout = Some(integer(value)?),
+            "match" => pattern = Some(string(value, &at)?),
+            _ => timeout = Some(integer(value, &at)?),
         }
     }
     let Some(pattern) = pattern else {
-        return missing(value.span(), "match");
+        return missing(value.span(), TABLE, "match");
     };
     let Some(timeout) = timeout else {
-        return missing(value.span(), "timeout");
+        return missing(value.span(), TABLE, "timeout");
     };
     Ok(Pattern { pattern, timeout })
 }
 
 fn phone(value: &Value<'_>) -> Result<Phone> {
+    const TABLE: &str = "[[phone]]";
     let (mut mac, mut extension, mut secret, mut label) = (None, None, None, None);
     let (mut speed_dials, mut addon_modules) = (Vec::new(), None);
     let (mut lines, mut phone_password, mut ring) = (Vec::new(), None, None);
@@ -575,32 +680,33 @@ fn phone(value: &Value<'_>) -> Result<Phone> {
         "phone_password",
         "ring",
     ];
-    for (key, value) in entries(value, FIELDS)? {
+    for (key, value) in entries(value, TABLE, FIELDS)? {
+        let at = place(TABLE, key);
         match key {
-            "mac" => mac = Some(string(value)?),
-            "extension" => extension = Some(string(value)?),
-            "secret" => secret = Some(string(value)?),
-            "label" => label = Some(string(value)?),
+            "mac" => mac = Some(string(value, &at)?),
+            "extension" => extension = Some(string(value, &at)?),
+            "secret" => secret = Some(string(value, &at)?),
+            "label" => label = Some(string(value, &at)?),
             "speed_dials" => {
-                for item in tables(value)? {
+                for item in tables(value, &at)? {
                     speed_dials.push(Spanned::new(item.span(), speed_dial(item)?));
                 }
             }
             "lines" => {
-                for item in tables(value)? {
+                for item in tables(value, &at)? {
                     lines.push(Spanned::new(item.span(), line(item)?));
                 }
             }
-            "phone_password" => phone_password = Some(string(value)?),
-            "ring" => ring = Some(string(value)?),
-            _ => addon_modules = Some(strings(value)?),
+            "phone_password" => phone_password = Some(string(value, &at)?),
+            "ring" => ring = Some(string(value, &at)?),
+            _ => addon_modules = Some(strings(value, &at)?),
         }
     }
     let Some(mac) = mac else {
-        return missing(value.span(), "mac");
+        return missing(value.span(), TABLE, "mac");
     };
     let Some(extension) = extension else {
-        return missing(value.span(), "extension");
+        return missing(value.span(), TABLE, "extension");
     };
     Ok(Phone {
         mac,
@@ -616,16 +722,18 @@ fn phone(value: &Value<'_>) -> Result<Phone> {
 }
 
 fn line(value: &Value<'_>) -> Result<Line> {
+    const TABLE: &str = "[[phone]] lines";
     let (mut extension, mut secret, mut label) = (None, None, None);
-    for (key, value) in entries(value, &["extension", "secret", "label"])? {
+    for (key, value) in entries(value, TABLE, &["extension", "secret", "label"])? {
+        let at = place(TABLE, key);
         match key {
-            "extension" => extension = Some(string(value)?),
-            "secret" => secret = Some(string(value)?),
-            _ => label = Some(string(value)?),
+            "extension" => extension = Some(string(value, &at)?),
+            "secret" => secret = Some(string(value, &at)?),
+            _ => label = Some(string(value, &at)?),
         }
     }
     let Some(extension) = extension else {
-        return missing(value.span(), "extension");
+        return missing(value.span(), TABLE, "extension");
     };
     Ok(Line {
         extension,
@@ -635,16 +743,18 @@ fn line(value: &Value<'_>) -> Result<Line> {
 }
 
 fn speed_dial(value: &Value<'_>) -> Result<SpeedDial> {
+    const TABLE: &str = "[[phone]] speed_dials";
     let (mut number, mut label, mut blf) = (None, None, None);
-    for (key, value) in entries(value, &["number", "label", "blf"])? {
+    for (key, value) in entries(value, TABLE, &["number", "label", "blf"])? {
+        let at = place(TABLE, key);
         match key {
-            "number" => number = Some(string(value)?),
-            "label" => label = Some(string(value)?),
-            _ => blf = Some(boolean(value)?),
+            "number" => number = Some(string(value, &at)?),
+            "label" => label = Some(string(value, &at)?),
+            _ => blf = Some(boolean(value, &at)?),
         }
     }
     let Some(number) = number else {
-        return missing(value.span(), "number");
+        return missing(value.span(), TABLE, "number");
     };
     Ok(SpeedDial { number, label, blf })
 }

@@ -9,8 +9,13 @@ use super::{import, is_term_file, scan, Inventory, Load};
 /// `firmware list`: every load with its protocol, version and completeness, the term files,
 /// and images no load names.
 pub fn list(tftp_root: &Path) -> Result<String, String> {
-    let inventory =
-        scan(tftp_root).map_err(|err| format!("tftp root {}: {err}", tftp_root.display()))?;
+    let inventory = scan(tftp_root).map_err(|err| {
+        format!(
+            "tftp root {}: {}",
+            tftp_root.display(),
+            crate::fsutil::plain(&err)
+        )
+    })?;
     if inventory.loads.is_empty() && inventory.term_files.is_empty() && inventory.images.is_empty()
     {
         return Ok(format!("no firmware in {}", tftp_root.display()));
@@ -117,7 +122,12 @@ pub fn import_all(tftp_root: &Path, files: &[PathBuf], force: bool) -> Result<St
         match scan(tftp_root) {
             Ok(inventory) => out.push_str(&load_summary(&inventory, &loads_touched)),
             Err(err) => {
-                let _ = writeln!(out, "tftp root {}: {err}", tftp_root.display());
+                let _ = writeln!(
+                    out,
+                    "tftp root {}: {}",
+                    tftp_root.display(),
+                    crate::fsutil::plain(&err)
+                );
                 failed = true;
             }
         }

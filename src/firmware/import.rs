@@ -95,7 +95,12 @@ impl fmt::Display for ImportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ImportError::Read { archive, source } => {
-                write!(f, "{}: cannot read: {source}", archive.display())
+                write!(
+                    f,
+                    "{}: cannot read: {}",
+                    archive.display(),
+                    crate::fsutil::plain(source)
+                )
             }
             ImportError::UnknownFormat { archive } => write!(
                 f,
@@ -118,10 +123,20 @@ impl fmt::Display for ImportError {
                 Ok(())
             }
             ImportError::Root { root, source } => {
-                write!(f, "tftp root {}: {source}", root.display())
+                write!(
+                    f,
+                    "tftp root {}: {}",
+                    root.display(),
+                    crate::fsutil::plain(source)
+                )
             }
             ImportError::Write { file, source } => {
-                write!(f, "cannot write {}: {source}", file.display())
+                write!(
+                    f,
+                    "cannot write {}: {}",
+                    file.display(),
+                    crate::fsutil::plain(source)
+                )
             }
         }
     }
