@@ -920,17 +920,12 @@ impl Provisioner {
                 }
                 Action::RemoveFiles { mac, files } => {
                     for name in files {
-                        for at in [Place::Root, Place::PhoneDir(mac)] {
-                            match self.writer.remove_in(at, &name, &mut self.state.written) {
-                                Ok(true) => {
-                                    info!(%mac, file = %at.key(&name), "removed the files of a phone without credentials")
-                                }
-                                Ok(false) => {}
-                                Err(err) => {
-                                    warn!(%mac, file = %at.key(&name), %err, "cannot remove a phone's file")
-                                }
-                            }
-                        }
+                        self.remove_phone_file(
+                            mac,
+                            &name,
+                            [Place::Root, Place::PhoneDir(mac)],
+                            "it has no credentials",
+                        );
                     }
                     // Its directory would keep dnsmasq from serving it the root's files.
                     if let Err(err) = self.writer.remove_phone_dir(mac, &mut self.state.written) {
@@ -1203,18 +1198,9 @@ impl Provisioner {
             .filter(|name| !files.iter().any(|(new, _)| new == *name))
             .cloned()
             .collect();
+        let extension = phone.extension.clone().unwrap_or_default();
         for name in stale {
-            for at in [place, other] {
-                match self.writer.remove_in(at, &name, &mut self.state.written) {
-                    Ok(true) => {
-                        info!(%mac, file = %at.key(&name), "removed a file this model does not read")
-                    }
-                    Ok(false) => {}
-                    Err(err) => {
-                        warn!(%mac, file = %at.key(&name), %err, "cannot remove a file this model does not read")
-                    }
-                }
-            }
+            self.remove_phone_file(mac, &name, [place, other], "its model does not read it");
         }
         let mut ours = BTreeSet::new();
         let mut n_written = 0;
@@ -1247,7 +1233,6 @@ impl Provisioner {
                 info!(%mac, file = %other.key(name), "moved a phone's file (tftp_unique_root)");
             }
         }
-        let extension = phone.extension.clone().unwrap_or_default();
         if !failed {
             failed |= !self.place_phone_dir(mac);
         }
@@ -1261,6 +1246,19 @@ impl Provisioner {
             self.engine.files_written(mac, ours, true, now);
         } else {
             self.engine.files_written(mac, ours, false, now);
+        }
+    }
+
+    /// Removes a file of `mac` we wrote, wherever it is among `places`, saying `why`.
+    fn remove_phone_file(&mut self, mac: Mac, name: &str, places: [Place; 2], why: &str) {
+        for at in places {
+            match self.writer.remove_in(at, name, &mut self.state.written) {
+                Ok(true) => info!(%mac, file = %at.key(name), why, "removed a phone's file"),
+                Ok(false) => {}
+                Err(err) => {
+                    warn!(%mac, file = %at.key(name), why, %err, "cannot remove a phone's file")
+                }
+            }
         }
     }
 
