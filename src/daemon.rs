@@ -366,6 +366,16 @@ fn read_sources(
     any_log
 }
 
+/// The tokio instant of Unix second `at` (now, when it has passed).
+fn instant_of_unix_s(at: i64) -> Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let at_ms = u128::try_from(at).unwrap_or(0).saturating_mul(1000);
+    let wait = u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(u64::MAX);
+    Instant::now() + Duration::from_millis(wait.min(86_400_000))
+}
+
 /// The dedup id of the hook socket.
 const HOOK_SOURCE_ID: crate::detect::dedup::SourceId = 0;
 
@@ -605,6 +615,13 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
             save_at = Some(Instant::now() + save_positions_after(provisioner.config()));
         }
         let reload_at = provisioner.next_reload_deadline().map(Instant::from_std);
+        // Armed only while a lease missing from a snapshot waits to be reported gone.
+        let settle_at = set
+            .sources
+            .iter()
+            .filter_map(Source::settle_at)
+            .min()
+            .map(|at| instant_of_unix_s(at) + Duration::from_millis(50));
         tokio::select! {
             // CANCEL-SAFETY: next_batch only takes events after readiness (see watch.rs).
             batch = set.watcher.next_batch() => {
@@ -669,6 +686,15 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
                         for err in errors {
                             error!(%err, "new configuration rejected; keeping the old one");
                         }
+                    }
+                }
+            }
+            _ = sleep_until(settle_at.unwrap_or_else(Instant::now)), if settle_at.is_some() => {
+                let now = now();
+                for index in 0..set.sources.len() {
+                    let gone = set.sources[index].settle(now);
+                    if !gone.is_empty() {
+                        provisioner.observe_from(Some(file_source_id(index)), &gone);
                     }
                 }
             }

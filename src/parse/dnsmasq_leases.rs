@@ -76,8 +76,9 @@ pub fn parse(text: &str) -> LeaseFile {
     out
 }
 
-/// Parses one line: `Ok(None)` for a line that is valid but not an Ethernet v4 lease.
-fn parse_line(line: &str) -> Result<Option<DnsmasqLease>, String> {
+/// Parses one line of the file (not a `duid` line): `Ok(None)` for a line that is valid but
+/// not an Ethernet v4 lease.
+pub fn parse_line(line: &str) -> Result<Option<DnsmasqLease>, String> {
     let mut fields = line.split_ascii_whitespace();
     let (Some(expires), Some(mac), Some(ip), Some(hostname)) =
         (fields.next(), fields.next(), fields.next(), fields.next())

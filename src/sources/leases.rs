@@ -4,16 +4,22 @@
 //! by rename, dnsmasq in place).
 //!
 //! dnsmasq truncates the file and rewrites it in place (two IN_MODIFY per change, no
-//! IN_CLOSE_WRITE), so a read can catch it empty or half-written. That is harmless here:
+//! IN_CLOSE_WRITE, one `write` per line), so a read can catch it empty or half-written:
 //! - a half-written last line is left out by the parser and comes with the next event;
-//! - leases missing from a partial read show up as `LeaseGone` and come back as `Lease` on
-//!   the next read. A vanished lease never removes a phone or its files: it only unbinds the IP.
+//! - a lease missing from one read is not reported gone at once: it waits [`SETTLE_S`] for
+//!   the file to settle ([`LeaseSnapshot::settle`], driven by the daemon's timer while a lease
+//!   waits), so a partial read causes no gone/back churn. A vanished lease never removes a
+//!   phone or its files: it only unbinds the IP, so the delay costs nothing.
 //!
 //! Only changes are reported: a lease whose IP and hostname are unchanged is not reported
-//! again when dnsmasq rewrites the file for another client.
+//! again when dnsmasq rewrites the file for another client. For dnsmasq's file each read
+//! parses only the lines that were not in the last read (a hash of every line is kept): a
+//! 50,000-lease table rewritten for one new phone costs one parsed line, not 50,000
+//! (BENCHMARKS.md, "Big lease table").
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -21,6 +27,51 @@ use std::path::{Path, PathBuf};
 use crate::event::{LeaseSeen, Observation};
 use crate::mac::Mac;
 use crate::parse::{dnsmasq_leases, odhcpd_leases, ParseError};
+
+/// Seconds a lease missing from a snapshot waits before it is reported gone: dnsmasq's
+/// in-place rewrite of a large file takes milliseconds; the next second is safe.
+pub const SETTLE_S: i64 = 1;
+
+/// An Fx-style hasher for keys that come from our own parsers (MACs, line hashes): SipHash's
+/// resistance to chosen keys buys nothing there and cost a fifth of a big table's diff.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.write_u64(value as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        // The multiply carries only upwards; hashbrown picks buckets with the low bits, which
+        // for MACs sharing an OUI would all be the same without this rotation.
+        self.0.rotate_left(26)
+    }
+}
+
+/// `HashMap`/`HashSet` state for [`FxHasher`].
+pub type FxBuild = BuildHasherDefault<FxHasher>;
+
+/// A 64-bit hash of a line's bytes, eight at a time.
+fn line_hash(line: &[u8]) -> u64 {
+    let mut hasher = FxHasher(line.len() as u64);
+    hasher.write(line);
+    // One more round so that lines differing only in their last bytes spread well.
+    hasher.write_u64(0x9e37_79b9_7f4a_7c15);
+    hasher.0
+}
 
 /// One current lease, whatever file it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,28 +91,26 @@ pub struct LeaseRecord {
 /// The current leases of one source, to report only what changed between two reads.
 #[derive(Debug, Default)]
 pub struct LeaseTable {
-    last: HashMap<Mac, LeaseRecord>,
+    last: HashMap<Mac, LeaseRecord, FxBuild>,
+    /// Leases missing from the latest read, and since when: reported gone by
+    /// [`LeaseTable::settle`] once they stay missing [`SETTLE_S`].
+    missing: HashMap<Mac, i64, FxBuild>,
 }
 
 impl LeaseTable {
     /// Replaces the table with `current` and returns the differences: a `Lease` for every new
-    /// or changed lease, a `LeaseGone` for every lease no longer there.
+    /// or changed lease, a `LeaseGone` for every lease no longer there (journals, whose reads
+    /// are never partial).
     pub fn update(
         &mut self,
         current: impl IntoIterator<Item = LeaseRecord>,
         now: i64,
     ) -> Vec<Observation> {
         let mut observations = Vec::new();
-        let mut next = HashMap::with_capacity(self.last.len());
+        let mut next = HashMap::with_capacity_and_hasher(self.last.len(), FxBuild::default());
         for record in current {
             if self.last.get(&record.mac) != Some(&record) {
-                observations.push(Observation::Lease(LeaseSeen {
-                    mac: record.mac,
-                    ip: record.ip,
-                    hostname: record.hostname.clone(),
-                    vendor_class: record.vendor_class.clone(),
-                    time: now,
-                }));
+                observations.push(lease_seen(&record, now));
             }
             next.insert(record.mac, record);
         }
@@ -77,6 +126,72 @@ impl LeaseTable {
         self.last = next;
         observations
     }
+
+    /// Takes in the leases of one snapshot read given as what changed: `changed` (new or
+    /// changed lines: a lease that was missing comes back as a new line), `present` (their
+    /// MACs) and `vanished` (MACs of lines gone since the last read). New and changed leases
+    /// are reported at once; a vanished one waits in `missing` until [`LeaseTable::settle`].
+    fn apply(
+        &mut self,
+        changed: Vec<LeaseRecord>,
+        present: &HashSet<Mac, FxBuild>,
+        vanished: Vec<Mac>,
+        now: i64,
+    ) -> Vec<Observation> {
+        let mut observations = Vec::new();
+        if !self.missing.is_empty() {
+            self.missing.retain(|mac, _| !present.contains(mac));
+        }
+        for record in changed {
+            if self.last.get(&record.mac) != Some(&record) {
+                observations.push(lease_seen(&record, now));
+                self.last.insert(record.mac, record);
+            }
+        }
+        for mac in vanished {
+            if !present.contains(&mac) && self.last.contains_key(&mac) {
+                self.missing.entry(mac).or_insert(now);
+            }
+        }
+        observations
+    }
+
+    /// Reports the leases missing for at least [`SETTLE_S`] at `now` as gone.
+    pub fn settle(&mut self, now: i64) -> Vec<Observation> {
+        let due: Vec<Mac> = self
+            .missing
+            .iter()
+            .filter(|(_, since)| now - **since >= SETTLE_S)
+            .map(|(mac, _)| *mac)
+            .collect();
+        let mut observations = Vec::new();
+        for mac in due {
+            self.missing.remove(&mac);
+            if let Some(record) = self.last.remove(&mac) {
+                observations.push(Observation::LeaseGone {
+                    mac,
+                    ip: record.ip,
+                    time: now,
+                });
+            }
+        }
+        observations
+    }
+
+    /// When the oldest missing lease is due, if one waits.
+    pub fn settle_at(&self) -> Option<i64> {
+        self.missing.values().min().map(|since| since + SETTLE_S)
+    }
+}
+
+fn lease_seen(record: &LeaseRecord, now: i64) -> Observation {
+    Observation::Lease(LeaseSeen {
+        mac: record.mac,
+        ip: record.ip,
+        hostname: record.hostname.clone(),
+        vendor_class: record.vendor_class.clone(),
+        time: now,
+    })
 }
 
 /// Which snapshot format a file has.
@@ -94,6 +209,12 @@ pub struct LeaseSnapshot {
     path: PathBuf,
     format: SnapshotFormat,
     table: LeaseTable,
+    /// dnsmasq: the hash of every line of the last read, with the read that last saw it and
+    /// the lease it held (`None`: a line that is no Ethernet lease or did not parse). Only
+    /// the current lines are kept.
+    lines: HashMap<u64, (u64, Option<LeaseRecord>), FxBuild>,
+    /// Reads so far (dnsmasq), to tell the lines of this read from the older ones.
+    generation: u64,
 }
 
 impl LeaseSnapshot {
@@ -103,6 +224,8 @@ impl LeaseSnapshot {
             path: path.to_path_buf(),
             format,
             table: LeaseTable::default(),
+            lines: HashMap::default(),
+            generation: 0,
         }
     }
 
@@ -122,27 +245,12 @@ impl LeaseSnapshot {
             }
             Err(err) => return Err(err),
         };
-        let text = String::from_utf8_lossy(&bytes);
-        let (records, errors): (Vec<LeaseRecord>, Vec<ParseError>) = match self.format {
-            SnapshotFormat::Dnsmasq => {
-                let file = dnsmasq_leases::parse(&text);
-                let records = file
-                    .parsed
-                    .items
-                    .into_iter()
-                    .map(|lease| LeaseRecord {
-                        mac: lease.mac,
-                        ip: lease.ip,
-                        hostname: lease.hostname,
-                        vendor_class: None,
-                        expires: lease.expires,
-                    })
-                    .collect();
-                (records, file.parsed.errors)
-            }
+        match self.format {
+            SnapshotFormat::Dnsmasq => Ok(self.read_dnsmasq(&bytes, now)),
             SnapshotFormat::Odhcpd => {
+                let text = String::from_utf8_lossy(&bytes);
                 let parsed = odhcpd_leases::parse(&text);
-                let records = parsed
+                let records: Vec<LeaseRecord> = parsed
                     .items
                     .into_iter()
                     .filter(|lease| lease.valid_until != 0)
@@ -154,10 +262,85 @@ impl LeaseSnapshot {
                         expires: lease.valid_until,
                     })
                     .collect();
-                (records, parsed.errors)
+                // Replaced by rename: a read is never partial.
+                Ok((self.table.update(records, now), parsed.errors))
             }
+        }
+    }
+
+    /// dnsmasq's file: only lines not in the last read are parsed; a lease whose line went
+    /// waits to be reported gone (see the module docs).
+    fn read_dnsmasq(&mut self, bytes: &[u8], now: i64) -> (Vec<Observation>, Vec<ParseError>) {
+        // Only complete lines: the last one may be half-written.
+        let complete = match bytes.iter().rposition(|&b| b == b'\n') {
+            Some(end) => &bytes[..=end],
+            None => &[][..],
         };
-        Ok((self.table.update(records, now), errors))
+        self.generation += 1;
+        let generation = self.generation;
+        let mut changed = Vec::new();
+        let mut errors = Vec::new();
+        for (index, line) in complete.split(|&b| b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            if line.starts_with(b"duid ") {
+                // Everything after the server DUID is DHCPv6.
+                break;
+            }
+            let hash = line_hash(line);
+            if let Some(entry) = self.lines.get_mut(&hash) {
+                entry.0 = generation;
+                continue;
+            }
+            let text = String::from_utf8_lossy(line);
+            let record = match dnsmasq_leases::parse_line(&text) {
+                Ok(Some(lease)) => {
+                    let record = LeaseRecord {
+                        mac: lease.mac,
+                        ip: lease.ip,
+                        hostname: lease.hostname,
+                        vendor_class: None,
+                        expires: lease.expires,
+                    };
+                    changed.push(record.clone());
+                    Some(record)
+                }
+                Ok(None) => None,
+                Err(reason) => {
+                    errors.push(ParseError {
+                        line: index + 1,
+                        reason,
+                    });
+                    None
+                }
+            };
+            self.lines.insert(hash, (generation, record));
+        }
+        // Lines not seen in this read went: their leases wait to be reported gone, unless
+        // their MAC has a new line (a renewal, a new address).
+        let mut vanished = Vec::new();
+        self.lines.retain(|_, (seen, record)| {
+            if *seen == generation {
+                return true;
+            }
+            if let Some(record) = record {
+                vanished.push(record.mac);
+            }
+            false
+        });
+        let present: HashSet<Mac, FxBuild> = changed.iter().map(|record| record.mac).collect();
+        (self.table.apply(changed, &present, vanished, now), errors)
+    }
+
+    /// Reports the leases that stayed missing for [`SETTLE_S`] as gone.
+    pub fn settle(&mut self, now: i64) -> Vec<Observation> {
+        self.table.settle(now)
+    }
+
+    /// When [`LeaseSnapshot::settle`] has something to report, if anything waits.
+    pub fn settle_at(&self) -> Option<i64> {
+        self.table.settle_at()
     }
 }
 
@@ -194,10 +377,13 @@ mod tests {
             .collect();
         names.sort();
         let mut steps = Vec::new();
-        for snapshot in names {
+        for (n, snapshot) in names.into_iter().enumerate() {
             fs::copy(&snapshot, &path).unwrap();
-            let (observations, errors) = source.read(0).unwrap();
+            let now = 10 * n as i64;
+            let (mut observations, errors) = source.read(now).unwrap();
             assert!(errors.is_empty());
+            // A release is reported once the file has settled.
+            observations.extend(source.settle(now + SETTLE_S));
             steps.push(kinds(&observations));
         }
         let expected: Vec<Vec<&str>> = vec![
@@ -213,6 +399,76 @@ mod tests {
             vec![],                                  // 10 after restart
         ];
         assert_eq!(steps, expected);
+    }
+
+    /// dnsmasq rewrites in place (truncate, then one write per line): a read may catch the
+    /// file empty or half-written. That is no release: the leases come back with the next
+    /// read and nothing is reported; a lease really gone is reported once the file settled.
+    #[test]
+    fn partial_reads_cause_no_churn() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dnsmasq.leases");
+        let line = |n: u32| {
+            format!(
+                "1795252463 00:1b:0c:00:{:02x}:{:02x} 198.18.{}.{} * *\n",
+                n / 256,
+                n % 256,
+                n / 200,
+                n % 200 + 1
+            )
+        };
+        let full: String = (0..500).map(line).collect();
+        fs::write(&path, &full).unwrap();
+        let mut source = LeaseSnapshot::new(&path, SnapshotFormat::Dnsmasq);
+        assert_eq!(source.read(100).unwrap().0.len(), 500);
+        // Caught truncated, then half-written (a cut line at the end), then whole again.
+        for partial in ["", &full[..full.len() / 3]] {
+            fs::write(&path, partial).unwrap();
+            let (observations, errors) = source.read(100).unwrap();
+            assert_eq!(observations, [], "a partial read reports nothing");
+            assert_eq!(errors, []);
+        }
+        fs::write(&path, &full).unwrap();
+        assert_eq!(source.read(100).unwrap().0, []);
+        assert_eq!(source.settle(200), [], "nothing stayed missing");
+        assert_eq!(source.settle_at(), None);
+        // One lease released, one renewed: the renewal at once, the release after settling.
+        let renewed = line(7).replacen("1795252463", "1795256063", 1);
+        let next: String = (0..500)
+            .filter(|&n| n != 3)
+            .map(|n| if n == 7 { renewed.clone() } else { line(n) })
+            .collect();
+        fs::write(&path, next).unwrap();
+        assert_eq!(
+            kinds(&source.read(300).unwrap().0),
+            ["lease 001B0C000007 198.18.0.8"]
+        );
+        assert_eq!(source.settle_at(), Some(300 + SETTLE_S));
+        assert_eq!(source.settle(300), []);
+        assert_eq!(kinds(&source.settle(300 + SETTLE_S)), ["gone 001B0C000003"]);
+        assert_eq!(source.settle_at(), None);
+    }
+
+    /// The line memo holds the current lines only.
+    #[test]
+    fn the_line_memo_is_bounded_by_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dnsmasq.leases");
+        let mut source = LeaseSnapshot::new(&path, SnapshotFormat::Dnsmasq);
+        for round in 0..20u32 {
+            let text: String = (0..100)
+                .map(|n| {
+                    format!(
+                        "{} 00:1b:0c:00:00:{n:02x} 198.18.0.{} * *\n",
+                        1_795_252_463 + round,
+                        n + 1
+                    )
+                })
+                .collect();
+            fs::write(&path, text).unwrap();
+            source.read(i64::from(round)).unwrap();
+        }
+        assert_eq!(source.lines.len(), 100);
     }
 
     /// odhcpd replaces its state file by rename; both formats give the same leases.

@@ -287,6 +287,23 @@ impl Source {
         Ok(stats)
     }
 
+    /// Leases missing from a snapshot for long enough, reported gone (see
+    /// [`leases::SETTLE_S`]); nothing for other sources.
+    pub fn settle(&mut self, now: i64) -> Vec<Observation> {
+        match &mut self.reader {
+            Reader::Snapshot(snapshot) => snapshot.settle(now),
+            _ => Vec::new(),
+        }
+    }
+
+    /// When [`Source::settle`] has something to report (Unix seconds), if anything waits.
+    pub fn settle_at(&self) -> Option<i64> {
+        match &self.reader {
+            Reader::Snapshot(snapshot) => snapshot.settle_at(),
+            _ => None,
+        }
+    }
+
     /// Lines dropped for exceeding the line-length limit (logs only).
     pub fn n_long_lines(&self) -> u64 {
         match &self.reader {
