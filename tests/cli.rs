@@ -1689,3 +1689,44 @@ fn a_lease_stamped_in_local_time_is_not_hours_old() {
     );
     assert!(daemon.stop().success());
 }
+
+/// A log renamed away (logrotate's default `create`) before the server reopens its log: the
+/// server writes on into `log.1`, and a phone booting then must not wait until the new file
+/// appears (issue 14: about 2 s). The write to `log.1` wakes the daemon, which reads it
+/// through the descriptor it still holds.
+#[test]
+fn a_log_renamed_away_is_followed_until_the_new_one_appears() {
+    let site = Site::new("");
+    site.append("tftp.log", "");
+    let daemon = Daemon::start(&site);
+    site.append(
+        "tftp.log",
+        "Nov 21 08:14:29 dnsmasq-tftp[1]: file /srv/tftp/SEP001B0C18BDC1.cnf.xml not found for 198.18.0.151\n",
+    );
+    wait_for("the first phone", || {
+        site.status_json()
+            .as_array()
+            .is_some_and(|phones| phones.len() == 1)
+    });
+    fs::rename(site.path("tftp.log"), site.path("tftp.log.1")).unwrap();
+    // The daemon handles the rename first (nothing new to read then).
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    site.append(
+        "tftp.log.1",
+        "Nov 21 08:14:30 dnsmasq-tftp[1]: file /srv/tftp/SEP001B0C18BDC2.cnf.xml not found for 198.18.0.152\n",
+    );
+    wait_for("the phone logged into the renamed log", || {
+        site.status_json()
+            .as_array()
+            .is_some_and(|phones| phones.iter().any(|p| p["mac"] == "001B0C18BDC2"))
+    });
+    // Seen at once (the state is saved 0.3 s after), long before a new log would appear.
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!site.path("tftp.log").exists());
+    drop(daemon);
+}

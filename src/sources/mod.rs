@@ -186,6 +186,9 @@ pub struct Source {
     kind: SourceKind,
     reader: Reader,
     lines: LineReader,
+    /// A log's `path.1`: a rotation renames the log there, and the server writes on into
+    /// it until it reopens its log.
+    rotated: Option<std::path::PathBuf>,
 }
 
 impl Source {
@@ -204,10 +207,15 @@ impl Source {
                 Reader::Log(Tail::new(&config.path, start))
             }
         };
+        let rotated = match &reader {
+            Reader::Log(tail) => Some(tail.rotated_path()),
+            _ => None,
+        };
         Source {
             kind: config.kind,
             reader,
             lines: LineReader::new(config.path.display().to_string()),
+            rotated,
         }
     }
 
@@ -221,10 +229,13 @@ impl Source {
         }
     }
 
-    /// Another file in the same directory whose changes concern this source (Kea's `.2`).
+    /// Another file in the same directory whose changes concern this source: Kea's `.2`, a
+    /// log's `.1` (renamed away, still written to before the new file exists: read at once
+    /// through the open descriptor, not when the new file appears).
     pub fn companion_path(&self) -> Option<&Path> {
         match &self.reader {
             Reader::Kea(journal) => Some(journal.compacted_path()),
+            Reader::Log(_) => self.rotated.as_deref(),
             _ => None,
         }
     }

@@ -155,6 +155,13 @@ impl Tail {
         &self.path
     }
 
+    /// Where a rotation moves the file (`path.1`): while the server still writes to it,
+    /// before the new file exists, its writes must wake the reader too (they are read
+    /// through the open descriptor).
+    pub fn rotated_path(&self) -> PathBuf {
+        rotated_copy(&self.path)
+    }
+
     /// Where reading stands, to persist: the consumed offset minus the pending partial line.
     pub fn position(&self) -> Option<Position> {
         self.file.as_ref().map(|(_, (dev, ino))| Position {
