@@ -57,7 +57,15 @@ fn main() {
         .skip(1)
         .filter(|arg| !arg.starts_with("--"))
         .collect();
-    let all = ["size", "latency", "storm", "bigtable", "scan", "idle"];
+    let all = [
+        "size",
+        "latency",
+        "latency-load",
+        "storm",
+        "bigtable",
+        "scan",
+        "idle",
+    ];
     for name in &wanted {
         assert!(
             all.contains(&name.as_str()),
@@ -100,7 +108,27 @@ fn main() {
     }
     if run("latency") {
         print_load();
-        bench_latency(&mut table);
+        bench_latency(&mut table, "latency");
+    }
+    if run("latency-load") {
+        // The same with every core busy: one shell busy loop per core at normal priority,
+        // like other work on a router (issue 14: "on a machine with other load").
+        let cores = thread::available_parallelism().map_or(2, |n| n.get());
+        let mut hogs: Vec<std::process::Child> = (0..cores)
+            .map(|_| {
+                Command::new("sh")
+                    .args(["-c", "while :; do :; done"])
+                    .spawn()
+                    .expect("start a busy loop")
+            })
+            .collect();
+        thread::sleep(Duration::from_millis(500));
+        print_load();
+        bench_latency(&mut table, &format!("latency, {cores} busy loops"));
+        for hog in &mut hogs {
+            let _ = hog.kill();
+            let _ = hog.wait();
+        }
     }
     if run("storm") {
         print_load();
@@ -533,7 +561,7 @@ fn bench_size(table: &mut Table) {
 // ---------------------------------------------------------------------------------------
 // latency
 
-fn bench_latency(table: &mut Table) {
+fn bench_latency(table: &mut Table, label: &str) {
     println!("== latency: lease written (dnsmasq in-place rewrite) -> config on disk, 1,000 phones one by one, tmpfs");
     let site = Site::new(TMPFS, LEASES_SOURCE);
     let mut leases = DnsmasqLeaseFile::create(&site.path("dhcp.leases"));
@@ -583,13 +611,13 @@ fn bench_latency(table: &mut Table) {
     to_all_files.sort();
     let p99 = quantile(&to_config, 0.99);
     table.add(
-        "latency: lease -> phone file, p50",
+        &format!("{label}: lease -> phone file, p50"),
         format!("{:.2} ms", ms(quantile(&to_config, 0.5))),
         "-",
         None,
     );
     table.add(
-        "latency: lease -> phone file, p99",
+        &format!("{label}: lease -> phone file, p99"),
         format!(
             "{:.2} ms (max {:.2} ms)",
             ms(p99),
@@ -599,7 +627,7 @@ fn bench_latency(table: &mut Table) {
         Some(p99 <= Duration::from_millis(5)),
     );
     table.add(
-        "latency: lease -> all files of the phone, p50 / p99",
+        &format!("{label}: lease -> all files of the phone, p50 / p99"),
         format!(
             "{:.2} / {:.2} ms",
             ms(quantile(&to_all_files, 0.5)),
@@ -609,7 +637,7 @@ fn bench_latency(table: &mut Table) {
         None,
     );
     table.add(
-        "latency: p50 phones 1-100 / 901-1000",
+        &format!("{label}: p50 phones 1-100 / 901-1000"),
         format!(
             "{:.2} / {:.2} ms",
             ms(quantile(&first_100, 0.5)),

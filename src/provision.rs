@@ -207,6 +207,8 @@ pub struct Provisioner {
     dedup: crate::detect::dedup::Dedup,
     /// A source of TFTP requests is readable (see `diagnose::Context::tftp_visible`).
     tftp_visible: bool,
+    /// Registry keys of the files written in the current write slice, for the journal.
+    slice_written: Vec<String>,
     /// Would-be phones turned away since the last summary, by reason.
     rejected: BTreeMap<&'static str, u64>,
     /// The first rejection was explained in the log.
@@ -265,6 +267,7 @@ impl Provisioner {
             links: None,
             dedup: crate::detect::dedup::Dedup::new(DEDUP_KEYS, 16),
             tftp_visible: true,
+            slice_written: Vec::new(),
             rejected: BTreeMap::new(),
             rejections_reported: false,
             unsaved: false,
@@ -945,11 +948,18 @@ impl Provisioner {
         if to_write.is_empty() {
             return;
         }
-        // Assignments reach the disk before any file that carries them.
-        if self.save().is_err() {
+        // Assignments reach the disk before any file that carries them: appended to the
+        // journal (a few hundred bytes per phone); the whole state follows at the save timer.
+        let appended = self.store.append_assignments(
+            to_write.iter().filter_map(|mac| self.engine.phone(*mac)),
+            &[],
+        );
+        if let Err(err) = appended {
+            error!(%err, "cannot save the assignments; the phones' files wait");
             self.failed.extend(to_write);
             return;
         }
+        self.unsaved = true;
         self.write_phones(&to_write);
     }
 
@@ -1102,8 +1112,25 @@ impl Provisioner {
             }
         }
         if n_phones > 0 {
-            // Saved at once (fingerprints, and the files `status` lists), once per slice.
-            let _ = self.save();
+            // The fingerprints of the files just written go to the journal at once (so a
+            // crash cannot make them look hand-edited); the whole state (the files `status`
+            // lists) at the save timer.
+            let written: Vec<(&str, &str)> = self
+                .slice_written
+                .iter()
+                .filter_map(|key| {
+                    self.state
+                        .written
+                        .get_key_value(key)
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                })
+                .collect();
+            if let Err(err) = self.store.append_assignments(std::iter::empty(), &written) {
+                error!(%err, "cannot save the fingerprints of the files written; saving the whole state");
+                let _ = self.save();
+            }
+            self.slice_written.clear();
+            self.unsaved = true;
             self.write_pbx_files();
         }
     }
@@ -1213,6 +1240,7 @@ impl Provisioner {
                 Ok(WriteOutcome::Written) => {
                     n_written += 1;
                     ours.insert(name.clone());
+                    self.slice_written.push(place.key(name));
                 }
                 Ok(WriteOutcome::Unchanged) => {
                     ours.insert(name.clone());
