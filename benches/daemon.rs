@@ -257,7 +257,7 @@ impl Site {
         fs::create_dir(dir.path().join("tftp")).unwrap();
         let site = Site { dir };
         let config = format!(
-            "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"198.18.0.10\"\n\
+            "tftp_root = \"tftp\"\nstate_dir = \"state\"\n[pbx]\nhost = \"198.18.0.10\"\nfreepbx_csv = \"freepbx.csv\"\n\
              [provision]\nextensions = \"2000-2999\"\ntftp_only = \"auto\"\n{sources}"
         );
         fs::write(site.path("config.toml"), config).unwrap();
@@ -1178,6 +1178,41 @@ fn cpu_ticks(pid: u32) -> u64 {
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
+/// Resident kB of a process's heap (`[heap]` plus anonymous private maps that are not the
+/// stack, i.e. malloc arenas and large allocations) and of its other anonymous pages (stack,
+/// the binary's data).
+fn heap_kb(pid: u32) -> (u64, u64) {
+    let smaps = fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let (mut heap, mut other) = (0, 0);
+    let mut kind = "";
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or_default();
+        if first.contains('-') && first.chars().next().is_some_and(|c| c.is_ascii_hexdigit()) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            kind = match fields.get(5) {
+                Some(&"[heap]") => "heap",
+                None => "heap", // anonymous: malloc's mmapped arenas and big blocks
+                Some(name) if name.starts_with('[') => "other",
+                Some(_) if fields.get(4) == Some(&"0") => "other",
+                Some(_) => "file",
+            };
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("Anonymous:") {
+            let kb: u64 = rest
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            match kind {
+                "heap" => heap += kb,
+                _ => other += kb,
+            }
+        }
+    }
+    (heap, other)
+}
+
 /// A `kB` field of `/proc/PID/status`.
 fn status_kb(pid: u32, field: &str) -> u64 {
     fs::read_to_string(format!("/proc/{pid}/status"))
@@ -1295,6 +1330,15 @@ fn bench_idle(table: &mut Table) {
         .find_map(|line| line.strip_prefix("Pss:"))
         .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
         .unwrap_or(0);
+    // The heap alone: the `[heap]` mapping (brk) and glibc's other arenas (anonymous maps
+    // that are not stacks), apart from the binary's and libraries' own pages.
+    let (heap, other_anon) = heap_kb(pid);
+    table.add(
+        "idle: heap with 1,000 phones known ([heap] + malloc arenas / other anonymous)",
+        format!("{heap} kB / {other_anon} kB"),
+        "-",
+        None,
+    );
     table.add(
         "idle: CPU ticks in 60 s (utime+stime, USER_HZ=100)",
         format!("{ticks} ticks, {switches} context switches, {threads} thread(s)"),

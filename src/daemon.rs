@@ -366,6 +366,18 @@ fn read_sources(
     any_log
 }
 
+/// Hands the memory start-up used and freed (reading the state file, the first rewrite)
+/// back to the system: glibc keeps freed heap pages otherwise, and a router counts them
+/// (BENCHMARKS.md "Idle"). musl returns them by itself.
+fn release_free_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only walks glibc's own free lists; it takes no pointer of ours.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// The tokio instant of Unix second `at` (now, when it has passed).
 fn instant_of_unix_s(at: i64) -> Instant {
     let now_ms = std::time::SystemTime::now()
@@ -576,6 +588,7 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
         tftp_root = %config.tftp_root.display(),
         "daemon ready"
     );
+    release_free_memory();
 
     let mut retry_delay = RETRY_FIRST;
     let mut retry_at: Option<Instant> = None;

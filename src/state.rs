@@ -224,9 +224,17 @@ impl StateStore {
             positions: &state.positions,
             counters: &state.counters,
         };
-        let json = serde_json::to_vec(&file)
-            .map_err(|err| StateError::Io(path.clone(), io::Error::other(err)))?;
-        fsutil::write_atomic(&path, &json, 0o600).map_err(|err| StateError::Io(path, err))?;
+        // Streamed into the temporary file: no buffer the size of the state (a megabyte
+        // with 1,000 phones) that the allocator would keep afterwards.
+        let io_error = |err| StateError::Io(path.clone(), err);
+        let mut temp = fsutil::TempFile::new(&path, 0o600).map_err(io_error)?;
+        {
+            let mut out = io::BufWriter::with_capacity(16 << 10, temp.file());
+            serde_json::to_writer(&mut out, &file)
+                .map_err(|err| StateError::Io(path.clone(), io::Error::other(err)))?;
+            io::Write::flush(&mut out).map_err(io_error)?;
+        }
+        temp.commit().map_err(io_error)?;
         // Everything the journal held is in the state file now.
         let journal = self.dir.join(JOURNAL_FILE);
         match fs::remove_file(&journal) {

@@ -210,9 +210,9 @@ pub struct LeaseSnapshot {
     format: SnapshotFormat,
     table: LeaseTable,
     /// dnsmasq: the hash of every line of the last read, with the read that last saw it and
-    /// the lease it held (`None`: a line that is no Ethernet lease or did not parse). Only
-    /// the current lines are kept.
-    lines: HashMap<u64, (u64, Option<LeaseRecord>), FxBuild>,
+    /// the MAC of the lease it held (`None`: a line that is no Ethernet lease or did not
+    /// parse). Only the current lines are kept; the leases themselves are in the table.
+    lines: HashMap<u64, (u64, Option<Mac>), FxBuild>,
     /// Reads so far (dnsmasq), to tell the lines of this read from the older ones.
     generation: u64,
 }
@@ -294,17 +294,16 @@ impl LeaseSnapshot {
                 continue;
             }
             let text = String::from_utf8_lossy(line);
-            let record = match dnsmasq_leases::parse_line(&text) {
+            let mac = match dnsmasq_leases::parse_line(&text) {
                 Ok(Some(lease)) => {
-                    let record = LeaseRecord {
+                    changed.push(LeaseRecord {
                         mac: lease.mac,
                         ip: lease.ip,
                         hostname: lease.hostname,
                         vendor_class: None,
                         expires: lease.expires,
-                    };
-                    changed.push(record.clone());
-                    Some(record)
+                    });
+                    Some(lease.mac)
                 }
                 Ok(None) => None,
                 Err(reason) => {
@@ -315,18 +314,16 @@ impl LeaseSnapshot {
                     None
                 }
             };
-            self.lines.insert(hash, (generation, record));
+            self.lines.insert(hash, (generation, mac));
         }
         // Lines not seen in this read went: their leases wait to be reported gone, unless
         // their MAC has a new line (a renewal, a new address).
         let mut vanished = Vec::new();
-        self.lines.retain(|_, (seen, record)| {
+        self.lines.retain(|_, (seen, mac)| {
             if *seen == generation {
                 return true;
             }
-            if let Some(record) = record {
-                vanished.push(record.mac);
-            }
+            vanished.extend(*mac);
             false
         });
         let present: HashSet<Mac, FxBuild> = changed.iter().map(|record| record.mac).collect();
