@@ -341,12 +341,7 @@ fn read_sources(
     let mut any_log = false;
     for index in indexes {
         let source = &mut set.sources[index];
-        let before = observations.len();
         let result = source.read(&context, &mut observations);
-        if observations.len() > before {
-            let read: Vec<_> = observations.drain(before..).collect();
-            provisioner.observe_from(Some(file_source_id(index)), &read);
-        }
         match result {
             Ok(stats) => {
                 any_log |= source.position().is_some();
@@ -361,6 +356,11 @@ fn read_sources(
             Err(err) => {
                 debug!(source = %source.path().display(), %err, "cannot read source");
             }
+        }
+        // After the read is logged: what follows from it (files written) comes later.
+        if !observations.is_empty() {
+            provisioner.observe_from(Some(file_source_id(index)), &observations);
+            observations.clear();
         }
     }
     any_log
