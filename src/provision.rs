@@ -1101,8 +1101,10 @@ impl Provisioner {
     pub fn write_queued(&mut self) {
         let started = std::time::Instant::now();
         let mut n_phones = 0;
+        let mut written_phones = Vec::new();
         while let Some(mac) = self.queue.pop_front() {
             self.write_phone_files(mac);
+            written_phones.push(mac);
             n_phones += 1;
             if self
                 .write_budget
@@ -1113,8 +1115,8 @@ impl Provisioner {
         }
         if n_phones > 0 {
             // The fingerprints of the files just written go to the journal at once (so a
-            // crash cannot make them look hand-edited); the whole state (the files `status`
-            // lists) at the save timer.
+            // crash cannot make them look hand-edited), with the phones' records (the files
+            // `status` lists); the whole state at the save timer.
             let written: Vec<(&str, &str)> = self
                 .slice_written
                 .iter()
@@ -1125,7 +1127,10 @@ impl Provisioner {
                         .map(|(k, v)| (k.as_str(), v.as_str()))
                 })
                 .collect();
-            if let Err(err) = self.store.append_assignments(std::iter::empty(), &written) {
+            let phones = written_phones
+                .iter()
+                .filter_map(|mac| self.engine.phone(*mac));
+            if let Err(err) = self.store.append_assignments(phones, &written) {
                 error!(%err, "cannot save the fingerprints of the files written; saving the whole state");
                 let _ = self.save();
             }
