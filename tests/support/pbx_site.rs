@@ -455,7 +455,7 @@ fn write_config(
          port = 5060\n\
          pjsip_snippet = \"{include}\"\n\
          dialplan_file = \"{dialplan}\"\n\
-         reload_command = [\"{rx}\", \"core reload\"]\n\
+         reload_command = [\"{rx}\", \"module reload res_pjsip.so pbx_config.so\"]\n\
          reload_interval_s = {reload_interval_s}\n\
          \n\
          [dhcp]\n\
