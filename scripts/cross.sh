@@ -29,6 +29,9 @@ cache=${CROSS_CACHE:-/var/cache/cisco-autoprov-build}
 target_dir=${CROSS_TARGET_DIR:-$repo/target/cross}
 dist=${DIST_DIR:-$repo/dist}
 jobs=${CROSS_JOBS:-1}
+# std's own size option (smaller formatting, sorting and hashing code in core and alloc):
+# -350 KB on mipsel (BENCHMARKS.md, "Router builds"); panic-unwind is std's default feature.
+std_features=${CROSS_STD_FEATURES:-panic-unwind,optimize_for_size}
 zig_version=0.17.0
 zigbuild_version=0.24.0
 
@@ -237,7 +240,8 @@ cargo_cross() {
     local verb="$1"
     shift
     [ "$verb" = build ] && verb=zigbuild
-    cargo-zigbuild "$verb" -Z build-std=std,panic_abort -j "$jobs" "$@"
+    cargo-zigbuild "$verb" -Z build-std=std,panic_abort -Z build-std-features="$std_features" \
+        -j "$jobs" "$@"
 }
 
 # --- build ---------------------------------------------------------------------------------
