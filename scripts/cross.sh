@@ -298,8 +298,11 @@ smoke() {
     for t in $(targets_from_args "$@"); do
         local bin="$dist/bin/cisco-autoprov-$t"
         [ -x "$bin" ] || die "no $bin: run scripts/cross.sh build $t first"
-        say "smoke: $t"
-        QEMU="$(qemu_of "$t")" "$repo/scripts/smoke.sh" "$bin" || die "smoke run of $t failed"
+        # The x86_64 build, run natively, is the reference for the scan's results.
+        local reference="$dist/bin/cisco-autoprov-x86_64-unknown-linux-musl"
+        [ "$t" != x86_64-unknown-linux-musl ] && [ -x "$reference" ] || reference=""
+        say "smoke: $t${reference:+ (scan compared with the native x86_64 build)}"
+        QEMU="$(qemu_of "$t")" "$repo/scripts/smoke.sh" "$bin" "$reference" || die "smoke run of $t failed"
     done
 }
 
