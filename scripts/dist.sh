@@ -66,7 +66,7 @@ if [ "${1:-}" != --ci ]; then
 fi
 
 {
-    echo "# stripped sizes, bytes (release profile: opt-level z, LTO, panic unwind)"
+    echo "# stripped sizes, bytes (profile release: opt-level z, LTO, panic unwind; -abort: release-abort)"
     for f in "$dist"/bin/cisco-autoprov-*; do echo "$(stat -c %s "$f") $(basename "$f")"; done
 } > "$dist/sizes.txt"
 (cd "$dist" && sha256sum ./*.deb ./*.ipk ./*.tar.gz 2>/dev/null > SHA256SUMS) || true
