@@ -9,7 +9,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Prefix of our temporary files; a crash can leave one behind, and start-up removes them.
 pub const TEMP_PREFIX: &str = ".cisco-autoprov.";
@@ -67,9 +67,11 @@ fn write_atomic_as(path: &Path, contents: &[u8], mode: u32, owner: Owner) -> io:
 }
 
 /// A name for a temporary file in `dir`: [`TEMP_PREFIX`] (a dot: no phone asks for it, and
-/// start-up removes what a crash left), `name`, the process id and a counter.
+/// start-up removes what a crash left), `name`, the process id and a counter. The counter is
+/// pointer-sized: 32-bit MIPS (ath79, MT7621) has no 64-bit atomics. Wrapping after 2^32 files
+/// is harmless: only concurrent temporary files must differ, and they are created exclusively.
 fn temp_path(dir: &Path, name: &std::ffi::OsStr) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
     dir.join(format!(
         "{TEMP_PREFIX}{}.{}.{}",
         name.to_string_lossy(),

@@ -1162,16 +1162,16 @@ fn uci_batch_keeps_a_changed_tftp_server_and_added_options() {
 }
 
 #[test]
-fn uci_defaults_batch_is_the_snippet_and_idempotent() {
+fn setup_dhcp_batch_is_the_snippet_and_idempotent() {
     let text = fs::read_to_string(repo(
-        "contrib/openwrt/cisco-autoprov/files/cisco-autoprov.uci-defaults",
+        "contrib/openwrt/cisco-autoprov/files/cisco-autoprov.init",
     ))
-    .expect("read the uci-defaults");
+    .expect("read the init script");
     let start = text
         .find("uci -q batch <<-EOF\n")
         .expect("a uci batch here-document")
         + "uci -q batch <<-EOF\n".len();
-    let end = start + text[start..].find("\nEOF\n").expect("its end");
+    let end = start + text[start..].find("\n\tEOF\n").expect("its end");
     // <<- strips leading tabs; $tftp_root is the only expansion.
     let batch: String = text[start..end]
         .lines()
@@ -1196,7 +1196,7 @@ fn uci_defaults_batch_is_the_snippet_and_idempotent() {
         position += theirs[position..]
             .iter()
             .position(|s| s == statement)
-            .unwrap_or_else(|| panic!("{statement:?} is not in the uci-defaults batch"));
+            .unwrap_or_else(|| panic!("{statement:?} is not in setup_dhcp's batch"));
     }
 }
 
@@ -1223,9 +1223,16 @@ fn uci_result_is_accepted_by_dnsmasq() {
 // ---------------------------------------------------------------------------------------
 // contrib
 
-/// Every shell file in contrib, and whether it runs on OpenWrt (busybox ash).
+/// Every shell file in contrib and the build scripts, and whether it runs on OpenWrt (busybox
+/// ash).
 const SHELL_FILES: &[(&str, bool)] = &[
     ("contrib/dnsmasq/dhcp-script", false),
+    ("contrib/debian/postinst", false),
+    ("contrib/debian/prerm", false),
+    ("contrib/debian/postrm", false),
+    ("scripts/cross.sh", false),
+    ("scripts/smoke.sh", false),
+    ("scripts/package.sh", false),
     ("contrib/openwrt/cisco-autoprov/test.sh", true),
     (
         "contrib/openwrt/cisco-autoprov/files/cisco-autoprov.init",
@@ -1348,9 +1355,16 @@ procd_set_param() { echo "set_param $*" >> "$PROCD_LOG"; }
 procd_close_instance() { echo "close_instance" >> "$PROCD_LOG"; }
 procd_add_reload_trigger() { echo "reload_trigger $*" >> "$PROCD_LOG"; }
 uci() {
-	[ "$*" = "-q get dhcp.@dnsmasq[0].tftp_root" ] && [ -n "$STUB_DNSMASQ_TFTP_ROOT" ] &&
-		echo "$STUB_DNSMASQ_TFTP_ROOT"
+	case "$*" in
+	"-q get dhcp.@dnsmasq[0].tftp_root")
+		[ -z "$STUB_DNSMASQ_TFTP_ROOT" ] || echo "$STUB_DNSMASQ_TFTP_ROOT"
+		return 0 ;;
+	"-q get "*) return 1 ;;
+	"-q batch") echo "uci batch" >> "$PROCD_LOG"; sed 's/^/uci	/' >> "$PROCD_LOG" ;;
+	*) echo "uci $*" >> "$PROCD_LOG" ;;
+	esac
 }
+pidof() { return 1; }
 "#;
 
 /// `text` as one single-quoted sh word.
@@ -1405,12 +1419,13 @@ fn run_init(dir: &Path, config: &str, dnsmasq_tftp_root: &str, action: &str) -> 
         &harness,
         format!(
             "{INIT_STUBS}\n{vars}\n. {init}\n\
-             CONF={conf}\nRUNDIR={rundir}\n\
+             CONF={conf}\nRUNDIR={rundir}\nDHCP_RECORD={record}\n\
              {action}\n",
             vars = config_variables(config),
             init = sh_quote(&init.display().to_string()),
             conf = sh_quote(&conf.display().to_string()),
             rundir = sh_quote(&dir.join("run").display().to_string()),
+            record = sh_quote(&dir.join("dhcp-changed").display().to_string()),
         ),
     )
     .expect("write the harness");
@@ -1503,6 +1518,20 @@ config cisco-autoprov 'main'
 \toption state_dir '/mnt/sda1/cisco \"autoprov\"'
 \tlist source 'odhcpd:/tmp/hosts/odhcpd'
 \tlist source 'log:/tmp/dnsmasq.log'
+\toption tftp_unique_root 'mac'
+\toption save_interval_s '30'
+\toption pbx_unapproved_context 'cisco-limited'
+\toption dialplan_file '/mnt/sda1/extensions.cisco-autoprov.conf'
+\toption pbx_pjsip_tcp_transport 'transport-tcp-lan'
+\toption rotate_secret_on_leak 'yes'
+\toption country 'DE'
+\toption ring 'flash'
+\toption loop_count '7'
+\toption no_tftp_after_s '300'
+\tlist emergency '112'
+\tlist emergency '110'
+\toption outside_prefix '0'
+\toption feature_codes '0'
 
 config phone
 \toption mac '00:1b:0c:18:bd:c1'
@@ -1523,6 +1552,22 @@ config phone
     assert_eq!(config.pbx.port, 5070);
     assert_eq!(config.log_level, "debug");
     assert!(toml.contains("secret = \"a\\\\b'c\"\n"), "{toml}");
+    // The keys of the configuration reference the init script maps (unknown keys would fail
+    // the parse above).
+    for line in [
+        "tftp_unique_root = \"mac\"\n",
+        "save_interval_s = 30\n",
+        "unapproved_context = \"cisco-limited\"\n",
+        "dialplan_file = \"/mnt/sda1/extensions.cisco-autoprov.conf\"\n",
+        "pjsip_tcp_transport = \"transport-tcp-lan\"\n",
+        "rotate_secret_on_leak = true\n",
+        "country = \"DE\"\n",
+        "ring = \"flash\"\n",
+        "\n[diagnostics]\nloop_count = 7\nno_tftp_after_s = 300\n",
+        "\n[dialplan]\nemergency = [\"112\", \"110\"]\noutside_prefix = \"0\"\nfeature_codes = false\n",
+    ] {
+        assert!(toml.contains(line), "{line:?} missing from\n{toml}");
+    }
     assert_eq!(config.sources.len(), 2, "{toml}");
     let first = &config.inventory[&mac("00:1b:0c:18:bd:c1")];
     assert_eq!(first.extension, "1001");
@@ -1553,11 +1598,32 @@ config phone
         "no dnsmasq root: {toml}"
     );
 
-    // start_service: nothing while disabled; then the procd instance and the file.
+    // start_service: nothing while disabled, not even in /etc/config/dhcp; then the dnsmasq
+    // setup, the procd instance and the file.
     let (_, procd) = run_init(dir.path(), &shipped, "/tmp/tftp", "start_service");
-    assert_eq!(procd, "", "a disabled service started");
+    assert_eq!(procd, "", "a disabled service started or changed uci");
     let enabled = custom.replace("/mnt/sda1", &dir.path().join("usb").display().to_string());
-    let (toml, procd) = run_init(dir.path(), &enabled, "", "start_service");
+    let (toml, log) = run_init(dir.path(), &enabled, "", "start_service");
+    let (uci, procd): (Vec<&str>, Vec<&str>) = log.lines().partition(|l| l.starts_with("uci"));
+    let procd = procd.iter().map(|l| format!("{l}\n")).collect::<String>();
+    assert!(
+        uci.contains(&"uci\tadd_list dhcp.ciscophone.dhcp_option='150,0.0.0.0'")
+            && uci.last() == Some(&"uci\tcommit dhcp"),
+        "{log}"
+    );
+    // What it changed is recorded (nothing was set before: the stub has no dnsmasq root),
+    // and undo_dhcp takes back exactly that.
+    assert_eq!(
+        fs::read_to_string(dir.path().join("dhcp-changed")).unwrap(),
+        "enable_tftp\ntftp_root\nciscophone\n"
+    );
+    let (_, undo) = run_init(dir.path(), &enabled, "", "undo_dhcp");
+    assert_eq!(
+        undo,
+        "uci -q delete dhcp.ciscophone\nuci -q delete dhcp.@dnsmasq[0].enable_tftp\n\
+         uci -q delete dhcp.@dnsmasq[0].tftp_root\nuci -q commit dhcp\n"
+    );
+    assert!(!dir.path().join("dhcp-changed").exists());
     let conf = dir.path().join("etc/cisco-autoprov.toml");
     assert_eq!(
         procd,
