@@ -82,6 +82,9 @@ build_deb() {
     install -D -m 644 "$repo/contrib/systemd/cisco-autoprov.service" "$root/lib/systemd/system/cisco-autoprov.service"
     install -D -m 644 "$repo/contrib/debian/config.toml" "$root/etc/cisco-autoprov/config.toml"
     install -D -m 755 "$repo/contrib/dnsmasq/dhcp-script" "$root/usr/libexec/cisco-autoprov/dhcp-script"
+    install -D -m 644 "$repo/man/cisco-autoprov.1" "$root/usr/share/man/man1/cisco-autoprov.1"
+    gzip -9n "$root/usr/share/man/man1/cisco-autoprov.1"
+    install -D -m 644 "$repo/contrib/completions/cisco-autoprov.bash" "$root/usr/share/bash-completion/completions/cisco-autoprov"
     local doc="$root/usr/share/doc/cisco-autoprov"
     install -D -m 644 "$repo/contrib/dnsmasq/cisco-autoprov.conf" "$doc/examples/dnsmasq.d/cisco-autoprov.conf"
     install -D -m 644 "$repo/contrib/isc-dhcp/cisco-autoprov.conf" "$doc/examples/isc-dhcp/cisco-autoprov.conf"
@@ -152,6 +155,9 @@ drwxr-xr-x ./usr/libexec/cisco-autoprov/
 drwxr-xr-x ./usr/sbin/
 -rwxr-xr-x ./usr/sbin/cisco-autoprov
 drwxr-xr-x ./usr/share/
+drwxr-xr-x ./usr/share/bash-completion/
+drwxr-xr-x ./usr/share/bash-completion/completions/
+-rw-r--r-- ./usr/share/bash-completion/completions/cisco-autoprov
 drwxr-xr-x ./usr/share/doc/
 drwxr-xr-x ./usr/share/doc/cisco-autoprov/
 -rw-r--r-- ./usr/share/doc/cisco-autoprov/README.md.gz
@@ -164,6 +170,9 @@ drwxr-xr-x ./usr/share/doc/cisco-autoprov/examples/isc-dhcp/
 -rw-r--r-- ./usr/share/doc/cisco-autoprov/examples/isc-dhcp/cisco-autoprov.conf
 drwxr-xr-x ./usr/share/doc/cisco-autoprov/examples/kea/
 -rw-r--r-- ./usr/share/doc/cisco-autoprov/examples/kea/cisco-autoprov.json
+drwxr-xr-x ./usr/share/man/
+drwxr-xr-x ./usr/share/man/man1/
+-rw-r--r-- ./usr/share/man/man1/cisco-autoprov.1.gz
 EOF
 }
 
