@@ -811,16 +811,20 @@ impl Provisioner {
         view
     }
 
-    /// Re-renders every provisioned phone (start-up, reload): templates or site values may
-    /// have changed. Unchanged files are not touched.
-    pub fn rewrite_all(&mut self) {
-        let macs: Vec<Mac> = self
-            .engine
+    /// The MACs of the phones with credentials.
+    fn provisioned_macs(&self) -> Vec<Mac> {
+        self.engine
             .phones()
             .values()
             .filter(|phone| phone.is_provisioned())
             .map(|phone| phone.mac)
-            .collect();
+            .collect()
+    }
+
+    /// Re-renders every provisioned phone (start-up, reload): templates or site values may
+    /// have changed. Unchanged files are not touched.
+    pub fn rewrite_all(&mut self) {
+        let macs = self.provisioned_macs();
         self.write_phones(&macs);
     }
 
@@ -1339,13 +1343,7 @@ impl Provisioner {
         if !self.config.tftp_unique_root {
             return;
         }
-        let macs: Vec<Mac> = self
-            .engine
-            .phones()
-            .values()
-            .filter(|phone| phone.is_provisioned())
-            .map(|phone| phone.mac)
-            .collect();
+        let macs = self.provisioned_macs();
         for mac in macs {
             if !self.place_phone_dir(mac) {
                 self.failed.insert(mac);
