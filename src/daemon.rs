@@ -338,6 +338,7 @@ fn read_sources(
         zone: &zone,
     };
     let mut observations = Vec::new();
+    let mut tagged = Vec::new();
     let mut any_log = false;
     for index in indexes {
         let source = &mut set.sources[index];
@@ -357,11 +358,12 @@ fn read_sources(
                 debug!(source = %source.path().display(), %err, "cannot read source");
             }
         }
-        // After the read is logged: what follows from it (files written) comes later.
-        if !observations.is_empty() {
-            provisioner.observe_from(Some(file_source_id(index)), &observations);
-            observations.clear();
-        }
+        tagged.extend(observations.drain(..).map(|o| (file_source_id(index), o)));
+    }
+    // After the reads are logged, in one batch: what one wake-up brought makes one decision
+    // (a lease from the lease file and its vendor class from the log go to the PBX together).
+    if !tagged.is_empty() {
+        provisioner.observe_batch(tagged.iter().map(|(source, o)| (Some(*source), o)));
     }
     any_log
 }
@@ -416,16 +418,17 @@ fn on_command_lines(set: &mut SourceSet, first: CommandLine, provisioner: &mut P
         zone: &zone,
     };
     let mut observations = Vec::new();
+    let mut tagged = Vec::new();
     let mut next = Some(first);
     while let Some((index, line)) = next {
         if let Some((_, reader)) = set.commands.get_mut(index) {
             reader.line(&line, &context, &mut observations);
         }
-        if !observations.is_empty() {
-            provisioner.observe_from(Some(command_source_id(index)), &observations);
-            observations.clear();
-        }
+        tagged.extend(observations.drain(..).map(|o| (command_source_id(index), o)));
         next = set.command_lines.try_recv().ok();
+    }
+    if !tagged.is_empty() {
+        provisioner.observe_batch(tagged.iter().map(|(source, o)| (Some(*source), o)));
     }
 }
 

@@ -400,8 +400,21 @@ impl Provisioner {
         source: Option<crate::detect::dedup::SourceId>,
         observations: &[Observation],
     ) {
+        self.observe_batch(observations.iter().map(|observation| (source, observation)));
+    }
+
+    /// [`Provisioner::observe_from`] for what several sources reported in one wake-up, in
+    /// one batch: a lease from the lease file and its vendor class from the log's DHCPACK
+    /// make one decision, one set of files and one PBX reload (processed source by source,
+    /// the PBX was reloaded with the first and a phone could register before the second).
+    pub fn observe_batch<'a>(
+        &mut self,
+        observations: impl IntoIterator<
+            Item = (Option<crate::detect::dedup::SourceId>, &'a Observation),
+        >,
+    ) {
         let mut actions = Vec::new();
-        for observation in observations {
+        for (source, observation) in observations {
             let repeat = source.is_some_and(|source| {
                 self.dedup.see(source, observation) == crate::detect::dedup::Seen::Repeat
             });
