@@ -424,7 +424,11 @@ fn on_command_lines(set: &mut SourceSet, first: CommandLine, provisioner: &mut P
         if let Some((_, reader)) = set.commands.get_mut(index) {
             reader.line(&line, &context, &mut observations);
         }
-        tagged.extend(observations.drain(..).map(|o| (command_source_id(index), o)));
+        tagged.extend(
+            observations
+                .drain(..)
+                .map(|o| (command_source_id(index), o)),
+        );
         next = set.command_lines.try_recv().ok();
     }
     if !tagged.is_empty() {

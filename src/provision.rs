@@ -1066,7 +1066,7 @@ impl Provisioner {
                         let name = key.rsplit('/').next().unwrap_or(key);
                         names.insert(name.to_string());
                     }
-                    self.engine.files_written(mac, names, false, now);
+                    self.engine.files_written(mac, names.into(), false, now);
                     info!(%mac, extension = %file.extension, origin = ?origin, file = %key, "assignment taken back from the phone's file (the state did not know the phone)");
                 }
                 Err(reason) => {
@@ -1293,9 +1293,9 @@ impl Provisioner {
         if n_written > 0 {
             let names: Vec<&str> = ours.iter().map(String::as_str).collect();
             info!(%mac, extension, files = ?names, "phone provisioned");
-            self.engine.files_written(mac, ours, true, now);
+            self.engine.files_written(mac, ours.into(), true, now);
         } else {
-            self.engine.files_written(mac, ours, false, now);
+            self.engine.files_written(mac, ours.into(), false, now);
         }
     }
 

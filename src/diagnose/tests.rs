@@ -184,7 +184,7 @@ impl Run {
             ours.insert(name);
         }
         drop(written);
-        self.engine.files_written(mac, ours, changed, time);
+        self.engine.files_written(mac, ours.into(), changed, time);
     }
 
     /// Plays `provision::diagnose`.
