@@ -386,7 +386,7 @@ pub fn load_templates(config: &Config) -> Result<Templates, Vec<String>> {
             )),
         }
     }
-    user.sort();
+    user.sort_unstable();
     match Templates::with_overrides(&user) {
         Ok(templates) if errors.is_empty() => Ok(templates),
         Ok(_) => Err(errors),

@@ -780,7 +780,7 @@ impl Provisioner {
             .filter(|phone| phone.is_provisioned())
             .filter_map(|phone| Some((phone.mac, self.engine.leased_ip(phone.mac)?)))
             .collect();
-        reservations.sort();
+        reservations.sort_unstable();
         reservations
     }
 
@@ -1018,7 +1018,7 @@ impl Provisioner {
                 note(&name, name.clone(), entry.path());
             }
         }
-        found.sort();
+        found.sort_unstable();
         let mut adopted = 0;
         let now = now();
         let mut index = 0;

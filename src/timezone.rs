@@ -370,7 +370,7 @@ fn closest(zone: &Unrepresentable) -> Vec<String> {
             )
         })
         .collect();
-    candidates.sort_by_key(|&(distance, other_dst, other_region, order, _)| {
+    candidates.sort_unstable_by_key(|&(distance, other_dst, other_region, order, _)| {
         (distance, other_dst, other_region, order)
     });
     let mut seen: Vec<&str> = Vec::new();

@@ -500,7 +500,7 @@ impl Engine {
             .values()
             .map(|phone| (phone.first_seen, phone.mac))
             .collect();
-        order.sort();
+        order.sort_unstable();
         engine.seen_order = order.into_iter().map(|(_, mac)| mac).collect();
         engine
     }

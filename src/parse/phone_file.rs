@@ -93,7 +93,7 @@ pub fn parse_sip_cnf(text: &str) -> Result<PhoneFile, String> {
             _ => {}
         }
     }
-    names.sort();
+    names.sort_unstable();
     let lines = names
         .into_iter()
         .filter(|(_, name)| !name.is_empty())

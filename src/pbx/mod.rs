@@ -102,7 +102,7 @@ pub fn is_safe_name(name: &str) -> bool {
 /// phone for an extension: `(kept, repeated)`.
 fn sorted<'p, 'a>(phones: &'p [PbxPhone<'a>]) -> (Vec<&'p PbxPhone<'a>>, Vec<&'p PbxPhone<'a>>) {
     let mut all: Vec<&PbxPhone> = phones.iter().collect();
-    all.sort_by(|a, b| {
+    all.sort_unstable_by(|a, b| {
         (a.extension.len(), a.extension, a.mac).cmp(&(b.extension.len(), b.extension, b.mac))
     });
     let mut kept: Vec<&PbxPhone> = Vec::with_capacity(all.len());

@@ -120,7 +120,7 @@ impl SnippetInput<'_> {
     /// address already reserved, or `0.0.0.0`).
     fn reservations(&self) -> (Vec<Reservation>, Vec<Reservation>) {
         let mut sorted = self.reservations.to_vec();
-        sorted.sort();
+        sorted.sort_unstable();
         let mut macs = BTreeSet::new();
         let mut addresses = BTreeSet::new();
         let (mut kept, mut skipped) = (Vec::new(), Vec::new());
