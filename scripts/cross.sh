@@ -224,7 +224,9 @@ toolchain_env() {
     unset RUSTFLAGS
     local t
     for t in $all_targets; do
-        local flags="-C link-self-contained=no"
+        # Reproducible wherever it is built: no path of this machine in the binary (panic
+        # locations name the crates' and std's sources).
+        local flags="-C link-self-contained=no --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo --remap-path-prefix=$cache/sysroot=/sysroot --remap-path-prefix=$repo=/src"
         # mips*-musl link dynamically by default; static like the others. Rust has no
         # static-pie for MIPS, so the binary is a plain static executable at a fixed address
         # either way, and code compiled position-independent (every call and global through
