@@ -95,8 +95,16 @@ async fn supervise(index: usize, command: Vec<String>, lines: mpsc::Sender<Comma
     }
 }
 
-/// Forwards stdout lines and logs stderr lines until stdout closes. Returns false when the
-/// receiver is gone.
+/// How long the last stderr lines are waited for once stdout closed: a command that exits
+/// writes both at once, but the two pipes are read in either order.
+const STDERR_DRAIN: std::time::Duration = std::time::Duration::from_millis(500);
+
+fn log_stderr(label: &str, line: &str) {
+    warn!(command = %label, line = %line.chars().take(512).collect::<String>(), "command source stderr");
+}
+
+/// Forwards stdout lines and logs stderr lines until stdout closes, then what is left of
+/// stderr (for at most [`STDERR_DRAIN`]). Returns false when the receiver is gone.
 async fn pump(
     index: usize,
     label: &str,
@@ -121,6 +129,16 @@ async fn pump(
                                 return false;
                             }
                         }
+                        if stderr_open {
+                            // A command's last words (why it exits) often come on stderr
+                            // just after its stdout closed: not to be lost.
+                            let _ = tokio::time::timeout(STDERR_DRAIN, async {
+                                while let Ok(Some(line)) = stderr_lines.next_line().await {
+                                    log_stderr(label, &line);
+                                }
+                            })
+                            .await;
+                        }
                         return true;
                     }
                     Ok(n) => n,
@@ -136,7 +154,7 @@ async fn pump(
             // CANCEL-SAFETY: `next_line` is cancel-safe.
             line = stderr_lines.next_line(), if stderr_open => {
                 match line {
-                    Ok(Some(line)) => warn!(command = %label, line = %line.chars().take(512).collect::<String>(), "command source stderr"),
+                    Ok(Some(line)) => log_stderr(label, &line),
                     Ok(None) | Err(_) => stderr_open = false,
                 }
             }
