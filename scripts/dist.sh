@@ -16,8 +16,8 @@
 # Makefile in dist/openwrt-feed/net/cisco-autoprov/ is then the one to send to the feed.
 #
 # Steps and their times here (2 cores, toolchain cached; BENCHMARKS.md, "Router builds"):
-# scripts/cross.sh setup (16 s the first time, 0 s after), builds (60-140 s per target),
-# smoke runs (a few seconds each), unit tests under qemu (~6 min for mips), packages and
+# scripts/cross.sh setup (16 s the first time, 0 s after), builds (55-70 s per target),
+# smoke runs (a few seconds each), unit tests under qemu (~4 min for mips), packages and
 # checks (~20 s the first time: the minimal Debian root for dpkg -i, then < 1 s each).
 # Output: dist/ (binaries in dist/bin, packages, SHA256SUMS, sizes.txt).
 set -euo pipefail
@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
     --ci) ci=1 ;;
     --home) home=${2:?--home needs a URL}; shift ;;
     --maintainer) maintainer=${2:?--maintainer needs "Name <email>"}; shift ;;
-    *) sed -n '2,25p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,/^set -e/{/^#/p}' "$0" >&2; exit 2 ;;
     esac
     shift
 done
