@@ -494,6 +494,22 @@ mod tests {
             file.write_all(text.as_bytes()).unwrap();
         }
 
+        /// Empties the log in place, as copytruncate's second step and `truncate -s0` do.
+        fn truncate(&self) {
+            fs::OpenOptions::new()
+                .write(true)
+                .open(&self.path)
+                .unwrap()
+                .set_len(0)
+                .unwrap();
+        }
+
+        /// logrotate's copytruncate: the log copied to `copy`, then emptied in place.
+        fn copytruncate(&self, copy: &Path) {
+            fs::copy(&self.path, copy).unwrap();
+            self.truncate();
+        }
+
         fn read(&mut self) {
             let got = &mut self.got;
             self.tail
@@ -556,13 +572,7 @@ mod tests {
         let mut h = Harness::new(StartAt::Beginning);
         h.append("a\nb\n");
         h.read();
-        fs::copy(&h.path, h.path.with_extension("log.1")).unwrap();
-        fs::OpenOptions::new()
-            .write(true)
-            .open(&h.path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        h.copytruncate(&h.path.with_extension("log.1"));
         h.append("c\n");
         h.read();
         assert_eq!(h.take(), ["a", "b", "c"]);
@@ -586,12 +596,7 @@ mod tests {
             } else {
                 fs::write(&copy, "another file\nb\nc\n").unwrap();
             }
-            fs::OpenOptions::new()
-                .write(true)
-                .open(&h.path)
-                .unwrap()
-                .set_len(0)
-                .unwrap();
+            h.truncate();
             h.append("d\n");
             h.read();
             assert_eq!(h.take(), expected, "copy of this file: {copy_of_this_file}");
@@ -637,13 +642,7 @@ mod tests {
         h.append("");
         h.read();
         h.append("a\nb\n");
-        fs::copy(&h.path, &copy).unwrap();
-        fs::OpenOptions::new()
-            .write(true)
-            .open(&h.path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        h.copytruncate(&copy);
         h.append("c\n");
         h.read();
         assert_eq!(h.take(), ["a", "b", "c"]);
@@ -669,13 +668,7 @@ mod tests {
         h.append("");
         h.read();
         h.append("a\nb\n");
-        fs::copy(&h.path, &copy).unwrap();
-        fs::OpenOptions::new()
-            .write(true)
-            .open(&h.path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        h.copytruncate(&copy);
         h.read();
         assert_eq!(h.take(), ["a", "b"]);
         h.read();
@@ -687,13 +680,7 @@ mod tests {
         h.append("d\n");
         h.read();
         fs::rename(&copy, h.path.with_extension("log.2")).unwrap();
-        fs::copy(&h.path, &copy).unwrap();
-        fs::OpenOptions::new()
-            .write(true)
-            .open(&h.path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        h.copytruncate(&copy);
         h.read();
         h.read();
         h.append("e\n");
