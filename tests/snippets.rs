@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use cisco_autoprov::mac::Mac;
-use cisco_autoprov::snippets::{self, SnippetInput, DEFAULT_BINARY, DEFAULT_DNSMASQ_SCRIPT};
+use cisco_autoprov::snippets::{self, SnippetInput, DEFAULT_DNSMASQ_SCRIPT};
 use support::netns::{
     find_program, missing_prerequisite, skip_or_fail, udhcpc_command, wait_until, DnsmasqMode, Lab,
     CLIENT_TIMEOUT,
@@ -60,27 +60,17 @@ fn mac(text: &str) -> Mac {
 /// A snippet input with everything in it: both reservations, the dhcp-script, all OUIs.
 fn full_input<'a>(reservations: &'a [(Mac, Ipv4Addr)], ouis: &'a [u32]) -> SnippetInput<'a> {
     SnippetInput {
-        tftp_server: Ipv4Addr::new(192, 0, 2, 1),
-        binary: DEFAULT_BINARY,
         config_path: Some("/etc/cisco-autoprov/lab.toml"),
         dnsmasq_script: Some(DEFAULT_DNSMASQ_SCRIPT),
         reservations,
         cisco_ouis: ouis,
-        tftp_unique_root: false,
+        ..SnippetInput::new(Ipv4Addr::new(192, 0, 2, 1))
     }
 }
 
 /// The smallest input: the `0.0.0.0` placeholder, nothing optional.
 fn bare_input() -> SnippetInput<'static> {
-    SnippetInput {
-        tftp_server: Ipv4Addr::UNSPECIFIED,
-        binary: DEFAULT_BINARY,
-        config_path: None,
-        dnsmasq_script: None,
-        reservations: &[],
-        cisco_ouis: &[],
-        tftp_unique_root: false,
-    }
+    SnippetInput::new(Ipv4Addr::UNSPECIFIED)
 }
 
 fn reservations() -> Vec<(Mac, Ipv4Addr)> {
@@ -433,13 +423,9 @@ fn dnsmasq_drop_in_is_the_only_source_of_option_150() {
     let reserved = lab.ip(150);
     let reservations = [(mac(lab.phone().mac), reserved)];
     let input = SnippetInput {
-        tftp_server: router,
-        binary: DEFAULT_BINARY,
-        config_path: None,
         dnsmasq_script: Some(&script),
         reservations: &reservations,
-        cisco_ouis: &[],
-        tftp_unique_root: false,
+        ..SnippetInput::new(router)
     };
     let recorder_arg = recorder.display().to_string();
     let chain_arg = lab.path("no-chain").display().to_string();
@@ -515,9 +501,8 @@ fn dnsmasq_drop_in_matches_cisco_macs_by_oui() {
     let ouis = cisco_ouis();
     let router = lab.router_ip();
     let input = SnippetInput {
-        tftp_server: router,
         cisco_ouis: &ouis,
-        ..bare_input()
+        ..SnippetInput::new(router)
     };
     start_dnsmasq_with_drop_in(&mut lab, &snippets::dnsmasq(&input), &[]);
 
@@ -592,9 +577,8 @@ fn dhcpd_class_matches_the_phone() {
     lab.note_log(&recorded);
     let recorder_arg = recorder.display().to_string();
     let input = SnippetInput {
-        tftp_server: class_server,
         binary: &recorder_arg,
-        ..bare_input()
+        ..SnippetInput::new(class_server)
     };
     let include = lab.path("cisco-autoprov.conf");
     fs::write(&include, snippets::isc(&input)).expect("write the include");
@@ -1141,17 +1125,11 @@ fn uci_batch_keeps_a_changed_tftp_server_and_added_options() {
     // Run with one address, then another: one list, the new values, and an option someone
     // added to the section (force) survives.
     let mut dhcp = Package::parse("dhcp", STOCK_DHCP).unwrap();
-    let first = SnippetInput {
-        tftp_server: Ipv4Addr::new(192, 168, 1, 1),
-        ..bare_input()
-    };
+    let first = SnippetInput::new(Ipv4Addr::new(192, 168, 1, 1));
     dhcp.batch(&snippets::uci(&first)).unwrap();
     dhcp.batch("set dhcp.ciscophone.force='1'\ncommit dhcp\n")
         .unwrap();
-    let second = SnippetInput {
-        tftp_server: Ipv4Addr::new(192, 168, 1, 2),
-        ..bare_input()
-    };
+    let second = SnippetInput::new(Ipv4Addr::new(192, 168, 1, 2));
     assert_eq!(dhcp.batch(&snippets::uci(&second)).unwrap(), []);
     let section = dhcp.section("ciscophone").unwrap();
     assert_eq!(
@@ -1695,13 +1673,9 @@ fn systemd_unit_verifies() {
 fn contrib_examples_are_current() {
     let ouis = cisco_ouis();
     let input = SnippetInput {
-        tftp_server: Ipv4Addr::new(192, 0, 2, 1),
-        binary: DEFAULT_BINARY,
-        config_path: None,
         dnsmasq_script: Some(DEFAULT_DNSMASQ_SCRIPT),
-        reservations: &[],
         cisco_ouis: &ouis,
-        tftp_unique_root: false,
+        ..SnippetInput::new(Ipv4Addr::new(192, 0, 2, 1))
     };
     let update = std::env::var("UPDATE_CONTRIB").is_ok_and(|v| v == "1");
     for (file, text) in [

@@ -88,6 +88,22 @@ pub struct SnippetInput<'a> {
     pub tftp_unique_root: bool,
 }
 
+impl SnippetInput<'static> {
+    /// Options for `tftp_server`, nothing else: the default binary, no config path, no
+    /// `dhcp-script` line, no reservations, the vendor class alone, no unique roots.
+    pub fn new(tftp_server: Ipv4Addr) -> SnippetInput<'static> {
+        SnippetInput {
+            tftp_server,
+            binary: DEFAULT_BINARY,
+            config_path: None,
+            dnsmasq_script: None,
+            reservations: &[],
+            cisco_ouis: &[],
+            tftp_unique_root: false,
+        }
+    }
+}
+
 impl SnippetInput<'_> {
     /// The `-c` argument of the hook lines, if one is needed.
     fn config_arg(&self) -> Option<&str> {
@@ -218,13 +234,9 @@ mod tests {
             (d, ip(152)),
         ];
         let input = SnippetInput {
-            tftp_server: ip(1),
-            binary: DEFAULT_BINARY,
-            config_path: None,
-            dnsmasq_script: None,
             reservations: &reservations,
             cisco_ouis: &[0x001B0C, 0x00000C, 0x001B0C, 0x0100_0000],
-            tftp_unique_root: false,
+            ..SnippetInput::new(ip(1))
         };
         assert_eq!(input.ouis(), [0x00000C, 0x001B0C]);
         let (kept, skipped) = input.reservations();
@@ -241,15 +253,7 @@ mod tests {
 
     #[test]
     fn config_argument_only_when_not_the_default() {
-        let mut input = SnippetInput {
-            tftp_server: Ipv4Addr::new(192, 0, 2, 1),
-            binary: DEFAULT_BINARY,
-            config_path: None,
-            dnsmasq_script: None,
-            reservations: &[],
-            cisco_ouis: &[],
-            tftp_unique_root: false,
-        };
+        let mut input = SnippetInput::new(Ipv4Addr::new(192, 0, 2, 1));
         assert_eq!(input.config_arg(), None);
         input.config_path = Some(crate::config::DEFAULT_PATH);
         assert_eq!(input.config_arg(), None);
@@ -260,13 +264,9 @@ mod tests {
     #[test]
     fn generated_files_are_recognised() {
         let input = SnippetInput {
-            tftp_server: Ipv4Addr::new(192, 0, 2, 1),
-            binary: DEFAULT_BINARY,
-            config_path: None,
             dnsmasq_script: Some(DEFAULT_DNSMASQ_SCRIPT),
-            reservations: &[],
             cisco_ouis: &[0x001B0C],
-            tftp_unique_root: false,
+            ..SnippetInput::new(Ipv4Addr::new(192, 0, 2, 1))
         };
         for text in [dnsmasq(&input), isc(&input), kea(&input), uci(&input)] {
             assert!(is_generated(&text), "{text}");
