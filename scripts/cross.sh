@@ -165,18 +165,23 @@ setup_zig() {
     echo "$zig_version $zigbuild_version" > "$venv/.complete"
 }
 
+# Debian package $1 of the host's release, downloaded and unpacked into $2 (not installed).
+unpack_deb() {
+    local package="$1" dir="$2" tmp
+    say "$package: downloading Debian's package (unpacked into $dir, not installed)"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "$package") ||
+        die "apt-get download $package failed (run apt-get update first)"
+    rm -rf "$dir" && mkdir -p "$dir"
+    dpkg-deb -x "$tmp/${package}"_*.deb "$dir"
+    rm -rf "$tmp"
+}
+
 # qemu-user-static from the host's Debian, unpacked (binfmt_misc is not touched).
 setup_qemu() {
     local dir="$cache/qemu"
     [ -e "$dir/.complete" ] && return
-    say "qemu: downloading Debian's qemu-user-static (unpacked into $dir, not installed)"
-    local tmp
-    tmp=$(mktemp -d)
-    (cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root qemu-user-static) ||
-        die "apt-get download qemu-user-static failed (run apt-get update first)"
-    rm -rf "$dir" && mkdir -p "$dir"
-    dpkg-deb -x "$tmp"/qemu-user-static_*.deb "$dir"
-    rm -rf "$tmp"
+    unpack_deb qemu-user-static "$dir"
     [ -x "$dir/usr/bin/qemu-mips-static" ] || die "qemu-user-static has no qemu-mips-static"
     "$dir/usr/bin/qemu-mips-static" --version | head -1 > "$dir/.complete"
 }
@@ -187,14 +192,7 @@ setup_qemu() {
 setup_binutils() {
     local dir="$cache/binutils-mips"
     [ -e "$dir/.complete" ] && return
-    say "binutils: downloading Debian's binutils-mips-linux-gnu (unpacked into $dir, not installed)"
-    local tmp
-    tmp=$(mktemp -d)
-    (cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root binutils-mips-linux-gnu) ||
-        die "apt-get download binutils-mips-linux-gnu failed (run apt-get update first)"
-    rm -rf "$dir" && mkdir -p "$dir"
-    dpkg-deb -x "$tmp"/binutils-mips-linux-gnu_*.deb "$dir"
-    rm -rf "$tmp"
+    unpack_deb binutils-mips-linux-gnu "$dir"
     mips_strip --version | head -1 > "$dir/.complete" || die "mips-linux-gnu-strip does not run"
 }
 
