@@ -85,8 +85,9 @@ pub fn load_zone(tz: Option<&str>, files: &ZoneFiles<'_>) -> (LocalZone, Vec<Str
             }),
         Err(err) => {
             problems.push(format!(
-                "time zone: {} skipped: {err}",
-                files.etc_tz.display()
+                "time zone: {} skipped: {}",
+                files.etc_tz.display(),
+                crate::fsutil::plain(&err)
             ));
             None
         }
@@ -111,8 +112,9 @@ pub fn load_zone(tz: Option<&str>, files: &ZoneFiles<'_>) -> (LocalZone, Vec<Str
         }
         Err(err) if err.kind() == io::ErrorKind::NotFound => {}
         Err(err) => problems.push(format!(
-            "time zone: {} skipped: {err}",
-            files.localtime.display()
+            "time zone: {} skipped: {}",
+            files.localtime.display(),
+            crate::fsutil::plain(&err)
         )),
     }
     (LocalZone::utc(), problems)
@@ -137,7 +139,8 @@ fn zone_from_tz(tz: &str, files: &ZoneFiles<'_>) -> Result<LocalZone, String> {
     } else {
         files.zoneinfo.join(file)
     };
-    let bytes = fs::read(&path).map_err(|err| format!("{}: {err}", path.display()))?;
+    let bytes = fs::read(&path)
+        .map_err(|err| format!("{}: {}", path.display(), crate::fsutil::plain(&err)))?;
     LocalZone::from_tzif(&bytes, &origin).map_err(|err| format!("{}: {err}", path.display()))
 }
 

@@ -330,12 +330,10 @@ fn read_sources(
         .tftp_root
         .to_string_lossy()
         .into_owned()];
-    // Cloned: the observations go to the provisioner while the context is alive.
-    let zone = provisioner.config().local_zone.clone();
     let context = tftp_log::Context {
         now: now(),
         tftp_roots: &roots,
-        zone: &zone,
+        zone: &provisioner.config().local_zone,
     };
     let mut observations = Vec::new();
     let mut tagged = Vec::new();
@@ -380,7 +378,8 @@ fn release_free_memory() {
     }
 }
 
-/// The tokio instant of Unix second `at` (now, when it has passed).
+/// The tokio instant of Unix second `at` (now, when it has passed; at most a day ahead, so a
+/// line stamped far in the future cannot overflow the clock).
 fn instant_of_unix_s(at: i64) -> Instant {
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -398,9 +397,11 @@ fn file_source_id(index: usize) -> crate::detect::dedup::SourceId {
     u8::try_from(index + 1).unwrap_or(u8::MAX)
 }
 
-/// The dedup id of command source `index`.
+/// The dedup id of command source `index`: counted down from the last of the 64 bits the
+/// dedup tells sources apart by, so that each command source has its own (file sources count
+/// up from 1; only past 63 sources in all would two share one).
 fn command_source_id(index: usize) -> crate::detect::dedup::SourceId {
-    u8::try_from(index + 128).unwrap_or(u8::MAX)
+    u8::try_from(63usize.saturating_sub(index)).unwrap_or(63)
 }
 
 /// Handles a line from a command source and whatever else is already queued.
@@ -410,12 +411,10 @@ fn on_command_lines(set: &mut SourceSet, first: CommandLine, provisioner: &mut P
         .tftp_root
         .to_string_lossy()
         .into_owned()];
-    // Cloned: the observations go to the provisioner while the context is alive.
-    let zone = provisioner.config().local_zone.clone();
     let context = tftp_log::Context {
         now: now(),
         tftp_roots: &roots,
-        zone: &zone,
+        zone: &provisioner.config().local_zone,
     };
     let mut observations = Vec::new();
     let mut tagged = Vec::new();
@@ -606,19 +605,11 @@ pub async fn run(config_path: Option<PathBuf>, config: Config) -> Result<(), Str
         provisioner.set_tftp_visible(set.tftp_visible());
         // A real deadline: the earliest moment a phone waiting for its first TFTP request
         // (or for its config) counts as stuck. None while no phone waits.
-        let diagnose_at = provisioner.next_deadline().map(|at| {
-            // Times are whole seconds (a lease read at 10.9 s is stamped 10): wake when second
-            // `at` is over, so that no phone is called stuck early; at most a day ahead (a
-            // line stamped far in the future cannot overflow the clock).
-            let now_ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis());
-            let at_ms = u128::try_from(at.saturating_add(1))
-                .unwrap_or(0)
-                .saturating_mul(1000);
-            let wait = u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(u64::MAX);
-            Instant::now() + Duration::from_millis(wait.min(86_400_000))
-        });
+        // Times are whole seconds (a lease read at 10.9 s is stamped 10): wake when second
+        // `at` is over, so that no phone is called stuck early.
+        let diagnose_at = provisioner
+            .next_deadline()
+            .map(|at| instant_of_unix_s(at.saturating_add(1)));
         if provisioner.has_unreported_rejections() && summary_at.is_none() {
             summary_at = Some(Instant::now() + REJECTION_SUMMARY_EVERY);
         }
@@ -795,5 +786,17 @@ mod tests {
             BTreeSet::from([0]),
             "waiting for logs/ to come back"
         );
+    }
+
+    /// Every source has its own dedup bit: two command sources (`logread -f` and a journal)
+    /// that carry the same event count it once. All command sources shared bit 63 before.
+    #[test]
+    fn sources_have_distinct_dedup_bits() {
+        let mut ids = vec![HOOK_SOURCE_ID];
+        ids.extend((0..8).map(file_source_id));
+        ids.extend((0..4).map(command_source_id));
+        assert!(ids.iter().all(|&id| id < 64), "{ids:?}");
+        let distinct: BTreeSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len(), "{ids:?}");
     }
 }

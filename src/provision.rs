@@ -1067,7 +1067,7 @@ impl Provisioner {
                         names.insert(name.to_string());
                     }
                     self.engine.files_written(mac, names.into(), false, now);
-                    info!(%mac, extension = %file.extension, origin = ?origin, file = %key, "assignment taken back from the phone's file (the state did not know the phone)");
+                    info!(%mac, extension = %file.extension, origin = origin.as_str(), file = %key, "assignment taken back from the phone's file (the state did not know the phone)");
                 }
                 Err(reason) => {
                     warn!(%mac, file = %key, reason, "phone file not taken back; its extension may be handed out again");

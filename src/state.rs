@@ -297,6 +297,13 @@ fn replay_journal(dir: &Path, mut state: State) -> State {
     let Ok(bytes) = fs::read(dir.join(JOURNAL_FILE)) else {
         return state;
     };
+    // Where each MAC's record is: one pass over the phones, not one per journal line.
+    let mut at: std::collections::HashMap<crate::mac::Mac, usize> = state
+        .phones
+        .iter()
+        .enumerate()
+        .map(|(index, phone)| (phone.mac, index))
+        .collect();
     for line in bytes.split(|&b| b == b'\n') {
         if let Ok(record) = serde_json::from_slice::<WrittenRecord<String>>(line) {
             state.written.insert(record.file, record.print);
@@ -305,9 +312,12 @@ fn replay_journal(dir: &Path, mut state: State) -> State {
         let Ok(phone) = serde_json::from_slice::<Phone>(line) else {
             continue;
         };
-        match state.phones.iter_mut().find(|known| known.mac == phone.mac) {
-            Some(known) => *known = phone,
-            None => state.phones.push(phone),
+        match at.get(&phone.mac) {
+            Some(&index) => state.phones[index] = phone,
+            None => {
+                at.insert(phone.mac, state.phones.len());
+                state.phones.push(phone);
+            }
         }
     }
     state

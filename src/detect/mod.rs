@@ -229,6 +229,17 @@ pub enum Origin {
     Range,
 }
 
+impl Origin {
+    /// The name the state file and `status` use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Inventory => "inventory",
+            Origin::Pool => "pool",
+            Origin::Range => "range",
+        }
+    }
+}
+
 /// A request for a phone's config from an address that is not the phone's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Leak {

@@ -1247,3 +1247,12 @@ fn leaks_rotate_secrets_when_asked() {
         .any(|a| matches!(a, Action::SecretRotation { .. })));
     assert_eq!(engine.phone(mac(PHONE)).unwrap().secret, before);
 }
+
+/// Logs name an origin as the state file and `status` do.
+#[test]
+fn origin_names_are_the_state_files() {
+    for origin in [Origin::Inventory, Origin::Pool, Origin::Range] {
+        let json = serde_json::to_string(&origin).unwrap();
+        assert_eq!(json, format!("\"{}\"", origin.as_str()));
+    }
+}
