@@ -403,13 +403,20 @@ fn read_fresh_copy(
     if file.seek(SeekFrom::Start(from)).is_err() {
         return;
     }
-    let mut consumed = from;
+    let consumed = from + feed_rest(&mut file, lines, on_line);
+    *read = Some((identity, consumed));
+}
+
+/// Feeds `lines` with what is left of `file` from its current position; returns how many
+/// bytes that was.
+fn feed_rest(file: &mut File, lines: &mut LineSplitter, on_line: &mut dyn FnMut(&[u8])) -> u64 {
+    let mut consumed = 0;
     let mut buffer = vec![0u8; 64 * 1024];
     while let Ok(n_read @ 1..) = file.read(&mut buffer) {
         consumed += n_read as u64;
         lines.feed(&buffer[..n_read], on_line);
     }
-    *read = Some((identity, consumed));
+    consumed
 }
 
 /// Hands out every line of `path`, the last one even without its newline.
@@ -418,10 +425,7 @@ fn read_whole(path: &Path, on_line: &mut dyn FnMut(&[u8])) {
         return;
     };
     let mut lines = LineSplitter::default();
-    let mut buffer = vec![0u8; 64 * 1024];
-    while let Ok(n_read @ 1..) = file.read(&mut buffer) {
-        lines.feed(&buffer[..n_read], on_line);
-    }
+    feed_rest(&mut file, &mut lines, on_line);
     lines.finish(on_line);
 }
 
@@ -446,12 +450,7 @@ fn read_copy(
     if !same || file.seek(SeekFrom::Start(offset)).is_err() {
         return None;
     }
-    let mut consumed = offset;
-    let mut buffer = vec![0u8; 64 * 1024];
-    while let Ok(n_read @ 1..) = file.read(&mut buffer) {
-        consumed += n_read as u64;
-        lines.feed(&buffer[..n_read], on_line);
-    }
+    let consumed = offset + feed_rest(&mut file, lines, on_line);
     // The copy ends here; a line it cut off does not continue in the truncated file.
     lines.finish(on_line);
     Some(((metadata.dev(), metadata.ino()), consumed))
