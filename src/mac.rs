@@ -245,7 +245,8 @@ mod tests {
     #[test]
     fn dashed_is_dnsmasq_unique_root_spelling() {
         // dnsmasq 2.90 logged `sent /tmp/urroot/00-11-22-33-44-55/SEP001122334455.cnf.xml`
-        // for a client with MAC 00:11:22:33:44:55 under `--tftp-unique-root=mac`.
+        // for a client with MAC 00:11:22:33:44:55 under `--tftp-unique-root=mac`
+        // (field-evidence.md §4; tests/e2e_unique_root.rs fetches from such a directory).
         let mac = Mac::from_bytes([0x00, 0x1b, 0x54, 0xaa, 0xbb, 0x0c]);
         assert_eq!(mac.dashed(), "00-1b-54-aa-bb-0c");
         assert_eq!(Mac::from_dashed("00-1b-54-aa-bb-0c"), Some(mac));

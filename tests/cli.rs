@@ -1579,7 +1579,8 @@ fn new_york_tz() -> String {
 }
 
 /// A box in New York (the TZif file or the POSIX rule in `TZ`): OpenWrt's logread line, which
-/// has a year but no offset, is read as local time; `status --json` keeps Unix seconds and adds
+/// has a year but no offset (formats.md §8.1, from ubox's logread.c), is read as local time
+/// (field-evidence.md §5: read as UTC, the stamps were five hours off); `status --json` keeps Unix seconds and adds
 /// the local time, `status` and `explain` print local time with the offset, `check` names the
 /// zone. The same lines in UTC give times five hours earlier.
 #[test]

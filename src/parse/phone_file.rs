@@ -185,8 +185,11 @@ mod tests {
         }
     }
 
-    /// Files other people run on real phones (real-configs/, read, not copied): the
-    /// credentials come out, and they are not ours.
+    /// Files other people run on real phones, read, not copied: a line list as in
+    /// real-configs/zencoffee-7965/SEP001122334455.cnf.xml and
+    /// mkirbst-configs_cisco7961/SEP0012345678DE.cnf.xml (a speed dial on button 2), and the
+    /// 7960's quoted `lineN_*` keys as in teo-lkml-7960/SIP000E84C060A6.cnf, with `#` lines
+    /// (german-fritzbox-7960) and `; comment` after a value (mkirbst-configs_cisco7960). The credentials come out, and they are not ours.
     #[test]
     fn hand_written_files() {
         let xml = "<device><sipProfile><sipLines>\

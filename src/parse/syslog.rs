@@ -897,8 +897,10 @@ mod tests {
         .unwrap()
     }
 
-    /// The real in.tftpd line of `traditional_rfc3164` read on a box in New York (tzdata's
-    /// file) and, with the date changed, around both 2026 DST changes. Expected Unix times:
+    /// Year-less stamps are local time (field-evidence.md §5: read as UTC, a New York box
+    /// warned "no TFTP request for 5 h" one second after boot). The real in.tftpd line of
+    /// `traditional_rfc3164` read on a box in New York (tzdata's file) and, with the date
+    /// changed, around both 2026 DST changes. Expected Unix times:
     /// `TZ=America/New_York date -d '2026-… …' +%s`.
     #[test]
     fn year_less_stamps_are_local_time() {

@@ -582,8 +582,8 @@ mod tests {
         with(&["/"], "srv/tftp/phones/SEP.cnf.xml");
     }
 
-    /// dnsmasq 2.90 with `--tftp-unique-root=mac` logs the client's directory in the path
-    /// (these two lines were printed by dnsmasq 2.90-4~deb12u2 for a client with MAC
+    /// dnsmasq 2.90 with `--tftp-unique-root=mac` (field-evidence.md §4: it serves
+    /// `<root>/<mac>/<file>`) logs the client's directory in the path (these two lines were printed by dnsmasq 2.90-4~deb12u2 for a client with MAC
     /// 00:11:22:33:44:55 and root /tmp/urroot; `tests/e2e_unique_root.rs` runs it again).
     /// The phone asked for the name after the directory.
     #[test]

@@ -420,8 +420,9 @@ mod tests {
         assert_eq!(steps, expected);
     }
 
-    /// dnsmasq rewrites in place (truncate, then one write per line): a read may catch the
-    /// file empty or half-written. That is no release: the leases come back with the next
+    /// dnsmasq rewrites in place (`ftruncate`, then the whole file again: two `IN_MODIFY` per
+    /// change, `captures/dnsmasq/lease-file-stat.log` and `leasedir-inotify.log`, formats.md
+    /// "Write behaviour"): a read may catch the file empty or half-written. That is no release: the leases come back with the next
     /// read and nothing is reported; a lease really gone is reported once the file settled.
     #[test]
     fn partial_reads_cause_no_churn() {
