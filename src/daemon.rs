@@ -100,15 +100,17 @@ struct SourceSet {
 }
 
 impl SourceSet {
-    /// Whether TFTP requests can be seen at all: a log source whose file is there and was
-    /// read, a command or journal source, or a hook that reported one.
+    /// Whether TFTP requests can be seen at all: a log source that has a file open (it was
+    /// read; a rotation keeps the old one open until the new one is there, so the answer does
+    /// not flicker, and no file is looked at on every wake-up), a command or journal source,
+    /// or a hook that reported one.
     fn tftp_visible(&self) -> bool {
         self.hook_tftp
             || !self.commands.is_empty()
             || self.sources.iter().enumerate().any(|(index, source)| {
                 source.kind() == config::SourceKind::Log
                     && !self.failing.contains(&index)
-                    && source.path().is_file()
+                    && source.position().is_some()
             })
     }
 }

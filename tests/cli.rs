@@ -1443,7 +1443,8 @@ fn scan_diagnoses_an_old_log_and_explain_says_what_to_do() {
 
 /// With no readable source of TFTP requests (field-evidence.md §5: Debian 12 has no
 /// `/var/log/syslog`), a lease with no request after it says nothing: no
-/// `no-tftp-after-lease`, and `check` warns about the missing log with the fix.
+/// `no-tftp-after-lease`, and `check` warns about the missing log with the fix. Once the log
+/// appears and is read, requests can be seen again, and the daemon says so.
 #[test]
 fn a_missing_tftp_log_judges_no_phone() {
     let site = Site::new("[diagnostics]\nno_tftp_after_s = 1\n");
@@ -1461,7 +1462,14 @@ fn a_missing_tftp_log_judges_no_phone() {
     std::thread::sleep(Duration::from_millis(2500));
     let phone = &site.status_json()[0];
     assert_eq!(phone["diagnoses"], serde_json::json!([]), "{phone}");
+    assert!(daemon
+        .log_text()
+        .contains("no source of tftp requests can be read"));
+    // The server starts logging: once the log is read, requests can be seen again.
+    site.append("tftp.log", "");
+    daemon.wait_log("tftp requests can be seen again");
     drop(daemon);
+    fs::remove_file(site.path("tftp.log")).unwrap();
     // scan over the same files: the same verdict.
     let scan = site.run(&["scan", "-c", &site.config()]);
     assert!(scan.status.success(), "{scan:?}");
