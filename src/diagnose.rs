@@ -97,7 +97,7 @@ pub fn diagnose(phone: &Phone, cx: &Context<'_>) -> Vec<Diagnosis> {
     if let Some(finding) = config_fetched_by_other_ip(phone, cx) {
         found.push((CONFIG_FETCHED_BY_OTHER_IP, finding));
     }
-    if let Some(finding) = file_disagrees(phone, cx) {
+    if let Some(finding) = file_disagrees(phone, file.as_ref(), cx) {
         found.push((FILE_DISAGREES, finding));
     }
     if let Some(finding) = secret_unknown_to_pbx(phone, cx) {
@@ -661,8 +661,13 @@ fn foreign_config(phone: &Phone, cx: &Context<'_>) -> Option<(String, String, bo
 
 /// `status` and the files never disagree silently (field-evidence.md §5): a phone file we
 /// did not write (or one edited since) whose extension or secret is not the record's is
-/// what the phone registers with, while the PBX files carry the record's.
-fn file_disagrees(phone: &Phone, cx: &Context<'_>) -> Option<Finding> {
+/// what the phone registers with, while the PBX files carry the record's. `foreign` is the
+/// SEP file [`foreign_config`] already read, if it did.
+fn file_disagrees(
+    phone: &Phone,
+    foreign: Option<&(String, String, bool)>,
+    cx: &Context<'_>,
+) -> Option<Finding> {
     use crate::parse::phone_file::{parse_sep_xml, parse_sip_cnf};
     let extension = phone.extension.as_deref()?;
     let secret = phone.secret.as_deref()?;
@@ -675,7 +680,15 @@ fn file_disagrees(phone: &Phone, cx: &Context<'_>) -> Option<Finding> {
         if phone.files.contains(&name) {
             continue;
         }
-        let Some(file) = cx.root.text(&name).and_then(|text| parse(&text).ok()) else {
+        let read_here;
+        let text = match foreign {
+            Some((read, text, _)) if *read == name => Some(text.as_str()),
+            _ => {
+                read_here = cx.root.text(&name);
+                read_here.as_deref()
+            }
+        };
+        let Some(file) = text.and_then(|text| parse(text).ok()) else {
             continue;
         };
         let message = if file.extension != extension {

@@ -189,6 +189,11 @@ impl FileWriter {
             return Ok(false);
         }
         let key = place.key(name);
+        // Only a file the registry says we wrote is ever removed: without its entry there is
+        // nothing to look at (the common case: the other place of every phone write).
+        if !registry.contains_key(&key) {
+            return Ok(false);
+        }
         let dir = match place {
             Place::Root => None,
             Place::PhoneDir(mac) => match self.phone_dir(mac, false)? {
