@@ -648,12 +648,6 @@ impl Provisioner {
     fn restricted_dialplan(&self) -> String {
         let config = &self.config;
         let range = &config.provision.extensions;
-        let in_range = |extension: &str| {
-            extension.len() == format!("{:0w$}", range.first, w = range.width).len()
-                && extension
-                    .parse::<u64>()
-                    .is_ok_and(|n| (range.first..=range.last).contains(&n))
-        };
         let mut extensions: Vec<&str> = Vec::new();
         for entry in config.inventory.values() {
             extensions.push(&entry.extension);
@@ -664,7 +658,7 @@ impl Provisioner {
             extensions.extend(phone.extension.as_deref());
             extensions.extend(phone.lines.iter().map(|line| line.extension.as_str()));
         }
-        extensions.retain(|extension| !in_range(extension));
+        extensions.retain(|extension| !range.contains(extension));
         crate::pbx::restricted_context(&crate::pbx::Restricted {
             context: &config.pbx.unapproved_context,
             approved_context: &config.pbx.context,

@@ -326,6 +326,16 @@ impl ExtensionRange {
         (self.first..=self.last).map(move |n| format!("{n:0width$}", width = self.width))
     }
 
+    /// Whether `extension` is one of [`ExtensionRange::iter`]'s, spelled the same (digits
+    /// only, padded to the range's width), without listing the range.
+    pub fn contains(&self, extension: &str) -> bool {
+        extension.bytes().all(|b| b.is_ascii_digit())
+            && extension.parse::<u64>().is_ok_and(|n| {
+                (self.first..=self.last).contains(&n)
+                    && format!("{n:0width$}", width = self.width) == extension
+            })
+    }
+
     /// How many extensions the range holds.
     pub fn len(&self) -> u64 {
         self.last - self.first + 1
@@ -1717,6 +1727,25 @@ fn journal_source(checker: &mut Checker<'_>, source: &wire::Source) -> Option<So
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `contains` says what listing the range would: the same numbers, spelled the same.
+    #[test]
+    fn range_contains_what_it_lists() {
+        for text in ["2000-2099", "0100-0199", "95-105", "7-7"] {
+            let range = parse_range(text).unwrap();
+            let listed: Vec<String> = range.iter().collect();
+            for candidate in (0..2200).flat_map(|n| [format!("{n}"), format!("{n:04}")]) {
+                assert_eq!(
+                    range.contains(&candidate),
+                    listed.contains(&candidate),
+                    "{text}: {candidate}"
+                );
+            }
+            for odd in ["", "+2000", " 2000", "2000 ", "20a0", "-100"] {
+                assert!(!range.contains(odd), "{text}: {odd:?}");
+            }
+        }
+    }
 
     fn load(text: &str) -> Result<Config, Vec<String>> {
         parse(text, "config.toml", Path::new("/etc/cisco-autoprov"))

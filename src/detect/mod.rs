@@ -591,11 +591,7 @@ impl Engine {
         {
             return Err(format!("extension {extension} is phone {}'s", other.mac));
         }
-        let in_range = config
-            .provision
-            .extensions
-            .iter()
-            .any(|candidate| candidate == extension);
+        let in_range = config.provision.extensions.contains(extension);
         let origin = match config.inventory.get(&mac) {
             Some(entry) if entry.extension == extension => Origin::Inventory,
             Some(entry) => {
