@@ -574,15 +574,8 @@ impl Provisioner {
                 });
             }
             // Its other lines whose secret was generated here: the PBX learns them from us.
-            let entry = self.config.inventory.get(&phone.mac);
             for line in &phone.lines {
-                let given = entry.is_some_and(|entry| {
-                    entry
-                        .lines
-                        .iter()
-                        .any(|l| l.extension == line.extension && l.secret.is_some())
-                });
-                if !given {
+                if !self.config.line_secret_given(phone.mac, &line.extension) {
                     phones.push(crate::pbx::PbxPhone {
                         extension: &line.extension,
                         secret: &line.secret,

@@ -417,6 +417,17 @@ pub const OPENWRT_STATE_DIR: &str = "/etc/cisco-autoprov/state";
 pub const OPENWRT_SAVE_INTERVAL_S: u64 = 60;
 
 impl Config {
+    /// Whether the inventory gives phone `mac`'s line `extension` its secret (else the secret
+    /// is generated here, and the PBX learns it from our files).
+    pub fn line_secret_given(&self, mac: Mac, extension: &str) -> bool {
+        self.inventory.get(&mac).is_some_and(|entry| {
+            entry
+                .lines
+                .iter()
+                .any(|line| line.extension == extension && line.secret.is_some())
+        })
+    }
+
     /// Fills what the file left open with this system's defaults: the sources
     /// ([`default_sources`]), and on OpenWrt the state on flash, saved at most once a minute
     /// for routine updates.

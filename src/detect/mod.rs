@@ -1286,20 +1286,8 @@ impl Engine {
             let rotated = phone.secret_is_ours(config);
             if rotated {
                 phone.secret = Some(secrets());
-                let given: Vec<&str> = config
-                    .inventory
-                    .get(&mac)
-                    .map(|entry| {
-                        entry
-                            .lines
-                            .iter()
-                            .filter(|line| line.secret.is_some())
-                            .map(|line| line.extension.as_str())
-                            .collect()
-                    })
-                    .unwrap_or_default();
                 for line in &mut phone.lines {
-                    if !given.contains(&line.extension.as_str()) {
+                    if !config.line_secret_given(mac, &line.extension) {
                         line.secret = secrets();
                     }
                 }
