@@ -1256,3 +1256,55 @@ fn origin_names_are_the_state_files() {
         assert_eq!(json, format!("\"{}\"", origin.as_str()));
     }
 }
+
+/// A lost state is rebuilt from the phones' own files (field-evidence.md §5), but only what
+/// the config could have given: a file without our marker, an extension another phone holds,
+/// one outside the range, pool and inventory, or another [[phone]] entry's, and any phone
+/// without an entry under `policy = "inventory"`, are refused and leave nothing behind.
+#[test]
+fn adopt_takes_back_only_what_the_config_could_have_given() {
+    let file = |extension: &str, ours: bool| crate::parse::phone_file::PhoneFile {
+        extension: extension.to_string(),
+        secret: "s3cret".to_string(),
+        lines: Vec::new(),
+        ours,
+    };
+    let entry = "[[phone]]\nmac = \"00:1b:0c:00:00:09\"\nextension = \"1006\"\n";
+    let cases: [(&str, _, &str); 6] = [
+        ("", file("2001", true), "Ok(Range)"),
+        ("", file("2001", false), "not written by cisco-autoprov"),
+        (
+            "",
+            file("9999", true),
+            "not in the range, the pool or the inventory",
+        ),
+        (
+            entry,
+            file("1006", true),
+            "belongs to another [[phone]] entry",
+        ),
+        (
+            "[provision]\npolicy = \"inventory\"\n",
+            file("2001", true),
+            "policy = \"inventory\"",
+        ),
+        ("", file("2000", true), "is phone 001B0C18BDC2's"),
+    ];
+    for (extra, phone_file, want) in cases {
+        let config = config(extra);
+        let mut engine = Engine::new(Vec::new());
+        // Phone 2 holds 2000 already.
+        engine.adopt(mac(PHONE2), &file("2000", true), &config).ok();
+        let got = match engine.adopt(mac(PHONE), &phone_file, &config) {
+            Ok(origin) => format!("Ok({origin:?})"),
+            Err(why) => why,
+        };
+        assert!(got.contains(want), "{extra:?} {phone_file:?}: {got}");
+        if !got.starts_with("Ok") {
+            assert!(
+                engine.phone(mac(PHONE)).is_none(),
+                "{extra:?}: a refused file leaves no phone"
+            );
+        }
+    }
+}
