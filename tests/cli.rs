@@ -1749,3 +1749,41 @@ fn a_log_renamed_away_is_followed_until_the_new_one_appears() {
     assert!(!site.path("tftp.log").exists());
     drop(daemon);
 }
+
+/// `tftp_unique_root` switched on and off again with a phone provisioned (field-evidence.md
+/// §4: dnsmasq's `tftp-unique-root=mac` serves `<root>/<mac>/<file>`): the phone's file moves
+/// into its directory, and back to the root, the directory going with it; nothing of it stays
+/// where the other setting would leave it to any host.
+#[test]
+fn unique_root_switched_on_and_off_moves_the_phone_files() {
+    let site = Site::new("");
+    let plain = fs::read_to_string(site.path("config.toml")).unwrap();
+    site.append("dhcp.leases", LEASE_7941);
+    site.append("tftp.log", TERM_7941);
+    let dir = site.path("tftp/00-1b-0c-18-bd-c1");
+    let name = "SEP001B0C18BDC1.cnf.xml";
+    let scan = |what: &str| {
+        let output = site.run(&["scan", "-c", &site.config()]);
+        assert!(output.status.success(), "{what}: {output:?}");
+    };
+    scan("plain");
+    assert!(site.path("tftp").join(name).is_file() && !dir.exists());
+    fs::write(
+        site.path("config.toml"),
+        format!("tftp_unique_root = \"mac\"\n{plain}"),
+    )
+    .unwrap();
+    scan("unique root");
+    assert!(
+        dir.join(name).is_file(),
+        "the file is in the phone's directory"
+    );
+    assert!(
+        !site.path("tftp").join(name).exists(),
+        "and no longer in the root"
+    );
+    fs::write(site.path("config.toml"), &plain).unwrap();
+    scan("plain again");
+    assert!(site.path("tftp").join(name).is_file(), "back in the root");
+    assert!(!dir.exists(), "the directory is gone");
+}
