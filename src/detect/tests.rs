@@ -27,6 +27,21 @@ fn config(extra: &str) -> Config {
     crate::config::parse(&text, "test.toml", Path::new("/")).unwrap()
 }
 
+/// An engine where PHONE and PHONE2 got leases (198.18.0.151 and .152) with their `SEP`
+/// hostnames.
+fn two_phones_leased(config: &Config) -> Engine {
+    let mut engine = Engine::default();
+    run(
+        &mut engine,
+        config,
+        &[
+            lease("00:1b:0c:18:bd:c1", 151, Some("SEP001B0C18BDC1"), None),
+            lease("00:1b:0c:18:bd:c2", 152, Some("SEP001B0C18BDC2"), None),
+        ],
+    );
+    engine
+}
+
 fn mac(text: &str) -> Mac {
     text.parse().unwrap()
 }
@@ -713,15 +728,7 @@ fn a_flood_of_spoofed_requests_is_bounded() {
 #[test]
 fn leak_alerts() {
     let config = config("");
-    let mut engine = Engine::default();
-    run(
-        &mut engine,
-        &config,
-        &[
-            lease("00:1b:0c:18:bd:c1", 151, Some("SEP001B0C18BDC1"), None),
-            lease("00:1b:0c:18:bd:c2", 152, Some("SEP001B0C18BDC2"), None),
-        ],
-    );
+    let mut engine = two_phones_leased(&config);
     let actions = run(
         &mut engine,
         &config,
@@ -787,15 +794,7 @@ fn pool_csv_extensions_come_before_the_range() {
         name: Some("Reception".into()),
         secret: "pbx-secret".into(),
     }];
-    let mut engine = Engine::default();
-    run(
-        &mut engine,
-        &config,
-        &[
-            lease("00:1b:0c:18:bd:c1", 151, Some("SEP001B0C18BDC1"), None),
-            lease("00:1b:0c:18:bd:c2", 152, Some("SEP001B0C18BDC2"), None),
-        ],
-    );
+    let engine = two_phones_leased(&config);
     let first = engine.phone(mac(PHONE)).unwrap();
     assert_eq!(
         (
@@ -1151,15 +1150,7 @@ fn leased_ip_is_the_newest_binding() {
 #[test]
 fn leaks_rotate_secrets_when_asked() {
     let config = config("[provision]\nrotate_secret_on_leak = true\n[[phone]]\nmac = \"00:1b:0c:18:bd:c2\"\nextension = \"1006\"\nsecret = \"admins\"\n");
-    let mut engine = Engine::default();
-    run(
-        &mut engine,
-        &config,
-        &[
-            lease("00:1b:0c:18:bd:c1", 151, Some("SEP001B0C18BDC1"), None),
-            lease("00:1b:0c:18:bd:c2", 152, Some("SEP001B0C18BDC2"), None),
-        ],
-    );
+    let mut engine = two_phones_leased(&config);
     let before = engine.phone(mac(PHONE)).unwrap().secret.clone();
     let mut fresh = 0;
     let mut fetch = |engine: &mut Engine, from: u8, file: &str, outcome| {
